@@ -1,0 +1,36 @@
+# The two commands: `make run` and `make test`. Everything else is a detail of those.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+PACKAGES := -e services/common -e services/registration -e services/notifications -e services/certificates
+PYPROJECTS := $(wildcard services/*/pyproject.toml)
+
+.PHONY: run test lint system-packages clean
+
+$(VENV)/.runtime: requirements.txt $(PYPROJECTS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) -r requirements.txt $(PACKAGES)
+	touch $@
+
+$(VENV)/.test: $(VENV)/.runtime requirements-test.txt
+	$(PIP) -r requirements-test.txt
+	touch $@
+
+## make run: the whole suite on local defaults (SQLite, SMTP sink, Stripe stand-in, demo data)
+run: $(VENV)/.runtime
+	$(PY) -m devtools.stack
+
+## make test: install what the tests need, then run all of them
+test: $(VENV)/.test system-packages lint
+	$(PY) -m pytest
+
+lint: $(VENV)/.test
+	$(PY) -m ruff check services devtools tests
+
+system-packages:
+	@bash devtools/system-packages.sh
+
+clean:
+	rm -rf $(VENV) var

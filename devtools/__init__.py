@@ -1,0 +1,1 @@
+"""Development and test tooling: the local stack that ``make run`` and the end-to-end tests start."""

@@ -1,0 +1,156 @@
+"""Runs the whole suite as local processes, the topology of docker-compose.yml.
+
+``python -m devtools.stack`` is what ``make run`` calls: migrate every service,
+seed the demo organisation once, start each service under gunicorn (plus the
+local stand-ins), print the addresses and the demo organiser token, and stop
+everything on Ctrl-C. The end-to-end tests start the same stack with ``Stack``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+SERVICES = ("registration", "notifications", "certificates")
+DEFAULT_PORTS = {"registration": 8001, "notifications": 8002, "certificates": 8003}
+
+
+def service_url(env: dict[str, str], name: str) -> str:
+    return env.get(f"{name.upper()}_URL") or f"http://127.0.0.1:{DEFAULT_PORTS[name]}"
+
+
+def _bind(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}"
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    workers: int = 2
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    log_dir: Path | None = None
+
+    @property
+    def var_dir(self) -> Path:
+        return Path(self.env["VAR_DIR"])
+
+    def _run(self, *args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", *args], env=self.env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
+
+    def migrate(self) -> None:
+        for name in SERVICES:
+            self._run("flask", "--app", name, "db", "upgrade")
+
+    def seed_demo(self) -> str:
+        output = self._run("flask", "--app", "registration", "seed-demo", "--token-file",
+                           str(self.var_dir / "demo-token"))
+        return output.strip().rsplit(" ", 1)[-1]
+
+    def start_service(self, name: str) -> None:
+        log_dir = self.log_dir or self.var_dir / "log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child process
+        env = {**self.env, "WEB_CONCURRENCY": str(self.workers)}
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:suite_common.gunicorn_conf",
+             "--bind", _bind(service_url(self.env, name)), f"{name}:create_app()"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        for name in self.processes:
+            if name not in SERVICES:
+                continue
+            url = service_url(self.env, name) + "/readyz"
+            while True:
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited; see its log in {self.log_dir or self.var_dir / 'log'}")
+                try:
+                    if requests.get(url, timeout=2).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not become ready at {url}")
+                time.sleep(0.2)
+
+    def start(self) -> None:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.migrate()
+        for name in SERVICES:
+            self.start_service(name)
+        self.wait_ready()
+
+    def stop_service(self, name: str, sig: int = signal.SIGTERM) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.stop_service(name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-seed", action="store_true", help="do not create the demo organisation")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    env.setdefault("VAR_DIR", str(Path.cwd() / "var"))
+    stack = Stack(env)
+    try:
+        stack.start()
+        token = None if args.no_seed else stack.seed_demo()
+    except Exception:
+        stack.stop()
+        raise
+    print("\nThe suite is running:")
+    for name in SERVICES:
+        url = service_url(env, name)
+        print(f"  {name:<14} {url}   (API docs: {url}/docs)")
+    print(f"  demo events    {service_url(env, 'registration')}/events/demo-webinar")
+    print(f"  logs           {stack.var_dir / 'log'}")
+    if token:
+        print(f"\nOrganiser token: {token}")
+    print("\nPress Ctrl-C to stop.", flush=True)
+    stopping = False
+
+    def _stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping:
+            for name, process in list(stack.processes.items()):
+                if process.poll() is not None:
+                    print(f"{name} stopped unexpectedly (exit {process.returncode}); see its log.", flush=True)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        print("\nStopping…", flush=True)
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

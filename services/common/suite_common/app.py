@@ -1,0 +1,46 @@
+"""What every service's application factory starts with."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from .api import SuiteApi, init_api
+from .auth import TokenResolver
+from .cli import register_db_cli
+from .db import Database
+from .errors import register_error_handlers
+from .health import blueprint as health_blueprint
+from .identity import identity_blueprint
+from .logs import configure_logging, init_request_logging
+from .settings import Settings
+
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+
+
+def create_service_app(
+    import_name: str, settings: Settings, title: str, description: str, token_resolver: TokenResolver,
+    migrations: Path,
+) -> tuple[Flask, SuiteApi, Database]:
+    configure_logging(settings.service, settings.log_level)
+    app = Flask(import_name)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["suite_settings"] = settings
+    app.extensions["suite_token_resolver"] = token_resolver
+    settings.ensure_var_dir()
+    database = Database(settings.database_url)
+    database.init_app(app)
+    init_request_logging(app)
+    register_error_handlers(app)
+    api = init_api(app, title, description)
+    app.register_blueprint(health_blueprint)
+    api.register_blueprint(identity_blueprint())
+    register_db_cli(app, migrations)
+    return app, api, database

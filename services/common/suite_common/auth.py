@@ -1,0 +1,174 @@
+"""Organiser tokens and service-to-service authentication.
+
+Organiser tokens belong to one organisation. Registration stores them (hashed);
+notifications and certificates ask registration's internal API who a token
+belongs to and cache the answer briefly, so one token works on all three.
+
+Service calls under ``/internal/`` carry an HMAC-SHA256 signature over the
+service name, a timestamp, the method, the path and a digest of the body. Each
+service has its own keys; every listed key is accepted and the first one signs,
+so keys rotate without downtime. Old timestamps are refused, which bounds replay.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import current_app, g, request
+
+from .errors import ApiError
+
+TOKEN_PREFIX = "sto_"
+MAX_CLOCK_SKEW_SECONDS = 300
+SERVICE_HEADER = "X-Suite-Service"
+TIMESTAMP_HEADER = "X-Suite-Timestamp"
+SIGNATURE_HEADER = "X-Suite-Signature"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """The organisation an organiser token speaks for."""
+
+    id: int
+    slug: str
+    name: str
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """Tokens carry 256 random bits, so a plain SHA-256 is a sufficient one-way hash."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+TokenResolver = Callable[[str], Organisation | None]
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def current_organisation() -> Organisation:
+    """The organisation of the authenticated organiser; call only inside organiser views."""
+    return g.organisation
+
+
+def organiser_required(view: F) -> F:
+    """401 without a valid organiser token; sets ``g.organisation`` otherwise."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = bearer_token()
+        if token is None:
+            raise ApiError(401, "unauthorized", "An organiser token is required (Authorization: Bearer <token>).",
+                           headers={"WWW-Authenticate": "Bearer"})
+        resolver: TokenResolver = current_app.extensions["suite_token_resolver"]
+        organisation = resolver(token)
+        if organisation is None:
+            raise ApiError(401, "unauthorized", "The organiser token is not valid.",
+                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        g.organisation = organisation
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class CachedTokenResolver:
+    """Resolves tokens through another resolver, remembering answers for a short time.
+
+    Revoking a token therefore takes effect on the other services within ``ttl`` seconds.
+    """
+
+    def __init__(self, resolve: TokenResolver, ttl: float = 30.0, max_entries: int = 10_000) -> None:
+        self._resolve = resolve
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._cache: dict[str, tuple[float, Organisation | None]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, token: str) -> Organisation | None:
+        key = hash_token(token)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit and hit[0] > now:
+                return hit[1]
+        organisation = self._resolve(token)
+        with self._lock:
+            if len(self._cache) >= self._max_entries:
+                self._cache.clear()
+            self._cache[key] = (now + (self._ttl if organisation else min(self._ttl, 5.0)), organisation)
+        return organisation
+
+
+# --- service-to-service -------------------------------------------------------------
+
+
+def _signature(key: str, service: str, timestamp: str, method: str, path: str, body: bytes) -> str:
+    message = "\n".join([service, timestamp, method.upper(), path, hashlib.sha256(body).hexdigest()])
+    return hmac.new(key.encode("utf-8"), message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def sign(service: str, key: str, method: str, path: str, body: bytes, now: float | None = None) -> dict[str, str]:
+    """Headers that authenticate one request of ``service`` (path includes the query string)."""
+    timestamp = str(int(now if now is not None else time.time()))
+    return {
+        SERVICE_HEADER: service,
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: _signature(key, service, timestamp, method, path, body),
+    }
+
+
+def verify_service_request(service_keys: dict[str, tuple[str, ...]], allowed: tuple[str, ...] | None = None) -> str:
+    """The calling service's name, or ApiError 401 when the signature does not hold."""
+    service = request.headers.get(SERVICE_HEADER, "")
+    timestamp = request.headers.get(TIMESTAMP_HEADER, "")
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    refusal = ApiError(401, "unauthorized", "Service credentials are missing or not valid.")
+    keys = service_keys.get(service)
+    if not keys or not signature or not timestamp.isdigit():
+        raise refusal
+    if allowed is not None and service not in allowed:
+        raise ApiError(403, "forbidden", "This service may not call this endpoint.")
+    if abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+        raise refusal
+    # Sign and check the path exactly as sent on the wire (still percent-encoded).
+    path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path.rstrip("?")
+    body = request.get_data(cache=True)
+    matched = False
+    for key in keys:  # compare against every key so timing does not reveal which one matched
+        expected = _signature(key, service, timestamp, request.method, path, body)
+        matched |= hmac.compare_digest(expected, signature)
+    if not matched:
+        raise refusal
+    return service
+
+
+def service_required(*allowed: str) -> Callable[[F], F]:
+    """Decorator for internal endpoints: only signed calls from the named services (any, if none named)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            settings = current_app.extensions["suite_settings"]
+            g.calling_service = verify_service_request(settings.service_keys, allowed or None)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

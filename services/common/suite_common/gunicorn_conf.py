@@ -1,0 +1,16 @@
+"""Gunicorn settings for every service: ``gunicorn -c python:suite_common.gunicorn_conf``.
+
+Threads suit these I/O-bound services (database, SMTP, HTTP between services);
+WEB_CONCURRENCY sets the number of worker processes, GUNICORN_THREADS the threads each.
+"""
+import os
+
+bind = os.environ.get("BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+accesslog = None  # the services log each request themselves, without personal data
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,56 @@
+"""Registration service: events, sign-ups, capacity and waiting lists, the roster."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from suite_common.app import create_service_app
+from suite_common.db import get_session
+from suite_common.settings import Settings
+
+from .services.organisations import resolve_token
+
+STATUS_LABELS = {"confirmed": "Confirmed", "waitlisted": "On the waiting list", "cancelled": "Cancelled"}
+
+
+def _resolve_token(token: str):  # type: ignore[no-untyped-def]
+    return resolve_token(get_session(), token)
+
+
+def local_time(value: dt.datetime | None, timezone: str) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %Y, %H:%M")
+
+
+def money(amount: int, currency: str) -> str:
+    return "free" if amount == 0 else f"{currency} {amount // 100}.{amount % 100:02d}"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env("registration")
+    app, api, _database = create_service_app(
+        __name__, settings, "Registration API",
+        "Events, sessions, rates, sign-ups, waiting lists and the organiser's roster.", _resolve_token,
+        Path(__file__).parent / "migrations",
+    )
+    csrf = CSRFProtect(app)
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session cookie
+
+    from .blueprints import internal_api, organiser_api, pages, public_api
+
+    for blueprint in (organiser_api.blp, public_api.blp, internal_api.blp):
+        csrf.exempt(blueprint)
+        api.register_blueprint(blueprint)
+    app.register_blueprint(pages.blp)
+    app.add_template_filter(local_time, "local")
+    app.add_template_filter(money, "money")
+    app.add_template_filter(lambda s: STATUS_LABELS.get(s, s), "status_label")
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app

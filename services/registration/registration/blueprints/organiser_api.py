@@ -1,0 +1,156 @@
+"""Organiser API (/api/v1, bearer token): events, sessions, rates, roster."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+from suite_common.api import ORGANISER
+from suite_common.auth import current_organisation, organiser_required
+from suite_common.db import get_session
+from suite_common.errors import not_found
+
+from ..models import Event, Registration
+from ..schemas.events import (
+    EventInput,
+    EventList,
+    EventOutput,
+    EventPatch,
+    EventSessionInput,
+    EventSessionOutput,
+    RateInput,
+    RateOutput,
+)
+from ..schemas.registrations import RegistrationOutput, RosterPage, RosterQuery
+from ..services import events as event_service
+from ..services import roster, signup
+
+blp = Blueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
+
+
+def _event(slug: str) -> Event:
+    return event_service.get_event(get_session(), current_organisation().id, slug)
+
+
+def _registration(registration_id: int) -> Registration:
+    session = get_session()
+    registration = session.scalar(
+        select(Registration).join(Event, Event.id == Registration.event_id)
+        .where(Registration.id == registration_id, Event.organisation_id == current_organisation().id)
+    )
+    if registration is None:
+        raise not_found("registration")
+    return registration
+
+
+@blp.route("/events")
+class Events(MethodView):
+    decorators = [organiser_required]
+
+    @blp.doc(security=ORGANISER)
+    @blp.response(200, EventList)
+    def get(self) -> dict[str, Any]:
+        return {"items": event_service.list_events(get_session(), current_organisation().id)}
+
+    @blp.doc(security=ORGANISER)
+    @blp.arguments(EventInput)
+    @blp.response(201, EventOutput)
+    @blp.alt_response(409, description="slug already in use")
+    def post(self, data: dict[str, Any]) -> Event:
+        session = get_session()
+        event = event_service.create_event(session, current_organisation().id, data)
+        session.commit()
+        return event
+
+
+@blp.route("/events/<slug>")
+class EventItem(MethodView):
+    decorators = [organiser_required]
+
+    @blp.doc(security=ORGANISER)
+    @blp.response(200, EventOutput)
+    @blp.alt_response(404, description="no such event in this organisation")
+    def get(self, slug: str) -> Event:
+        return _event(slug)
+
+    @blp.doc(security=ORGANISER)
+    @blp.arguments(EventPatch(partial=True))
+    @blp.response(200, EventOutput)
+    @blp.alt_response(404, description="no such event in this organisation")
+    def patch(self, changes: dict[str, Any], slug: str) -> Event:
+        session = get_session()
+        event = event_service.update_event(session, _event(slug), changes)
+        session.commit()
+        return event
+
+
+@blp.route("/events/<slug>/sessions", methods=["POST"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(EventSessionInput)
+@blp.response(201, EventSessionOutput)
+@blp.alt_response(404, description="no such event in this organisation")
+def add_session(data: dict[str, Any], slug: str) -> Any:
+    session = get_session()
+    item = event_service.add_session(session, _event(slug), data)
+    session.commit()
+    return item
+
+
+@blp.route("/events/<slug>/rates", methods=["POST"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(RateInput)
+@blp.response(201, RateOutput)
+@blp.alt_response(404, description="no such event in this organisation")
+def add_rate(data: dict[str, Any], slug: str) -> Any:
+    session = get_session()
+    rate = event_service.add_rate(session, _event(slug), data)
+    session.commit()
+    return rate
+
+
+@blp.route("/events/<slug>/registrations", methods=["GET"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(RosterQuery, location="query")
+@blp.response(200, RosterPage)
+@blp.doc(responses={"200": {"description": "the roster; CSV with format=csv or Accept: text/csv",
+                             "content": {"text/csv": {"schema": {"type": "string"}}}}})
+@blp.alt_response(404, description="no such event in this organisation")
+def list_registrations(filters: dict[str, Any], slug: str) -> Any:
+    session = get_session()
+    event = _event(slug)
+    wants_csv = filters["format"] == "csv" or (
+        "format" not in request.args and request.accept_mimetypes.best == "text/csv"
+    )
+    if wants_csv:
+        body = stream_with_context(roster.roster_csv(session, event, filters, bom=filters["bom"]))
+        return Response(body, mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{event.slug}-registrations.csv"'})
+    items, next_cursor = roster.roster_page(session, event, filters)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/registrations/<int:registration_id>", methods=["GET"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.response(200, RegistrationOutput)
+@blp.alt_response(404, description="no such registration in this organisation")
+def get_registration(registration_id: int) -> Registration:
+    return _registration(registration_id)
+
+
+@blp.route("/registrations/<int:registration_id>/cancel", methods=["POST"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.response(200, RegistrationOutput)
+@blp.alt_response(404, description="no such registration in this organisation")
+def cancel_registration(registration_id: int) -> Registration:
+    session = get_session()
+    registration = _registration(registration_id)
+    signup.cancel(session, registration)
+    session.commit()
+    return registration

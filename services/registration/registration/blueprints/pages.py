@@ -1,0 +1,140 @@
+"""Attendee pages: event page, sign-up form, self-service (/r/<token>).
+
+Server-rendered, CSRF-protected, usable without JavaScript. The form is checked
+with the same marshmallow schema as the JSON API, so both refuse the same input.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+from suite_common.db import get_session, utcnow
+from suite_common.errors import ApiError
+
+from ..models import Registration
+from ..schemas.registrations import NameCorrection, SignUpInput
+from ..services import calendar, capacity, signup
+from ..services import events as event_service
+from .urls import manage_url, public_domain
+
+blp = Blueprint("pages", __name__)
+
+FORM_FIELDS = ("email", "given_name", "family_name", "rate", "profession", "institution")
+PROFESSIONS = (
+    "Radiologist", "Nuclear medicine physician", "Radiation oncologist", "Pathologist", "Radiographer / technologist",
+    "Medical physicist", "Technical physician", "Data scientist / engineer", "Trainee / resident", "Student", "Other",
+)
+
+
+def _registration_or_404(token: str) -> Registration:
+    registration = signup.by_manage_token(get_session(), token)
+    if registration is None:
+        abort(404, description="This link does not lead to a registration.")
+    return registration
+
+
+@blp.get("/")
+def index() -> str:
+    return render_template("index.html", events=event_service.upcoming_events(get_session(), utcnow()))
+
+
+@blp.get("/events/<slug>")
+def event_page(slug: str) -> str:
+    session = get_session()
+    event = event_service.get_public_event(session, slug)
+    now = utcnow()
+    return render_template("event.html", event=event, refusal=event_service.registration_window_refusal(event, now),
+                           rates=event_service.rates_on_offer(event, now))
+
+
+def _form_payload(form: Any) -> dict[str, Any]:
+    answers = {k: form.get(k, "").strip() for k in ("profession", "institution") if form.get(k, "").strip()}
+    return {
+        "email": form.get("email", ""),
+        "given_name": form.get("given_name", ""),
+        "family_name": form.get("family_name", ""),
+        "rate": form.get("rate", ""),
+        "answers": answers,
+        "consent": form.get("consent") == "yes",
+    }
+
+
+@blp.route("/events/<slug>/register", methods=["GET", "POST"])
+def register(slug: str) -> Any:
+    session = get_session()
+    event = event_service.get_public_event(session, slug)
+    now = utcnow()
+    rates = event_service.rates_on_offer(event, now)
+    values: dict[str, Any] = {"rate": rates[0].code if len(rates) == 1 else "", "form_key": uuid.uuid4().hex}
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        values = {k: request.form.get(k, "") for k in FORM_FIELDS}
+        values["consent"] = request.form.get("consent") == "yes"
+        values["form_key"] = request.form.get("form_key", "")[:100] or uuid.uuid4().hex
+        try:
+            data = SignUpInput().load(_form_payload(request.form))
+            outcome = signup.sign_up(session, event, data, idempotency_key=f"form:{values['form_key']}")
+            session.commit()
+            return redirect(url_for("pages.manage", token=outcome.registration.manage_token, new=1), code=303)
+        except ValidationError as exc:
+            errors = {k: v for k, v in exc.normalized_messages().items()}
+            status = 422
+        except ApiError as exc:
+            errors = exc.fields or {"_form": [exc.message]}
+            if exc.fields and exc.code != "validation_error":
+                errors["_form"] = [exc.message]
+            status = exc.status
+    return render_template(
+        "register.html", event=event, rates=rates, values=values, errors=errors, professions=PROFESSIONS,
+        refusal=event_service.registration_window_refusal(event, now),
+    ), status
+
+
+@blp.get("/r/<token>")
+def manage(token: str) -> str:
+    registration = _registration_or_404(token)
+    return render_template(
+        "manage.html", registration=registration, event=registration.event, just_registered=request.args.get("new"),
+        position=capacity.waitlist_position(get_session(), registration), message=request.args.get("done"),
+    )
+
+
+@blp.get("/r/<token>/calendar.ics")
+def calendar_file(token: str) -> Response:
+    registration = _registration_or_404(token)
+    body = calendar.registration_calendar(registration, public_domain(), manage_url(registration),
+                                          cancelled=registration.status == "cancelled")
+    return Response(body, mimetype="text/calendar", headers={
+        "Content-Disposition": f'attachment; filename="{registration.event.slug}.ics"'})
+
+
+@blp.route("/r/<token>/cancel", methods=["GET", "POST"])
+def cancel(token: str) -> Any:
+    registration = _registration_or_404(token)
+    if request.method == "POST":
+        signup.cancel(get_session(), registration)
+        get_session().commit()
+        return redirect(url_for("pages.manage", token=token, done="cancelled"), code=303)
+    return render_template("cancel.html", registration=registration, event=registration.event)
+
+
+@blp.post("/r/<token>/name")
+def correct_name(token: str) -> Any:
+    registration = _registration_or_404(token)
+    session = get_session()
+    try:
+        data = NameCorrection().load({"given_name": request.form.get("given_name", ""),
+                                      "family_name": request.form.get("family_name", "")})
+        signup.correct_name(session, registration, data["given_name"], data["family_name"])
+        session.commit()
+    except ValidationError as exc:
+        return render_template(
+            "manage.html", registration=registration, event=registration.event, name_errors=exc.normalized_messages(),
+            position=capacity.waitlist_position(session, registration), name_values=request.form,
+        ), 422
+    except ApiError as exc:
+        abort(exc.status, description=exc.message)
+    return redirect(url_for("pages.manage", token=token, done="name"), code=303)

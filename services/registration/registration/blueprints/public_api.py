@@ -1,0 +1,43 @@
+"""Sign-up as JSON, for society web sites (no token; idempotent with Idempotency-Key)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_smorest import Blueprint
+from suite_common.db import get_session
+from suite_common.errors import validation_error
+
+from ..schemas.registrations import SignUpInput, SignUpResult
+from ..services import capacity, signup
+from ..services import events as event_service
+from .urls import manage_url
+
+blp = Blueprint("public_api", __name__, url_prefix="/api/v1", description="Public sign-up")
+
+IDEMPOTENCY_KEY_MAX = 100
+
+
+@blp.route("/events/<slug>/registrations", methods=["POST"])
+@blp.arguments(SignUpInput)
+@blp.response(201, SignUpResult)
+@blp.alt_response(403, description="outside the registration window")
+@blp.alt_response(404, description="no such event")
+@blp.alt_response(409, description="already registered, or Idempotency-Key reused with other data")
+def register(data: dict[str, Any], slug: str) -> Any:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= IDEMPOTENCY_KEY_MAX):
+        raise validation_error({"Idempotency-Key": [f"Use 1-{IDEMPOTENCY_KEY_MAX} characters."]})
+    session = get_session()
+    event = event_service.get_public_event(session, slug)
+    outcome = signup.sign_up(session, event, data, idempotency_key=key)
+    session.commit()
+    registration = outcome.registration
+    body = {
+        "id": registration.id,
+        "reference": registration.reference,
+        "status": registration.status,
+        "manage_url": manage_url(registration),
+        "waitlist_position": capacity.waitlist_position(session, registration),
+    }
+    return body, 201, ({} if outcome.created else {"Idempotent-Replayed": "true"})

@@ -1,0 +1,72 @@
+"""Demo data for ``make run``: the ``demo`` organisation, one conference, one webinar."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Event
+from .services import events, organisations
+
+CONFERENCE = "demo-congress"
+WEBINAR = "demo-webinar"
+
+
+def _at(days: int, hour: int, minute: int, timezone: str) -> dt.datetime:
+    day = dt.date.today() + dt.timedelta(days=days)
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(timezone))
+
+
+def _seed_events(session: Session, organisation_id: int) -> None:
+    tz = "Europe/Vienna"
+    congress = events.create_event(session, organisation_id, {
+        "slug": CONFERENCE, "title": "Demo Congress of Imaging Informatics", "kind": "conference",
+        "starts_at": _at(60, 9, 0, tz), "ends_at": _at(61, 17, 30, tz), "timezone": tz, "capacity": 400,
+        "currency": "EUR", "venue": "Austria Center Vienna, Vienna, Austria",
+        "description": "Two days of AI in radiology, PACS interoperability and quantitative imaging.",
+    })
+    for code, title, day, start, end, credits in (
+        ("D1-AM", "Foundation models in radiology", 60, (9, 0), (12, 30), "3"),
+        ("D1-PM", "DICOMweb and FHIR imaging workflows", 60, (14, 0), (17, 30), "3"),
+        ("D2-AM", "Quantitative imaging biomarkers", 61, (9, 0), (12, 30), "3"),
+        ("D2-PM", "Digital pathology meets radiology", 61, (14, 0), (17, 30), "3"),
+    ):
+        events.add_session(session, congress, {
+            "code": code, "title": title, "starts_at": _at(day, *start, tz), "ends_at": _at(day, *end, tz),
+            "credits": Decimal(credits),
+        })
+    events.add_rate(session, congress, {"code": "invited", "name": "Invited faculty", "amount": 0,
+                                        "currency": "EUR", "category": "other"})
+    tz = "Europe/Amsterdam"
+    webinar = events.create_event(session, organisation_id, {
+        "slug": WEBINAR, "title": "Webinar: Lesion tracking with AI in oncologic CT", "kind": "webinar",
+        "starts_at": _at(14, 18, 0, tz), "ends_at": _at(14, 19, 30, tz), "timezone": tz, "capacity": 100,
+        "currency": "EUR", "join_url": "https://zoom.us/j/1234567890",
+    })
+    events.add_session(session, webinar, {
+        "code": "LIVE", "title": "Live webinar", "starts_at": webinar.starts_at, "ends_at": webinar.ends_at,
+        "credits": Decimal("1.5"),
+    })
+    events.add_rate(session, webinar, {"code": "free", "name": "Free registration", "amount": 0,
+                                       "currency": "EUR", "category": "other"})
+
+
+def seed(session: Session, token_file: Path) -> str:
+    """Idempotent: a second run keeps the data and the token of the first."""
+    organisation = organisations.get_or_create_organisation(session, "demo", "Demo Society of Imaging Informatics")
+    if session.scalar(select(Event.id).where(Event.slug == CONFERENCE)) is None:
+        _seed_events(session, organisation.id)
+    if token_file.exists():
+        token = token_file.read_text().strip()
+        if organisations.resolve_token(session, token) is not None:
+            return token
+    token = organisations.create_token(session, organisation, "make run demo")
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text(token + "\n")
+    os.chmod(token_file, 0o600)
+    return token

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from suite_common.db import UTCDateTime, utcnow
+
+from .base import Base
+
+
+class Event(Base):
+    """A conference or webinar.
+
+    ``seats_taken`` counts registrations that hold a seat; it only ever changes
+    through the conditional UPDATE in ``services.capacity``, so the database, not
+    Python, decides who gets the last seat.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint("seats_taken >= 0", name="seats_taken_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # Public pages address events by slug alone (/events/{slug}), so slugs are unique suite-wide.
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    timezone: Mapped[str] = mapped_column(String(64))
+    capacity: Mapped[int | None] = mapped_column()
+    seats_taken: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    venue: Mapped[str | None] = mapped_column(String(300))
+    join_url: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    registration_opens_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    registration_closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    consent_text: Mapped[str] = mapped_column(Text)
+    # Bumped whenever time or place changes, so calendar entries update instead of duplicating.
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    sessions: Mapped[list[EventSession]] = relationship(back_populates="event", order_by="EventSession.starts_at")
+    rates: Mapped[list[Rate]] = relationship(back_populates="event", order_by="Rate.id")
+
+
+class EventSession(Base):
+    """A programme slot with its accredited credits (CME hours)."""
+
+    __tablename__ = "event_sessions"
+    __table_args__ = (
+        UniqueConstraint("event_id", "code"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    capacity: Mapped[int | None] = mapped_column()
+    credits: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("0"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="sessions")
+
+
+class Rate(Base):
+    """A price category; amount in minor units of ``currency`` (0 is free)."""
+
+    __tablename__ = "rates"
+    __table_args__ = (
+        UniqueConstraint("event_id", "code"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    category: Mapped[str] = mapped_column(String(20))
+    valid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="rates")
+
+    def on_offer(self, now: dt.datetime) -> bool:
+        return self.valid_until is None or now < self.valid_until

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from suite_common.db import UTCDateTime, utcnow
+
+from .base import Base
+from .event import Event, Rate
+
+
+class RegistrationStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+    @property
+    def holds_seat(self) -> bool:
+        return self is RegistrationStatus.CONFIRMED
+
+
+class Registration(Base):
+    """One person's sign-up for one event."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        # One live registration per email and event; a cancelled one may sign up again.
+        Index(
+            "uq_registrations_event_email_live", "event_id", "email_normalised", unique=True,
+            postgresql_where=text("status <> 'cancelled'"), sqlite_where=text("status <> 'cancelled'"),
+        ),
+        Index("uq_registrations_event_idempotency_key", "event_id", "idempotency_key", unique=True),
+        Index("ix_registrations_event_status_id", "event_id", "status", "id"),
+        Index("ix_registrations_event_updated", "event_id", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    rate_id: Mapped[int] = mapped_column(ForeignKey("rates.id"))
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    manage_token: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(254))
+    email_normalised: Mapped[str] = mapped_column(String(254))
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    amount_paid: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    consent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    consent_version: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    event: Mapped[Event] = relationship()
+    rate: Mapped[Rate] = relationship()

@@ -1,0 +1,120 @@
+"""Organiser-facing shapes of events, sessions and rates."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from .common import CODE, CURRENCY, SLUG, Moment, Text, TimeZone
+
+KINDS = ("conference", "webinar")
+CATEGORIES = ("member", "non_member", "trainee", "other")
+
+
+def check_order(data: dict[str, Any], first: str, second: str, message: str) -> None:
+    if data.get(first) is not None and data.get(second) is not None and data[second] <= data[first]:
+        raise ValidationError(message, second)
+
+
+class EventInput(Schema):
+    slug = fields.String(required=True, validate=SLUG)
+    title = Text(200, required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    starts_at = Moment(required=True)
+    ends_at = Moment(required=True)
+    timezone = TimeZone(required=True)
+    capacity = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=0, max=1_000_000),
+                              metadata={"description": "null means unlimited"})
+    currency = fields.String(required=True, validate=CURRENCY)
+    venue = Text(300, allow_none=True)
+    join_url = fields.Url(allow_none=True, schemes={"https", "http"}, validate=validate.Length(max=500))
+    description = Text(5000, allow_none=True)
+    registration_opens_at = Moment(allow_none=True)
+    registration_closes_at = Moment(allow_none=True)
+    consent_text = Text(2000, metadata={"description": "the consent an attendee gives; versioned by its content"})
+
+    @validates_schema
+    def _times_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        check_order(data, "starts_at", "ends_at", "The event must end after it starts.")
+        check_order(data, "registration_opens_at", "registration_closes_at",
+                    "Registration must close after it opens.")
+
+
+class EventPatch(EventInput):
+    """Partial update; the slug is the event's address and does not change."""
+
+    class Meta:
+        exclude = ("slug",)
+
+
+class EventSessionInput(Schema):
+    code = fields.String(required=True, validate=CODE)
+    title = Text(200, required=True)
+    starts_at = Moment(required=True)
+    ends_at = Moment(required=True)
+    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=1_000_000))
+    credits = fields.Decimal(required=True, places=2, as_string=True, validate=validate.Range(min=0, max=100),
+                             metadata={"description": "accredited CME hours of the session", "example": "1.5"})
+
+    @validates_schema
+    def _times_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        check_order(data, "starts_at", "ends_at", "The session must end after it starts.")
+
+
+class EventSessionOutput(Schema):
+    code = fields.String()
+    title = fields.String()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    capacity = fields.Integer(allow_none=True)
+    credits = fields.Decimal(as_string=True)
+
+
+class RateInput(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = Text(200, required=True)
+    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000_000),
+                            metadata={"description": "minor units (cents); 0 is free"})
+    currency = fields.String(required=True, validate=CURRENCY)
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    valid_until = Moment(allow_none=True, metadata={"description": "an early-bird rate stops being offered then"})
+
+
+class RateOutput(Schema):
+    code = fields.String()
+    name = fields.String()
+    amount = fields.Integer()
+    currency = fields.String()
+    category = fields.String()
+    valid_until = fields.AwareDateTime(allow_none=True)
+
+
+class EventOutput(Schema):
+    slug = fields.String()
+    title = fields.String()
+    kind = fields.String()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    timezone = fields.String()
+    capacity = fields.Integer(allow_none=True)
+    seats_taken = fields.Integer()
+    currency = fields.String()
+    venue = fields.String(allow_none=True)
+    join_url = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
+    registration_opens_at = fields.AwareDateTime(allow_none=True)
+    registration_closes_at = fields.AwareDateTime(allow_none=True)
+    consent_text = fields.String()
+    public_url = fields.Method("_public_url")
+    sessions = fields.List(fields.Nested(EventSessionOutput))
+    rates = fields.List(fields.Nested(RateOutput))
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+    def _public_url(self, event: Any) -> str:
+        return f"{current_app.extensions['suite_settings'].public_base_url}/events/{event.slug}"
+
+
+class EventList(Schema):
+    items = fields.List(fields.Nested(EventOutput))

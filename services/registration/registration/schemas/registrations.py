@@ -1,0 +1,84 @@
+"""Shapes of sign-ups and of the roster."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from .common import Moment, Text
+
+STATUSES = ("confirmed", "waitlisted", "cancelled")
+MAX_ANSWERS = 30
+
+
+class SignUpInput(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    given_name = Text(100, required=True)
+    family_name = Text(100, required=True)
+    rate = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    discount_code = fields.String(allow_none=True, validate=validate.Length(max=40))
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=60)),
+                          values=fields.Raw(allow_none=True), load_default=dict)
+    consent = fields.Boolean(required=True, metadata={"description": "must be true: the attendee consents"})
+
+    @validates("consent")
+    def _consent_given(self, value: bool, **_: Any) -> None:
+        if value is not True:
+            raise ValidationError("Consent is required to register.")
+
+    @validates("answers")
+    def _answers_small(self, value: dict[str, Any], **_: Any) -> None:
+        if len(value) > MAX_ANSWERS:
+            raise ValidationError(f"At most {MAX_ANSWERS} answers.")
+        for answer in value.values():
+            if answer is not None and not isinstance(answer, (str, int, float, bool)):
+                raise ValidationError("Answers are text, numbers or yes/no.")
+            if isinstance(answer, str) and len(answer) > 1000:
+                raise ValidationError("An answer is at most 1000 characters.")
+
+
+class SignUpResult(Schema):
+    id = fields.Integer()
+    reference = fields.String()
+    status = fields.String()
+    manage_url = fields.String()
+    waitlist_position = fields.Integer(allow_none=True)
+
+
+class RegistrationOutput(Schema):
+    id = fields.Integer()
+    reference = fields.String()
+    event = fields.Function(lambda r: r.event.slug)
+    status = fields.String()
+    email = fields.String()
+    given_name = fields.String()
+    family_name = fields.String()
+    rate = fields.Function(lambda r: r.rate.code)
+    amount_paid = fields.Integer()
+    currency = fields.String()
+    answers = fields.Dict()
+    consent_at = fields.AwareDateTime()
+    consent_version = fields.String()
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class RosterQuery(Schema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    rate = fields.String(validate=validate.Length(max=40))
+    updated_since = Moment()
+    cursor = fields.String(validate=validate.Length(max=200))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+    bom = fields.Boolean(load_default=False, metadata={"description": "start the CSV with a UTF-8 BOM (for Excel)"})
+
+
+class RosterPage(Schema):
+    items = fields.List(fields.Nested(RegistrationOutput))
+    next_cursor = fields.String(allow_none=True)
+
+
+class NameCorrection(Schema):
+    given_name = Text(100, required=True)
+    family_name = Text(100, required=True)

@@ -1,0 +1,86 @@
+"""Seats and the waiting list.
+
+The locking rule: every transaction that can change who holds a seat (sign-up,
+cancellation, promotion, capacity change) first calls ``lock_event``, before it
+touches any registration row, and only then takes or gives back seats with the
+conditional UPDATEs below. On PostgreSQL the row lock queues concurrent workers
+and, under READ COMMITTED, each sees what the previous one committed; one lock
+order everywhere means no deadlocks. On SQLite the transaction already holds the
+database's write lock (BEGIN IMMEDIATE). Nobody reads the count in Python and
+writes it back.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from suite_common.db import utcnow
+
+from ..models import Event, Registration, RegistrationStatus
+
+
+def lock_event(session: Session, event_id: int) -> None:
+    session.execute(select(Event.id).where(Event.id == event_id).with_for_update())
+
+
+def take_seat(session: Session, event_id: int) -> bool:
+    """Takes one seat if one is free; False means the event is full."""
+    result = session.execute(
+        update(Event)
+        .where(Event.id == event_id, (Event.capacity.is_(None)) | (Event.seats_taken < Event.capacity))
+        .values(seats_taken=Event.seats_taken + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release_seat(session: Session, event_id: int) -> None:
+    session.execute(
+        update(Event)
+        .where(Event.id == event_id, Event.seats_taken > 0)
+        .values(seats_taken=Event.seats_taken - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def promote_waitlisted(session: Session, event_id: int) -> list[Registration]:
+    """Gives free seats to the waiting list in arrival order; returns who moved up."""
+    promoted = []
+    while True:
+        first = session.scalar(
+            select(Registration)
+            .where(Registration.event_id == event_id, Registration.status == RegistrationStatus.WAITLISTED)
+            .order_by(Registration.id)
+            .limit(1)
+        )
+        if first is None or not take_seat(session, event_id):
+            break
+        first.status = RegistrationStatus.CONFIRMED
+        first.updated_at = utcnow()
+        session.flush()
+        promoted.append(first)
+    return promoted
+
+
+def change_capacity(session: Session, event: Event, new_capacity: int | None) -> list[Registration]:
+    """A larger capacity fills from the waiting list; a smaller one takes no seat away."""
+    lock_event(session, event.id)
+    session.execute(
+        update(Event).where(Event.id == event.id).values(capacity=new_capacity)
+        .execution_options(synchronize_session=False)
+    )
+    promoted = promote_waitlisted(session, event.id)
+    session.refresh(event)
+    return promoted
+
+
+def waitlist_position(session: Session, registration: Registration) -> int | None:
+    if registration.status != RegistrationStatus.WAITLISTED:
+        return None
+    ahead = session.scalar(
+        select(func.count()).select_from(Registration).where(
+            Registration.event_id == registration.event_id,
+            Registration.status == RegistrationStatus.WAITLISTED,
+            Registration.id < registration.id,
+        )
+    )
+    return int(ahead or 0) + 1

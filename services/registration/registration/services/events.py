@@ -1,0 +1,125 @@
+"""Creating and changing events, their sessions and rates."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from suite_common.errors import ApiError, not_found, validation_error
+
+from ..models import Event, EventSession, Rate
+from . import capacity
+
+DEFAULT_CONSENT_TEXT = (
+    "I agree that the organiser stores the details I enter to handle my registration, "
+    "to send me messages about this event, and to issue my attendance certificate."
+)
+
+
+def consent_version(text: str) -> str:
+    """Consent is recorded against the exact text shown, identified by its digest."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def get_event(session: Session, organisation_id: int, slug: str) -> Event:
+    """Another organisation's event is indistinguishable from a missing one."""
+    event = session.scalar(select(Event).where(Event.slug == slug, Event.organisation_id == organisation_id))
+    if event is None:
+        raise not_found("event")
+    return event
+
+
+def get_public_event(session: Session, slug: str) -> Event:
+    event = session.scalar(select(Event).where(Event.slug == slug))
+    if event is None:
+        raise not_found("event")
+    return event
+
+
+def list_events(session: Session, organisation_id: int) -> list[Event]:
+    return list(session.scalars(select(Event).where(Event.organisation_id == organisation_id).order_by(Event.starts_at)))
+
+
+def upcoming_events(session: Session, now: dt.datetime, limit: int = 50) -> list[Event]:
+    return list(session.scalars(select(Event).where(Event.ends_at > now).order_by(Event.starts_at).limit(limit)))
+
+
+def create_event(session: Session, organisation_id: int, data: dict[str, Any]) -> Event:
+    data = dict(data)
+    data.setdefault("consent_text", DEFAULT_CONSENT_TEXT)
+    event = Event(organisation_id=organisation_id, seats_taken=0, **data)
+    session.add(event)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise ApiError(409, "conflict", "An event with this slug already exists.", {"slug": ["Already in use."]}) from exc
+    return event
+
+
+def update_event(session: Session, event: Event, changes: dict[str, Any]) -> Event:
+    merged = {key: getattr(event, key) for key in ("starts_at", "ends_at", "registration_opens_at",
+                                                   "registration_closes_at")}
+    merged.update({k: v for k, v in changes.items() if k in merged})
+    if merged["ends_at"] <= merged["starts_at"]:
+        raise validation_error({"ends_at": ["The event must end after it starts."]})
+    opens, closes = merged["registration_opens_at"], merged["registration_closes_at"]
+    if opens and closes and closes <= opens:
+        raise validation_error({"registration_closes_at": ["Registration must close after it opens."]})
+    moved = any(k in changes and changes[k] != getattr(event, k) for k in ("starts_at", "ends_at", "venue", "timezone"))
+    for key, value in changes.items():
+        if key != "capacity":
+            setattr(event, key, value)
+    if moved:
+        event.sequence += 1
+    if "capacity" in changes and changes["capacity"] != event.capacity:
+        capacity.change_capacity(session, event, changes["capacity"])
+    session.flush()
+    return event
+
+
+def add_session(session: Session, event: Event, data: dict[str, Any]) -> EventSession:
+    if data["starts_at"] < event.starts_at or data["ends_at"] > event.ends_at:
+        raise validation_error({"starts_at": ["The session must lie within the event's start and end."]})
+    item = EventSession(event_id=event.id, **data)
+    session.add(item)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise ApiError(409, "conflict", "A session with this code already exists.", {"code": ["Already in use."]}) from exc
+    return item
+
+
+def add_rate(session: Session, event: Event, data: dict[str, Any]) -> Rate:
+    if data["currency"] != event.currency:
+        raise validation_error({"currency": [f"Rates of this event are in {event.currency}."]})
+    if data["amount"] > 0:
+        # Card and invoice payment arrive with the payments work; until then a paid
+        # rate would take sign-ups it cannot charge for.
+        raise validation_error({"amount": ["Paid rates are not available yet on this installation; use 0."]})
+    rate = Rate(event_id=event.id, **data)
+    session.add(rate)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise ApiError(409, "conflict", "A rate with this code already exists.", {"code": ["Already in use."]}) from exc
+    return rate
+
+
+def rates_on_offer(event: Event, now: dt.datetime) -> list[Rate]:
+    return [rate for rate in event.rates if rate.on_offer(now)]
+
+
+def registration_window_refusal(event: Event, now: dt.datetime) -> str | None:
+    """Why sign-up is not possible right now, or None when it is."""
+    if event.registration_opens_at and now < event.registration_opens_at:
+        return "Registration has not opened yet."
+    closes = event.registration_closes_at or event.ends_at
+    if now >= closes:
+        return "Registration for this event is closed."
+    return None

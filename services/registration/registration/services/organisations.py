@@ -1,0 +1,43 @@
+"""Organisations and their organiser tokens."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from suite_common import auth
+from suite_common.db import utcnow
+
+from ..models import ApiToken, Organisation
+
+
+def get_or_create_organisation(session: Session, slug: str, name: str | None = None) -> Organisation:
+    organisation = session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if organisation is None:
+        organisation = Organisation(slug=slug, name=name or slug)
+        session.add(organisation)
+        session.flush()
+    return organisation
+
+
+def create_token(session: Session, organisation: Organisation, name: str) -> str:
+    """Returns the new token; it is not stored and cannot be shown again."""
+    token = auth.new_token()
+    session.add(ApiToken(organisation=organisation, name=name, token_hash=auth.hash_token(token)))
+    session.flush()
+    return token
+
+
+def revoke_token(session: Session, token: str) -> bool:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == auth.hash_token(token)))
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    return True
+
+
+def resolve_token(session: Session, token: str) -> auth.Organisation | None:
+    row = session.execute(
+        select(Organisation.id, Organisation.slug, Organisation.name)
+        .join(ApiToken, ApiToken.organisation_id == Organisation.id)
+        .where(ApiToken.token_hash == auth.hash_token(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    return auth.Organisation(id=row.id, slug=row.slug, name=row.name) if row else None

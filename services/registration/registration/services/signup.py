@@ -1,0 +1,137 @@
+"""Signing up, cancelling and correcting a name: the attendee's side of registration."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from suite_common.db import utcnow
+from suite_common.errors import ApiError, validation_error
+
+from ..models import Event, Registration, RegistrationStatus
+from . import capacity
+from .events import consent_version, rates_on_offer, registration_window_refusal
+
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
+
+
+@dataclass
+class SignUpOutcome:
+    registration: Registration
+    created: bool
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def new_reference() -> str:
+    return "R" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(9))
+
+
+def fingerprint(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def _replay(session: Session, event: Event, key: str, request_fingerprint: str) -> Registration | None:
+    existing = session.scalar(
+        select(Registration).where(Registration.event_id == event.id, Registration.idempotency_key == key)
+    )
+    if existing is not None and existing.request_fingerprint != request_fingerprint:
+        raise ApiError(409, "idempotency_conflict",
+                       "This Idempotency-Key was already used with a different request.")
+    return existing
+
+
+def _duplicate_email() -> ApiError:
+    return ApiError(409, "already_registered", "This email address is already registered for this event.",
+                    {"email": ["Already registered for this event."]})
+
+
+def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_key: str | None = None,
+            now: dt.datetime | None = None) -> SignUpOutcome:
+    """Stores the sign-up and takes a seat (or a place on the waiting list) in one transaction.
+
+    The caller commits. The same ``idempotency_key`` with the same data returns the
+    registration made the first time.
+    """
+    now = now or utcnow()
+    request_fingerprint = fingerprint(data)
+    if idempotency_key:
+        existing = _replay(session, event, idempotency_key, request_fingerprint)
+        if existing is not None:
+            return SignUpOutcome(existing, created=False)
+    refusal = registration_window_refusal(event, now)
+    if refusal:
+        raise ApiError(403, "registration_closed", refusal)
+    rate = next((r for r in rates_on_offer(event, now) if r.code == data["rate"]), None)
+    if rate is None:
+        raise validation_error({"rate": ["Unknown rate, or no longer on offer."]})
+    if data.get("discount_code"):
+        raise validation_error({"discount_code": ["Unknown discount code."]})
+    email_normalised = normalise_email(data["email"])
+    if session.scalar(select(Registration.id).where(
+        Registration.event_id == event.id, Registration.email_normalised == email_normalised,
+        Registration.status != RegistrationStatus.CANCELLED,
+    )) is not None:
+        raise _duplicate_email()
+
+    capacity.lock_event(session, event.id)
+    status = RegistrationStatus.CONFIRMED if capacity.take_seat(session, event.id) else RegistrationStatus.WAITLISTED
+    registration = Registration(
+        event_id=event.id, rate_id=rate.id, reference=new_reference(), manage_token=secrets.token_urlsafe(32),
+        status=status, email=data["email"].strip(), email_normalised=email_normalised,
+        given_name=data["given_name"], family_name=data["family_name"], answers=data.get("answers") or {},
+        amount_paid=0, currency=rate.currency, consent_at=now, consent_version=consent_version(event.consent_text),
+        idempotency_key=idempotency_key, request_fingerprint=request_fingerprint if idempotency_key else None,
+        created_at=now, updated_at=now,
+    )
+    session.add(registration)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # A concurrent request won the race: same email, or the same idempotency key.
+        session.rollback()
+        if idempotency_key:
+            existing = _replay(session, event, idempotency_key, request_fingerprint)
+            if existing is not None:
+                return SignUpOutcome(existing, created=False)
+        raise _duplicate_email() from exc
+    return SignUpOutcome(registration, created=True)
+
+
+def cancel(session: Session, registration: Registration) -> list[Registration]:
+    """Cancels and hands a freed seat to the waiting list; returns who was promoted."""
+    capacity.lock_event(session, registration.event_id)
+    session.refresh(registration)
+    if registration.status == RegistrationStatus.CANCELLED:
+        return []
+    held_seat = RegistrationStatus(registration.status).holds_seat
+    registration.status = RegistrationStatus.CANCELLED
+    registration.cancelled_at = utcnow()
+    session.flush()
+    if not held_seat:
+        return []
+    capacity.release_seat(session, registration.event_id)
+    return capacity.promote_waitlisted(session, registration.event_id)
+
+
+def correct_name(session: Session, registration: Registration, given_name: str, family_name: str) -> None:
+    """Names are kept exactly as typed (no case folding, no transliteration): they go on certificates."""
+    if registration.status == RegistrationStatus.CANCELLED:
+        raise ApiError(409, "cancelled", "This registration is cancelled.")
+    registration.given_name = given_name
+    registration.family_name = family_name
+    session.flush()
+
+
+def by_manage_token(session: Session, token: str) -> Registration | None:
+    if not token or len(token) > 64:
+        return None
+    return session.scalar(select(Registration).where(Registration.manage_token == token))

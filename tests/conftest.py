@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.support.apps import make_settings
+from tests.support.databases import BACKENDS, fresh_database
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend under test (SQLite always, PostgreSQL when DATABASE_URL_TEST is set)."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def registration_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    from registration import create_app
+    from registration.models import Base
+    app = create_app(make_settings("registration", database_url, tmp_path))
+    app.config["WTF_CSRF_ENABLED"] = False
+    database = app.extensions["suite_db"]
+    Base.metadata.create_all(database.engine)
+    yield app
+    database.engine.dispose()
+
+
+@pytest.fixture
+def client(registration_app: Flask) -> FlaskClient:
+    return registration_app.test_client()
+
+
+@pytest.fixture
+def db_session(registration_app: Flask):  # type: ignore[no-untyped-def]
+    with registration_app.extensions["suite_db"].session_scope() as session:
+        yield session
+
+
+def _token(app: Flask, org: str) -> str:
+    from registration.services import organisations
+
+    with app.extensions["suite_db"].session_scope() as session:
+        organisation = organisations.get_or_create_organisation(session, org, org.title())
+        return organisations.create_token(session, organisation, "tests")
+
+
+@pytest.fixture
+def token(registration_app: Flask) -> str:
+    return _token(registration_app, "society-a")
+
+
+@pytest.fixture
+def other_token(registration_app: Flask) -> str:
+    return _token(registration_app, "society-b")
+
+
+@pytest.fixture
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
