@@ -49,9 +49,13 @@ class Stack:
             raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr}")
         return result.stdout
 
-    def migrate(self) -> None:
-        for name in SERVICES:
+    def migrate(self, services: tuple[str, ...] = SERVICES) -> None:
+        for name in services:
             self._run("flask", "--app", name, "db", "upgrade")
+
+    def create_token(self, organisation: str, name: str = "tests") -> str:
+        return self._run("flask", "--app", "registration", "tokens", "create", "--org", organisation,
+                         "--name", name).strip()
 
     def seed_demo(self) -> str:
         output = self._run("flask", "--app", "registration", "seed-demo", "--token-file",
@@ -87,10 +91,10 @@ class Stack:
                     raise RuntimeError(f"{name} did not become ready at {url}")
                 time.sleep(0.2)
 
-    def start(self) -> None:
+    def start(self, services: tuple[str, ...] = SERVICES) -> None:
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        self.migrate()
-        for name in SERVICES:
+        self.migrate(services)
+        for name in services:
             self.start_service(name)
         self.wait_ready()
 

@@ -62,3 +62,9 @@ def other_token(registration_app: Flask) -> str:
 @pytest.fixture
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each database backend under test, for tests that make their own databases."""
+    return request.param

@@ -30,10 +30,10 @@ def stack_env(var_dir: Path, database_urls: dict[str, str] | None = None, **extr
 
 @contextmanager
 def running_stack(var_dir: Path, database_urls: dict[str, str] | None = None, workers: int = 2,
-                  **extra: str) -> Iterator[Stack]:
+                  services: tuple[str, ...] = SERVICES, **extra: str) -> Iterator[Stack]:
     stack = Stack(stack_env(var_dir, database_urls, **extra), workers=workers)
     try:
-        stack.start()
+        stack.start(services)
         yield stack
     finally:
         stack.stop()

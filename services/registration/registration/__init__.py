@@ -37,13 +37,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         "Events, sessions, rates, sign-ups, waiting lists and the organiser's roster.", _resolve_token,
         Path(__file__).parent / "migrations",
     )
-    csrf = CSRFProtect(app)
+    # CSRF guards the cookie-based attendee forms (pages.py); the JSON APIs use no cookies.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session cookie
+    CSRFProtect(app)
 
     from .blueprints import internal_api, organiser_api, pages, public_api
 
     for blueprint in (organiser_api.blp, public_api.blp, internal_api.blp):
-        csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(pages.blp)
     app.add_template_filter(local_time, "local")

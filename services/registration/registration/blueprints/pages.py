@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from suite_common.db import get_session, utcnow
 from suite_common.errors import ApiError
@@ -20,6 +20,13 @@ from ..services import events as event_service
 from .urls import manage_url, public_domain
 
 blp = Blueprint("pages", __name__)
+
+
+@blp.before_request
+def _check_csrf() -> None:
+    """Every form post of an attendee page must carry the session's CSRF token."""
+    if request.method == "POST" and current_app.config.get("WTF_CSRF_ENABLED", True):
+        current_app.extensions["csrf"].protect()
 
 FORM_FIELDS = ("email", "given_name", "family_name", "rate", "profession", "institution")
 PROFESSIONS = (
