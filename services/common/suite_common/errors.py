@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, jsonify, render_template, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -120,6 +120,8 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 
 def register_error_handlers(app: Flask) -> None:
+    # The HTML error page lives in this package, not in the service's own templates.
+    app.register_blueprint(Blueprint("suite_common_errors", __name__, template_folder="templates"))
     app.register_error_handler(ApiError, lambda e: _respond(e.status, e.code, e.message, e.fields, e.headers))
     app.register_error_handler(
         ValidationError, lambda e: _respond(422, "validation_error", "Some fields are not valid.", _as_fields(e))
