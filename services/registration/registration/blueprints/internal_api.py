@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from suite_common.api import SERVICE
+from suite_common.api import SERVICE, SuiteBlueprint
 from suite_common.auth import service_required
 from suite_common.db import get_session
 from suite_common.errors import not_found
@@ -13,7 +12,7 @@ from suite_common.identity import OrganisationOutput
 
 from ..services.organisations import resolve_token
 
-blp = Blueprint("internal_api", __name__, url_prefix="/internal/v1", description="Service-to-service API")
+blp = SuiteBlueprint("internal_api", __name__, url_prefix="/internal/v1", description="Service-to-service API")
 
 
 class TokenIntrospectionInput(Schema):

@@ -5,14 +5,13 @@ from typing import Any
 
 from flask import Response, request, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
-from suite_common.api import ORGANISER
+from suite_common.api import ORGANISER, SuiteBlueprint
 from suite_common.auth import current_organisation, organiser_required
 from suite_common.db import get_session
 from suite_common.errors import not_found
 
-from ..models import Event, Registration
+from ..models import MAX_ID, Event, Registration
 from ..schemas.events import (
     EventInput,
     EventList,
@@ -27,7 +26,7 @@ from ..schemas.registrations import RegistrationOutput, RosterPage, RosterQuery
 from ..services import events as event_service
 from ..services import roster, signup
 
-blp = Blueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
+blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
 
 
 def _event(slug: str) -> Event:
@@ -134,7 +133,7 @@ def list_registrations(filters: dict[str, Any], slug: str) -> Any:
     return {"items": items, "next_cursor": next_cursor}
 
 
-@blp.route("/registrations/<int:registration_id>", methods=["GET"])
+@blp.route(f"/registrations/<int(max={MAX_ID}):registration_id>", methods=["GET"])
 @organiser_required
 @blp.doc(security=ORGANISER)
 @blp.response(200, RegistrationOutput)
@@ -143,7 +142,7 @@ def get_registration(registration_id: int) -> Registration:
     return _registration(registration_id)
 
 
-@blp.route("/registrations/<int:registration_id>/cancel", methods=["POST"])
+@blp.route(f"/registrations/<int(max={MAX_ID}):registration_id>/cancel", methods=["POST"])
 @organiser_required
 @blp.doc(security=ORGANISER)
 @blp.response(200, RegistrationOutput)

@@ -1,10 +1,11 @@
 """Sign-up as JSON, for society web sites (no token; idempotent with Idempotency-Key)."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
+from suite_common.api import SuiteBlueprint
 from suite_common.db import get_session
 from suite_common.errors import validation_error
 
@@ -13,9 +14,11 @@ from ..services import capacity, signup
 from ..services import events as event_service
 from .urls import manage_url
 
-blp = Blueprint("public_api", __name__, url_prefix="/api/v1", description="Public sign-up")
+blp = SuiteBlueprint("public_api", __name__, url_prefix="/api/v1", description="Public sign-up")
 
 IDEMPOTENCY_KEY_MAX = 100
+# Visible ASCII only: keys are compared and stored as given, and PostgreSQL refuses e.g. NUL.
+IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX}}}$")
 
 
 @blp.route("/events/<slug>/registrations", methods=["POST"])
@@ -26,8 +29,8 @@ IDEMPOTENCY_KEY_MAX = 100
 @blp.alt_response(409, description="already registered, or Idempotency-Key reused with other data")
 def register(data: dict[str, Any], slug: str) -> Any:
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not (0 < len(key) <= IDEMPOTENCY_KEY_MAX):
-        raise validation_error({"Idempotency-Key": [f"Use 1-{IDEMPOTENCY_KEY_MAX} characters."]})
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise validation_error({"Idempotency-Key": [f"Use 1-{IDEMPOTENCY_KEY_MAX} visible ASCII characters."]})
     session = get_session()
     event = event_service.get_public_event(session, slug)
     outcome = signup.sign_up(session, event, data, idempotency_key=key)
