@@ -1,7 +1,7 @@
 """Registration's tables, one module per area; imported here so metadata is complete."""
-from .base import Base
+from .base import MAX_ID, Base
 from .event import Event, EventSession, Rate
 from .organisation import ApiToken, Organisation
 from .registration import Registration, RegistrationStatus
 
-__all__ = ["ApiToken", "Base", "Event", "EventSession", "Organisation", "Rate", "Registration", "RegistrationStatus"]
+__all__ = ["MAX_ID", "ApiToken", "Base", "Event", "EventSession", "Organisation", "Rate", "Registration", "RegistrationStatus"]

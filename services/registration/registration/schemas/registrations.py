@@ -1,11 +1,12 @@
 """Shapes of sign-ups and of the roster."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from .common import Moment, Text
+from .common import CODE, Moment, StrictBoolean, Text
 
 STATUSES = ("confirmed", "waitlisted", "cancelled")
 MAX_ANSWERS = 30
@@ -19,7 +20,7 @@ class SignUpInput(Schema):
     discount_code = fields.String(allow_none=True, validate=validate.Length(max=40))
     answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=60)),
                           values=fields.Raw(allow_none=True), load_default=dict)
-    consent = fields.Boolean(required=True, metadata={"description": "must be true: the attendee consents"})
+    consent = StrictBoolean(required=True, metadata={"description": "must be true: the attendee consents"})
 
     @validates("consent")
     def _consent_given(self, value: bool, **_: Any) -> None:
@@ -33,6 +34,8 @@ class SignUpInput(Schema):
         for answer in value.values():
             if answer is not None and not isinstance(answer, (str, int, float, bool)):
                 raise ValidationError("Answers are text, numbers or yes/no.")
+            if isinstance(answer, float) and not math.isfinite(answer):
+                raise ValidationError("Numbers must be finite.")
             if isinstance(answer, str) and len(answer) > 1000:
                 raise ValidationError("An answer is at most 1000 characters.")
 
@@ -66,7 +69,7 @@ class RegistrationOutput(Schema):
 
 class RosterQuery(Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
-    rate = fields.String(validate=validate.Length(max=40))
+    rate = fields.String(validate=CODE)
     updated_since = Moment()
     cursor = fields.String(validate=validate.Length(max=200))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
