@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import Event, EventSession, Rate
+from ..schemas.common import SLUG_PATTERN
 from . import capacity
 
 DEFAULT_CONSENT_TEXT = (
@@ -26,14 +27,17 @@ def consent_version(text: str) -> str:
 
 def get_event(session: Session, organisation_id: int, slug: str) -> Event:
     """Another organisation's event is indistinguishable from a missing one."""
-    event = session.scalar(select(Event).where(Event.slug == slug, Event.organisation_id == organisation_id))
+    event = None
+    if SLUG_PATTERN.match(slug):
+        event = session.scalar(select(Event).where(Event.slug == slug, Event.organisation_id == organisation_id))
     if event is None:
         raise not_found("event")
     return event
 
 
 def get_public_event(session: Session, slug: str) -> Event:
-    event = session.scalar(select(Event).where(Event.slug == slug))
+    # A string that cannot be a slug is not looked up: PostgreSQL refuses e.g. NUL in a query.
+    event = session.scalar(select(Event).where(Event.slug == slug)) if SLUG_PATTERN.match(slug) else None
     if event is None:
         raise not_found("event")
     return event
@@ -51,11 +55,10 @@ def create_event(session: Session, organisation_id: int, data: dict[str, Any]) -
     data = dict(data)
     data.setdefault("consent_text", DEFAULT_CONSENT_TEXT)
     event = Event(organisation_id=organisation_id, seats_taken=0, **data)
-    session.add(event)
     try:
-        session.flush()
+        with session.begin_nested():  # a refusal undoes this insert only, not the caller's transaction
+            session.add(event)
     except IntegrityError as exc:
-        session.rollback()
         raise ApiError(409, "conflict", "An event with this slug already exists.", {"slug": ["Already in use."]}) from exc
     return event
 
@@ -84,12 +87,11 @@ def update_event(session: Session, event: Event, changes: dict[str, Any]) -> Eve
 def add_session(session: Session, event: Event, data: dict[str, Any]) -> EventSession:
     if data["starts_at"] < event.starts_at or data["ends_at"] > event.ends_at:
         raise validation_error({"starts_at": ["The session must lie within the event's start and end."]})
-    item = EventSession(event_id=event.id, **data)
-    session.add(item)
     try:
-        session.flush()
+        with session.begin_nested():
+            item = EventSession(event=event, **data)  # through the relationship, so event.sessions is current
+            session.add(item)
     except IntegrityError as exc:
-        session.rollback()
         raise ApiError(409, "conflict", "A session with this code already exists.", {"code": ["Already in use."]}) from exc
     return item
 
@@ -101,12 +103,11 @@ def add_rate(session: Session, event: Event, data: dict[str, Any]) -> Rate:
         # Card and invoice payment arrive with the payments work; until then a paid
         # rate would take sign-ups it cannot charge for.
         raise validation_error({"amount": ["Paid rates are not available yet on this installation; use 0."]})
-    rate = Rate(event_id=event.id, **data)
-    session.add(rate)
     try:
-        session.flush()
+        with session.begin_nested():
+            rate = Rate(event=event, **data)  # through the relationship, so event.rates is current
+            session.add(rate)
     except IntegrityError as exc:
-        session.rollback()
         raise ApiError(409, "conflict", "A rate with this code already exists.", {"code": ["Already in use."]}) from exc
     return rate
 

@@ -14,7 +14,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from suite_common.errors import validation_error
 
-from ..models import Event, Rate, Registration
+from ..models import MAX_ID, Event, Rate, Registration
 
 CSV_COLUMNS = ("id", "reference", "status", "email", "given_name", "family_name", "rate", "amount_paid",
                "currency", "created_at", "updated_at")
@@ -33,7 +33,7 @@ def decode_cursor(cursor: str) -> int:
         after = json.loads(raw)["after"]
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
         raise validation_error({"cursor": ["Not a cursor this API gave out."]}) from exc
-    if not isinstance(after, int):
+    if type(after) is not int or not 0 <= after <= MAX_ID:  # bool is an int too
         raise validation_error({"cursor": ["Not a cursor this API gave out."]})
     return after
 

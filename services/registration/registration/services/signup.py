@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,9 @@ from . import capacity
 from .events import consent_version, rates_on_offer, registration_window_refusal
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
+EMAIL_MAX = 254
+# What secrets.token_urlsafe(32) gives out; anything else cannot be a manage token.
+MANAGE_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass
@@ -76,6 +80,8 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
     if data.get("discount_code"):
         raise validation_error({"discount_code": ["Unknown discount code."]})
     email_normalised = normalise_email(data["email"])
+    if len(email_normalised) > EMAIL_MAX:  # lower-casing can lengthen some letters (e.g. "İ")
+        raise validation_error({"email": [f"Use at most {EMAIL_MAX} characters."]})
     if session.scalar(select(Registration.id).where(
         Registration.event_id == event.id, Registration.email_normalised == email_normalised,
         Registration.status != RegistrationStatus.CANCELLED,
@@ -83,21 +89,24 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
         raise _duplicate_email()
 
     capacity.lock_event(session, event.id)
-    status = RegistrationStatus.CONFIRMED if capacity.take_seat(session, event.id) else RegistrationStatus.WAITLISTED
-    registration = Registration(
-        event_id=event.id, rate_id=rate.id, reference=new_reference(), manage_token=secrets.token_urlsafe(32),
-        status=status, email=data["email"].strip(), email_normalised=email_normalised,
-        given_name=data["given_name"], family_name=data["family_name"], answers=data.get("answers") or {},
-        amount_paid=0, currency=rate.currency, consent_at=now, consent_version=consent_version(event.consent_text),
-        idempotency_key=idempotency_key, request_fingerprint=request_fingerprint if idempotency_key else None,
-        created_at=now, updated_at=now,
-    )
-    session.add(registration)
     try:
-        session.flush()
+        # The savepoint holds the seat and the row together: a refused insert gives the seat
+        # back and leaves the caller's transaction usable.
+        with session.begin_nested():
+            seated = capacity.take_seat(session, event.id)
+            registration = Registration(
+                event_id=event.id, rate_id=rate.id, reference=new_reference(),
+                manage_token=secrets.token_urlsafe(32),
+                status=RegistrationStatus.CONFIRMED if seated else RegistrationStatus.WAITLISTED,
+                email=data["email"].strip(), email_normalised=email_normalised,
+                given_name=data["given_name"], family_name=data["family_name"], answers=data.get("answers") or {},
+                amount_paid=0, currency=rate.currency, consent_at=now,
+                consent_version=consent_version(event.consent_text), idempotency_key=idempotency_key,
+                request_fingerprint=request_fingerprint if idempotency_key else None, created_at=now, updated_at=now,
+            )
+            session.add(registration)
     except IntegrityError as exc:
         # A concurrent request won the race: same email, or the same idempotency key.
-        session.rollback()
         if idempotency_key:
             existing = _replay(session, event, idempotency_key, request_fingerprint)
             if existing is not None:
@@ -132,6 +141,6 @@ def correct_name(session: Session, registration: Registration, given_name: str, 
 
 
 def by_manage_token(session: Session, token: str) -> Registration | None:
-    if not token or len(token) > 64:
+    if not MANAGE_TOKEN.match(token):
         return None
     return session.scalar(select(Registration).where(Registration.manage_token == token))
