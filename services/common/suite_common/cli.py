@@ -1,7 +1,11 @@
 """Commands every service has."""
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import click
 from flask import Flask, current_app
@@ -21,3 +25,24 @@ def register_db_cli(app: Flask, migrations: Path) -> None:
         settings.ensure_var_dir()
         upgrade(migrations, settings.database_url)
         click.echo(f"{settings.service}: database up to date")
+
+
+class Worker(Protocol):
+    stopping: threading.Event
+
+    def run_forever(self) -> None: ...
+
+
+def register_worker_cli(app: Flask, build: Callable[[], Worker], what: str) -> None:
+    """``flask --app <service> worker``: the service's background loop, for production and ``make run``.
+
+    SIGTERM and SIGINT let the current item finish, then the loop ends.
+    """
+
+    @app.cli.command("worker", help=f"Run {what} until stopped.")
+    def worker() -> None:
+        runner = build()
+        signal.signal(signal.SIGTERM, lambda *_: runner.stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: runner.stopping.set())
+        click.echo(f"{current_app.extensions['suite_settings'].service}: {what} running", err=True)
+        runner.run_forever()

@@ -1,18 +1,43 @@
 """Notifications service: every email of the suite, queued durably and sent once."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask
+
 from suite_common.app import create_service_app
+from suite_common.cli import register_worker_cli
 from suite_common.client import introspecting_resolver
 from suite_common.settings import Settings
+
+from .services.sender import Sender, SmtpSettings
+
+
+def smtp_settings() -> SmtpSettings:
+    env = os.environ
+    return SmtpSettings(
+        host=env.get("SMTP_HOST", "127.0.0.1"),
+        port=int(env.get("SMTP_PORT", "1025")),
+        username=env.get("SMTP_USERNAME") or None,
+        password=env.get("SMTP_PASSWORD") or None,
+        starttls=env.get("SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
+        mail_from=env.get("MAIL_FROM", "Imaging Events <no-reply@localhost>"),
+    )
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env("notifications")
-    app, _api, _database = create_service_app(
+    app, api, database = create_service_app(
         __name__, settings, "Notifications API", "Messages: queued, sent over SMTP once, with retries.",
         introspecting_resolver(settings), Path(__file__).parent / "migrations",
     )
+    app.config["MAIL_DOMAIN"] = os.environ.get("MAIL_DOMAIN") or "imaging-events.local"
+
+    from .blueprints import internal_api, organiser_api
+
+    api.register_blueprint(internal_api.blp)
+    api.register_blueprint(organiser_api.blp)
+
+    register_worker_cli(app, lambda: Sender(database, smtp_settings()), "the SMTP sender")
     return app

@@ -1,0 +1,172 @@
+"""The transactional outbox, used by every service that asks another one to act.
+
+A service writes the request it must make (for example "send this message") into
+its own database, in the same transaction as the state change that causes it. The
+dispatcher then delivers it over HTTP with the row's idempotency key, retrying with
+exponential backoff while the other service is unreachable. A row is delivered at
+least once and the receiver applies each key once: together, exactly once.
+
+Rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (so several
+replicas never take the same row) and under SQLite's write lock otherwise; a claim
+is a lease, so rows claimed by a dispatcher that died are taken up again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+from typing import Any
+
+import requests
+from sqlalchemy import JSON, Index, String, Text, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .client import ServiceClient
+from .db import Database, UTCDateTime, is_postgresql, utcnow
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(seconds=60)
+MAX_BACKOFF_SECONDS = 300
+
+
+class OutboxMixin:
+    """Columns of an outbox table; a service declares ``class Outbox(OutboxMixin, Base)``."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    target: Mapped[str] = mapped_column(String(40))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def enqueue(session: Session, model: type[OutboxMixin], target: str, method: str, path: str,
+            idempotency_key: str, body: dict[str, Any] | None = None) -> None:
+    """Adds a request to the outbox of the current transaction; the same key twice is kept once."""
+    exists = session.scalar(select(model.id).where(model.idempotency_key == idempotency_key))
+    if exists is None:
+        session.add(model(idempotency_key=idempotency_key, target=target, method=method, path=path, body=body,
+                          next_attempt_at=utcnow()))
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Exponential backoff with full jitter, capped, so a recovering service is not stampeded."""
+    ceiling = min(MAX_BACKOFF_SECONDS, 2 ** min(attempts, 16))
+    return dt.timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+class Dispatcher:
+    """Delivers due outbox rows; ``run_once`` is one pass, ``run_forever`` loops until stopped."""
+
+    def __init__(self, database: Database, model: type[OutboxMixin], clients: dict[str, ServiceClient],
+                 batch_size: int = 50) -> None:
+        self.database = database
+        self.model = model
+        self.clients = clients
+        self.batch_size = batch_size
+        self.stopping = threading.Event()
+
+    def _claim(self) -> list[int]:
+        model = self.model
+        now = utcnow()
+        with self.database.session_scope() as session:
+            query = (
+                select(model)
+                .where(model.delivered_at.is_(None), model.next_attempt_at <= now,
+                       (model.claimed_until.is_(None)) | (model.claimed_until < now))
+                .order_by(model.id)
+                .limit(self.batch_size)
+            )
+            if is_postgresql(session):
+                query = query.with_for_update(skip_locked=True)
+            rows = list(session.scalars(query))
+            for row in rows:
+                row.claimed_until = now + LEASE
+            return [row.id for row in rows]
+
+    def _deliver(self, row_id: int) -> bool | None:
+        """True when delivered (or refused for good), False to retry later, None when the target is down."""
+        with self.database.session_scope() as session:
+            row = session.get(self.model, row_id)
+            if row is None or row.delivered_at is not None:
+                return True
+            target, method, path, body, key = row.target, row.method, row.path, row.body, row.idempotency_key
+        outcome: bool | None
+        error = None
+        try:
+            response = self.clients[target].request(method, path, json=body, idempotency_key=key)
+            if response.status_code < 300:
+                outcome = True
+            elif 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+                # Retrying will not change the answer: record it loudly and move on.
+                outcome = True
+                error = f"refused with {response.status_code}: {response.text[:500]}"
+                log.error("outbox request refused", extra={"outbox_id": row_id, "status": response.status_code})
+            else:
+                outcome = False
+                error = f"HTTP {response.status_code}"
+        except requests.RequestException as exc:
+            outcome = None
+            error = f"{type(exc).__name__}: {target} unreachable"
+        with self.database.session_scope() as session:
+            row = session.get(self.model, row_id)
+            row.attempts += 1
+            row.last_error = error
+            row.claimed_until = None
+            if outcome:
+                row.delivered_at = utcnow()
+            else:
+                row.next_attempt_at = utcnow() + backoff(row.attempts)
+        return outcome
+
+    def _release(self, row_ids: list[int]) -> None:
+        with self.database.session_scope() as session:
+            session.execute(update(self.model).where(self.model.id.in_(row_ids)).values(claimed_until=None))
+
+    def run_once(self) -> int:
+        """Delivers what is due now; returns how many rows were delivered."""
+        delivered = 0
+        claimed = self._claim()
+        for index, row_id in enumerate(claimed):
+            if self.stopping.is_set():
+                self._release(claimed[index:])
+                break
+            outcome = self._deliver(row_id)
+            if outcome is None:  # the target is down: leave the rest for the next pass
+                self._release(claimed[index + 1:])
+                break
+            delivered += outcome
+        return delivered
+
+    def run_forever(self, idle_seconds: float = 0.5) -> None:
+        while not self.stopping.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # a database hiccup must not end the loop; it is logged and retried
+                log.exception("outbox pass failed")
+                busy = 0
+            if not busy:
+                self.stopping.wait(idle_seconds)
+
+
+def dispatcher_for(database: Database, settings: Settings, model: type[OutboxMixin]) -> Dispatcher:
+    """The dispatcher of a service's outbox, with a client per service it may call."""
+    clients = {
+        "notifications": ServiceClient(settings.notifications_url, settings.service, settings.own_signing_key,
+                                       retries=0),
+        "registration": ServiceClient(settings.registration_url, settings.service, settings.own_signing_key,
+                                      retries=0),
+    }
+    return Dispatcher(database, model, clients)

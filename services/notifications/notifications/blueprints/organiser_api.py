@@ -1,0 +1,53 @@
+"""Organiser API: what was sent, queued or failed, and why; per-event wording."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from suite_common.api import ORGANISER
+from suite_common.auth import current_organisation, organiser_required
+from suite_common.db import get_session
+
+from ..schemas.messages import MessagePage, MessageQuery, TemplateInput, TemplateOutput
+from ..services import messages
+
+blp = Blueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
+
+
+@blp.route("/messages", methods=["GET"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(MessageQuery, location="query")
+@blp.response(200, MessagePage)
+def list_messages(filters: dict[str, Any]) -> Any:
+    """Newest first; pass next_cursor as cursor for the next page."""
+    query = messages.listing_query(current_organisation().id, {**filters, "after": filters.get("cursor")})
+    items = list(get_session().scalars(query))
+    next_cursor = items[-1].id if len(items) == filters["limit"] else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/events/<slug>/templates/<template>")
+class EventTemplate(MethodView):
+    decorators = [organiser_required]
+
+    @blp.doc(security=ORGANISER)
+    @blp.arguments(TemplateInput)
+    @blp.response(200, TemplateOutput)
+    @blp.alt_response(422, description="the template does not render")
+    def put(self, data: dict[str, Any], slug: str, template: str) -> Any:
+        """Replaces the wording of one message type for one event; checked by rendering it now."""
+        session = get_session()
+        override = messages.put_override(session, current_organisation().id, slug, template, data)
+        session.commit()
+        return override
+
+    @blp.doc(security=ORGANISER)
+    @blp.response(204)
+    def delete(self, slug: str, template: str) -> None:
+        """Back to the standard wording."""
+        session = get_session()
+        messages.delete_override(session, current_organisation().id, slug, template)
+        session.commit()

@@ -1,0 +1,127 @@
+"""Accepting, cancelling and listing messages; organisers' template overrides."""
+from __future__ import annotations
+
+import hashlib
+import json
+from email.utils import make_msgid
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from suite_common.db import utcnow
+from suite_common.errors import ApiError, validation_error
+
+from ..models import Message, MessageStatus, TemplateOverride
+from .rendering import TEMPLATES, RenderError, Wording, check_wording, file_wording
+
+
+def _fingerprint(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def accept(session: Session, data: dict[str, Any], mail_domain: str) -> Message:
+    """Stores the message (the caller commits before answering); the same key returns the same message."""
+    fingerprint = _fingerprint(data)
+    existing = session.scalar(select(Message).where(Message.idempotency_key == data["idempotency_key"]))
+    if existing is not None:
+        if existing.fingerprint not in (None, fingerprint):
+            raise ApiError(409, "idempotency_conflict",
+                           "This idempotency_key was already used for a different message.")
+        return existing
+    if data["template"] not in TEMPLATES:
+        raise validation_error({"template": [f"Unknown template; one of: {', '.join(TEMPLATES)}."]})
+    now = utcnow()
+    send_at = data.get("send_at") or now
+    message = Message(
+        idempotency_key=data["idempotency_key"], fingerprint=fingerprint,
+        organisation_id=data.get("organisation_id"), event_slug=data.get("event"),
+        template=data["template"], recipient=data["to"], context=data.get("context") or {},
+        attachments=data.get("attachments") or [], unsubscribe_url=data.get("unsubscribe_url"),
+        status=MessageStatus.QUEUED, send_at=send_at, next_attempt_at=max(send_at, now),
+        message_id=make_msgid(domain=mail_domain), created_at=now, updated_at=now,
+    )
+    session.add(message)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()  # a concurrent request with the same key won; answer with its message
+        return accept(session, data, mail_domain)
+    return message
+
+
+def cancel(session: Session, idempotency_key: str, mail_domain: str) -> Message:
+    """Cancels an unsent message. A cancellation that overtakes its message leaves a
+    tombstone, so the message is born cancelled when it arrives."""
+    message = session.scalar(select(Message).where(Message.idempotency_key == idempotency_key).with_for_update())
+    if message is None:
+        now = utcnow()
+        message = Message(idempotency_key=idempotency_key, fingerprint=None, template="", recipient="",
+                          status=MessageStatus.CANCELLED, message_id=make_msgid(domain=mail_domain),
+                          created_at=now, updated_at=now)
+        session.add(message)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            return cancel(session, idempotency_key, mail_domain)
+        return message
+    if message.status in (MessageStatus.SENT, MessageStatus.SENDING):
+        raise ApiError(409, "already_sent", "This message is already being sent or was sent.")
+    if message.status == MessageStatus.QUEUED:
+        message.status = MessageStatus.CANCELLED
+        message.updated_at = utcnow()
+    return message
+
+
+def listing_query(organisation_id: int, filters: dict[str, Any]) -> Select[tuple[Message]]:
+    query = select(Message).where(Message.organisation_id == organisation_id, Message.template != "")
+    if filters.get("status"):
+        query = query.where(Message.status == filters["status"])
+    if filters.get("to"):
+        query = query.where(Message.recipient == filters["to"])
+    if filters.get("event"):
+        query = query.where(Message.event_slug == filters["event"])
+    if filters.get("after"):
+        query = query.where(Message.id < filters["after"])
+    return query.order_by(Message.id.desc()).limit(filters["limit"])
+
+
+def put_override(session: Session, organisation_id: int, event_slug: str, template: str,
+                 data: dict[str, Any]) -> TemplateOverride:
+    if template not in TEMPLATES:
+        raise ApiError(404, "not_found", "No such message type.")
+    wording = Wording(data["subject"], data["text"], data.get("html"))
+    try:
+        check_wording(template, wording)
+    except RenderError as exc:
+        raise validation_error({"template": [str(exc)]}, "The template does not render.") from exc
+    override = session.scalar(select(TemplateOverride).where(
+        TemplateOverride.organisation_id == organisation_id, TemplateOverride.event_slug == event_slug,
+        TemplateOverride.template == template))
+    if override is None:
+        override = TemplateOverride(organisation_id=organisation_id, event_slug=event_slug, template=template)
+        session.add(override)
+    override.subject, override.text, override.html = wording.subject, wording.text, wording.html
+    session.flush()
+    return override
+
+
+def delete_override(session: Session, organisation_id: int, event_slug: str, template: str) -> None:
+    override = session.scalar(select(TemplateOverride).where(
+        TemplateOverride.organisation_id == organisation_id, TemplateOverride.event_slug == event_slug,
+        TemplateOverride.template == template))
+    if override is None:
+        raise ApiError(404, "not_found", "No override for this message type and event.")
+    session.delete(override)
+
+
+def wording_for(session: Session, message: Message) -> Wording:
+    if message.organisation_id is not None and message.event_slug:
+        override = session.scalar(select(TemplateOverride).where(
+            TemplateOverride.organisation_id == message.organisation_id,
+            TemplateOverride.event_slug == message.event_slug, TemplateOverride.template == message.template))
+        if override is not None:
+            return Wording(override.subject, override.text, override.html)
+    return file_wording(message.template)

@@ -1,0 +1,103 @@
+"""Turning a message's template and context into subject, text and HTML.
+
+Templates are Jinja, in a sandbox (organisers upload their own wording), with
+undefined names as errors: a template that does not render is refused when it is
+uploaded, not discovered when the mail is due. HTML is autoescaped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "mail"
+TEMPLATES = tuple(sorted(p.name.removesuffix(".subject.txt") for p in TEMPLATE_DIR.glob("*.subject.txt")))
+
+_text = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_html = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "event": {"title": "Annual Meeting of Imaging Informatics", "kind": "conference", "slug": "annual-meeting",
+              "starts": "Mon 01 Mar 2027, 09:00", "ends": "Tue 02 Mar 2027, 17:30", "timezone": "Europe/Vienna",
+              "venue": "Congress Centre, Vienna", "join_url": "https://zoom.us/j/1", "url": "https://example.org/e"},
+    "attendee": {"given_name": "Zoë", "family_name": "Łukasiewicz"},
+    "registration": {"reference": "R23456789", "status": "confirmed", "rate": "Member",
+                     "manage_url": "https://example.org/r/token", "waitlist_position": 3},
+    "reminder": {"when": "tomorrow"},
+    "payment": {"amount": "EUR 450.00", "receipt_url": "https://example.org/r/token/receipt"},
+    "invoice": {"number": "2027-0001", "amount": "EUR 450.00", "due": "2027-02-01", "url": "https://example.org/i"},
+    "refund": {"amount": "EUR 405.00"},
+    "approval": {"reason": "Please send proof of training status."},
+    "certificate": {"credits": "4.5", "body": "EACCME", "code": "K7M2-Q9XP", "download_url": "https://example.org/c/t",
+                    "verify_url": "https://example.org/verify/K7M2-Q9XP"},
+    "announcement": {"subject": "Programme update", "body": "The keynote moves to room B."},
+    "unsubscribe_url": "https://example.org/u/token",
+}
+
+
+class RenderError(ValueError):
+    """The template cannot be rendered with this context; the message says where."""
+
+
+@dataclass(frozen=True)
+class Wording:
+    subject: str
+    text: str
+    html: str | None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def file_wording(template: str) -> Wording:
+    def read(suffix: str) -> str:
+        return (TEMPLATE_DIR / f"{template}{suffix}").read_text(encoding="utf-8")
+
+    return Wording(read(".subject.txt"), read(".txt"), read(".html"))
+
+
+def render(wording: Wording, context: dict[str, Any], sender_name: str) -> Rendered:
+    try:
+        subject = " ".join(_text.from_string(wording.subject).render(context).split())
+        text = _text.from_string(wording.text).render(context)
+        content = _html.from_string(wording.html).render(context) if wording.html else _plain_to_html(text)
+        html = _html.from_string((TEMPLATE_DIR / "_layout.html").read_text(encoding="utf-8")).render(
+            subject=subject, content=Markup(content), sender_name=sender_name)
+    except TemplateError as exc:
+        location = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
+        raise RenderError(f"{type(exc).__name__}: {exc.message}{location}") from exc
+    if not subject:
+        raise RenderError("The subject is empty.")
+    return Rendered(subject, text, html)
+
+
+def _plain_to_html(text: str) -> str:
+    return str(_html.from_string("{% for p in paragraphs %}<p>{{ p }}</p>\n{% endfor %}").render(
+        paragraphs=[p for p in text.split("\n\n") if p.strip()]))
+
+
+# What each message type receives beyond event, attendee and registration.
+EXTRA_CONTEXT = {
+    "registration_cancelled": ("refund",), "payment_received": ("payment",), "invoice_issued": ("invoice",),
+    "approval_rejected": ("approval",), "reminder": ("reminder",), "certificate_ready": ("certificate",),
+    "announcement": ("announcement", "unsubscribe_url"),
+}
+BASE_CONTEXT = ("event", "attendee", "registration")
+
+
+def sample_context(template: str) -> dict[str, Any]:
+    keys = BASE_CONTEXT + EXTRA_CONTEXT.get(template, ())
+    return {key: SAMPLE_CONTEXT[key] for key in keys}
+
+
+def check_wording(template: str, wording: Wording) -> None:
+    """Raises RenderError unless the wording renders with what this message type is given."""
+    render(wording, sample_context(template), "Sample Society")
