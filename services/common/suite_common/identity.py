@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from .api import ORGANISER, SERVICE
+from .api import ORGANISER, SERVICE, SuiteBlueprint
 from .auth import current_organisation, organiser_required, service_required
 
 
@@ -22,8 +21,8 @@ class PingOutput(Schema):
     service = fields.String(metadata={"description": "the calling service, as authenticated"})
 
 
-def identity_blueprint() -> Blueprint:
-    blp = Blueprint("identity", __name__, description="Credential checks")
+def identity_blueprint() -> SuiteBlueprint:
+    blp = SuiteBlueprint("identity", __name__, description="Credential checks")
 
     @blp.route("/api/v1/organisation", methods=["GET"])
     @organiser_required

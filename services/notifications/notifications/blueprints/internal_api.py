@@ -4,16 +4,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 
-from suite_common.api import SERVICE
+from suite_common.api import SERVICE, SuiteBlueprint
 from suite_common.auth import service_required
 from suite_common.db import get_session
 
 from ..schemas.messages import MessageAccepted, MessageInput
 from ..services import messages
 
-blp = Blueprint("internal_api", __name__, url_prefix="/internal/v1", description="Service-to-service API")
+blp = SuiteBlueprint("internal_api", __name__, url_prefix="/internal/v1", description="Service-to-service API")
 
 
 def _mail_domain() -> str:

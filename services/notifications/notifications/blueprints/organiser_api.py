@@ -4,16 +4,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from suite_common.api import ORGANISER
+from suite_common.api import ORGANISER, SuiteBlueprint
 from suite_common.auth import current_organisation, organiser_required
 from suite_common.db import get_session
 
 from ..schemas.messages import MessagePage, MessageQuery, TemplateInput, TemplateOutput
 from ..services import messages
 
-blp = Blueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
+blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
 
 
 @blp.route("/messages", methods=["GET"])
