@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+
 from suite_common.app import create_service_app
 from suite_common.db import get_session
 from suite_common.settings import Settings
@@ -24,6 +26,14 @@ def local_time(value: dt.datetime | None, timezone: str) -> str:
     if value is None:
         return ""
     return value.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %Y, %H:%M")
+
+
+def event_when(event: Any) -> str:
+    """'Mon 01 Mar 2027, 09:00 – 17:30 (Europe/Vienna)', naming the end day only when it differs."""
+    zone = ZoneInfo(event.timezone)
+    start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
+    end_text = end.strftime("%H:%M") if end.date() == start.date() else local_time(event.ends_at, event.timezone)
+    return f"{local_time(event.starts_at, event.timezone)} – {end_text} ({event.timezone})"
 
 
 def money(amount: int, currency: str) -> str:
@@ -49,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(pages.blp)
     app.add_template_filter(local_time, "local")
     app.add_template_filter(money, "money")
+    app.add_template_filter(event_when, "when")
     app.add_template_filter(lambda s: STATUS_LABELS.get(s, s), "status_label")
 
     from .cli import register_cli

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from marshmallow import ValidationError
+
 from suite_common.db import get_session, utcnow
 from suite_common.errors import ApiError
 
@@ -29,6 +30,8 @@ def _check_csrf() -> None:
         current_app.extensions["csrf"].protect()
 
 FORM_FIELDS = ("email", "given_name", "family_name", "rate", "profession", "institution")
+FIELD_LABELS = {"given_name": "Given name", "family_name": "Family name", "email": "Email", "rate": "Rate",
+                "answers": "Answers", "consent": "Consent"}
 PROFESSIONS = (
     "Radiologist", "Nuclear medicine physician", "Radiation oncologist", "Pathologist", "Radiographer / technologist",
     "Medical physicist", "Technical physician", "Data scientist / engineer", "Trainee / resident", "Student", "Other",
@@ -96,6 +99,7 @@ def register(slug: str) -> Any:
             status = exc.status
     return render_template(
         "register.html", event=event, rates=rates, values=values, errors=errors, professions=PROFESSIONS,
+        field_labels=FIELD_LABELS,
         refusal=event_service.registration_window_refusal(event, now),
     ), status
 
