@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import Schema, fields, validate
+
 from suite_common.api import SERVICE, SuiteBlueprint
 from suite_common.auth import service_required
 from suite_common.db import get_session

@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 from flask import request
+
 from suite_common.api import SuiteBlueprint
 from suite_common.db import get_session
 from suite_common.errors import validation_error

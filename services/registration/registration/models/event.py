@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from suite_common.db import UTCDateTime, utcnow
 
 from .base import Base

@@ -4,6 +4,7 @@ import datetime as dt
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from suite_common.db import UTCDateTime, utcnow
 
 from .base import Base

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from suite_common.db import UTCDateTime, utcnow
 
 from .base import Base

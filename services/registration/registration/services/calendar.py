@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
+
 from suite_common.db import utcnow
 
 from ..models import Registration

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+
 from suite_common.db import utcnow
 
 from ..models import Event, Registration, RegistrationStatus

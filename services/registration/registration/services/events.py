@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
 from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import Event, EventSession, Rate

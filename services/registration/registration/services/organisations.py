@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
 from suite_common import auth
 from suite_common.db import utcnow
 

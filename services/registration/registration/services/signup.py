@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
 from suite_common.db import utcnow
 from suite_common.errors import ApiError, validation_error
 
