@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Response, request
 from flask.views import MethodView
 from sqlalchemy import select
+
 from suite_common.api import ORGANISER, SuiteBlueprint
 from suite_common.auth import current_organisation, organiser_required
-from suite_common.db import get_session
+from suite_common.db import get_db, get_session
 from suite_common.errors import not_found
 
 from ..models import MAX_ID, Event, Registration
@@ -120,16 +121,15 @@ def add_rate(data: dict[str, Any], slug: str) -> Any:
                              "content": {"text/csv": {"schema": {"type": "string"}}}}})
 @blp.alt_response(404, description="no such event in this organisation")
 def list_registrations(filters: dict[str, Any], slug: str) -> Any:
-    session = get_session()
     event = _event(slug)
     wants_csv = filters["format"] == "csv" or (
         "format" not in request.args and request.accept_mimetypes.best == "text/csv"
     )
     if wants_csv:
-        body = stream_with_context(roster.roster_csv(session, event, filters, bom=filters["bom"]))
+        body = roster.roster_csv(get_db().session_factory, event, filters, bom=filters["bom"])
         return Response(body, mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="{event.slug}-registrations.csv"'})
-    items, next_cursor = roster.roster_page(session, event, filters)
+    items, next_cursor = roster.roster_page(get_session(), event, filters)
     return {"items": items, "next_cursor": next_cursor}
 
 

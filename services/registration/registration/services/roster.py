@@ -7,11 +7,12 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
+
 from suite_common.errors import validation_error
 
 from ..models import MAX_ID, Event, Rate, Registration
@@ -21,6 +22,8 @@ CSV_COLUMNS = ("id", "reference", "status", "email", "given_name", "family_name"
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 CSV_BATCH = 1000
+
+SessionFactory = Callable[[], Session]
 
 
 def encode_cursor(last_id: int) -> str:
@@ -67,24 +70,41 @@ def neutralise(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
-def roster_csv(session: Session, event: Event, filters: dict[str, Any], bom: bool) -> Iterator[str]:
-    """Yields the CSV in chunks, reading registrations in batches (server-side cursor on PostgreSQL)."""
+def roster_csv(sessions: SessionFactory, event: Event, filters: dict[str, Any], bom: bool) -> Iterator[str]:
+    """The roster as CSV chunks, in constant memory.
+
+    The filters are checked now, so a bad cursor is a 422 rather than a broken
+    download. The rows are read later, while the body streams: by then the
+    request's session is closed, so each batch is read in a short session of its
+    own (keyset on id), and a slow download holds no transaction, connection or
+    SQLite write lock.
+    """
+    query = roster_query(event, filters)
     rate_codes = {rate.id: rate.code for rate in event.rates}
-    columns = [getattr(Registration, c) for c in CSV_COLUMNS if c != "rate"] + [Registration.rate_id]
-    query = roster_query(event, {**filters, "limit": None}).with_only_columns(*columns)
+    return _csv_chunks(sessions, query, rate_codes, bom)
+
+
+def _csv_chunks(sessions: SessionFactory, query: Select[tuple[Registration]], rate_codes: dict[int, str],
+                bom: bool) -> Iterator[str]:
+    names = [c for c in CSV_COLUMNS if c != "rate"]
+    query = query.with_only_columns(*[getattr(Registration, c) for c in names], Registration.rate_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if bom:
         buffer.write("\ufeff")
     writer.writerow(CSV_COLUMNS)
-    result = session.execute(query.execution_options(yield_per=CSV_BATCH))
-    for batch in result.partitions():
-        for row in batch:
-            values = dict(zip([c for c in CSV_COLUMNS if c != "rate"], row[:-1], strict=True))
+    last_id: int | None = None
+    while True:
+        batch_query = query if last_id is None else query.where(Registration.id > last_id)
+        with sessions() as session:
+            rows = session.execute(batch_query.limit(CSV_BATCH)).all()
+        for row in rows:
+            values = dict(zip(names, row[:-1], strict=True))
             values["rate"] = rate_codes.get(row[-1], "")
             writer.writerow([neutralise(values[c]) for c in CSV_COLUMNS])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue()
+        if len(rows) < CSV_BATCH:
+            return
+        last_id = rows[-1].id
