@@ -24,7 +24,9 @@ class EventInput(Schema):
     starts_at = Moment(required=True)
     ends_at = Moment(required=True)
     timezone = TimeZone(required=True)
-    capacity = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=0, max=1_000_000),
+    # strict: 1.5 or "10" is a mistake to point out, not a number to truncate or guess.
+    capacity = fields.Integer(required=True, allow_none=True, strict=True,
+                              validate=validate.Range(min=0, max=1_000_000),
                               metadata={"description": "null means unlimited"})
     currency = fields.String(required=True, validate=CURRENCY)
     venue = Text(300, allow_none=True)
@@ -53,7 +55,7 @@ class EventSessionInput(Schema):
     title = Text(200, required=True)
     starts_at = Moment(required=True)
     ends_at = Moment(required=True)
-    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=1_000_000))
+    capacity = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=1_000_000))
     credits = fields.Decimal(required=True, places=2, as_string=True, validate=validate.Range(min=0, max=100),
                              metadata={"description": "accredited CME hours of the session", "example": "1.5"})
 
