@@ -21,6 +21,8 @@ import requests
 
 SERVICES = ("registration", "notifications", "certificates")
 DEFAULT_PORTS = {"registration": 8001, "notifications": 8002, "certificates": 8003}
+# Background loops: `flask --app <service> worker` (the compose file runs the same commands).
+WORKERS = ("registration", "notifications")
 
 
 def service_url(env: dict[str, str], name: str) -> str:
@@ -62,16 +64,29 @@ class Stack:
                            str(self.var_dir / "demo-token"))
         return output.strip().rsplit(" ", 1)[-1]
 
-    def start_service(self, name: str) -> None:
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         log_dir = self.log_dir or self.var_dir / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
         log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child process
-        env = {**self.env, "WEB_CONCURRENCY": str(self.workers)}
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:suite_common.gunicorn_conf",
-             "--bind", _bind(service_url(self.env, name)), f"{name}:create_app()"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", *args], env=env or self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+        log.close()
+
+    def start_service(self, name: str) -> None:
+        self._spawn(name, ["gunicorn", "-c", "python:suite_common.gunicorn_conf",
+                           "--bind", _bind(service_url(self.env, name)), f"{name}:create_app()"],
+                    {**self.env, "WEB_CONCURRENCY": str(self.workers)})
+
+    def start_worker(self, name: str) -> None:
+        self._spawn(f"{name}-worker", ["flask", "--app", name, "worker"])
+
+    def start_smtp_sink(self) -> None:
+        smtp = f"{self.env.get('SMTP_HOST') or '127.0.0.1'}:{self.env.get('SMTP_PORT') or 1025}"
+        web = self.env.get("SMTP_SINK_WEB") or "127.0.0.1:8025"
+        self._spawn("smtp-sink", ["devtools.smtp_sink", "--smtp", smtp, "--web", web,
+                                  "--maildir", str(self.var_dir / "mail")])
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -91,11 +106,15 @@ class Stack:
                     raise RuntimeError(f"{name} did not become ready at {url}")
                 time.sleep(0.2)
 
-    def start(self, services: tuple[str, ...] = SERVICES) -> None:
+    def start(self, services: tuple[str, ...] = SERVICES, workers: bool = True, smtp_sink: bool = False) -> None:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.migrate(services)
+        if smtp_sink:
+            self.start_smtp_sink()
         for name in services:
             self.start_service(name)
+            if workers and name in WORKERS:
+                self.start_worker(name)
         self.wait_ready()
 
     def stop_service(self, name: str, sig: int = signal.SIGTERM) -> None:
@@ -122,7 +141,7 @@ def main() -> None:
     env.setdefault("VAR_DIR", str(Path.cwd() / "var"))
     stack = Stack(env)
     try:
-        stack.start()
+        stack.start(smtp_sink=not env.get("SMTP_HOST"))
         token = None if args.no_seed else stack.seed_demo()
     except Exception:
         stack.stop()
@@ -132,6 +151,9 @@ def main() -> None:
         url = service_url(env, name)
         print(f"  {name:<14} {url}   (API docs: {url}/docs)")
     print(f"  demo events    {service_url(env, 'registration')}/events/demo-webinar")
+    if "smtp-sink" in stack.processes:
+        print(f"  caught mail    http://{env.get('SMTP_SINK_WEB') or '127.0.0.1:8025'}   (SMTP on port "
+              f"{env.get('SMTP_PORT') or 1025})")
     print(f"  logs           {stack.var_dir / 'log'}")
     if token:
         print(f"\nOrganiser token: {token}")

@@ -20,6 +20,7 @@ def free_port() -> int:
 def stack_env(var_dir: Path, database_urls: dict[str, str] | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL") and k != "DATABASE_URL"}
     env["VAR_DIR"] = str(var_dir)
+    env.setdefault("SMTP_PORT", str(free_port()))  # nothing listens there unless a test starts a sink
     for name in SERVICES:
         env[f"{name.upper()}_URL"] = f"http://127.0.0.1:{free_port()}"
     for name, url in (database_urls or {}).items():
@@ -30,10 +31,11 @@ def stack_env(var_dir: Path, database_urls: dict[str, str] | None = None, **extr
 
 @contextmanager
 def running_stack(var_dir: Path, database_urls: dict[str, str] | None = None, workers: int = 2,
-                  services: tuple[str, ...] = SERVICES, **extra: str) -> Iterator[Stack]:
+                  services: tuple[str, ...] = SERVICES, background: bool = True, **extra: str) -> Iterator[Stack]:
+    """Web services under gunicorn plus their workers; mail goes to SMTP_PORT (pass an SmtpSink's port)."""
     stack = Stack(stack_env(var_dir, database_urls, **extra), workers=workers)
     try:
-        stack.start(services)
+        stack.start(services, workers=background)
         yield stack
     finally:
         stack.stop()

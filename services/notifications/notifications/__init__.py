@@ -23,6 +23,7 @@ def smtp_settings() -> SmtpSettings:
         password=env.get("SMTP_PASSWORD") or None,
         starttls=env.get("SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
         mail_from=env.get("MAIL_FROM", "Imaging Events <no-reply@localhost>"),
+        lease_seconds=float(env.get("SENDER_LEASE_SECONDS", "120")),
     )
 
 

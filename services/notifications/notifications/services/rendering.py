@@ -6,11 +6,12 @@ uploaded, not discovered when the mail is due. HTML is autoescaped.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
@@ -57,6 +58,7 @@ class Rendered:
     html: str
 
 
+@functools.cache
 def file_wording(template: str) -> Wording:
     def read(suffix: str) -> str:
         return (TEMPLATE_DIR / f"{template}{suffix}").read_text(encoding="utf-8")
@@ -64,13 +66,21 @@ def file_wording(template: str) -> Wording:
     return Wording(read(".subject.txt"), read(".txt"), read(".html"))
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(kind: str, source: str) -> Template:
+    """Compiling is most of the cost of a mail; the same wording is compiled once per process."""
+    return (_html if kind == "html" else _text).from_string(source)
+
+
+_LAYOUT = (TEMPLATE_DIR / "_layout.html").read_text(encoding="utf-8")
+
+
 def render(wording: Wording, context: dict[str, Any], sender_name: str) -> Rendered:
     try:
-        subject = " ".join(_text.from_string(wording.subject).render(context).split())
-        text = _text.from_string(wording.text).render(context)
-        content = _html.from_string(wording.html).render(context) if wording.html else _plain_to_html(text)
-        html = _html.from_string((TEMPLATE_DIR / "_layout.html").read_text(encoding="utf-8")).render(
-            subject=subject, content=Markup(content), sender_name=sender_name)
+        subject = " ".join(_compiled("text", wording.subject).render(context).split())
+        text = _compiled("text", wording.text).render(context)
+        content = _compiled("html", wording.html).render(context) if wording.html else _plain_to_html(text)
+        html = _compiled("html", _LAYOUT).render(subject=subject, content=Markup(content), sender_name=sender_name)
     except TemplateError as exc:
         location = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
         raise RenderError(f"{type(exc).__name__}: {exc.message}{location}") from exc
@@ -80,7 +90,7 @@ def render(wording: Wording, context: dict[str, Any], sender_name: str) -> Rende
 
 
 def _plain_to_html(text: str) -> str:
-    return str(_html.from_string("{% for p in paragraphs %}<p>{{ p }}</p>\n{% endfor %}").render(
+    return str(_compiled("html", "{% for p in paragraphs %}<p>{{ p }}</p>\n{% endfor %}").render(
         paragraphs=[p for p in text.split("\n\n") if p.strip()]))
 
 

@@ -37,7 +37,6 @@ from .rendering import RenderError, render
 
 log = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(seconds=120)
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,8 @@ class SmtpSettings:
     timeout: float = 30.0
     mail_from: str = "Imaging Events <no-reply@localhost>"
     max_attempts: int = 12
+    # How long a claimed message stays with its sender; after that a sender that died is assumed gone.
+    lease_seconds: float = 120.0
 
 
 class PermanentFailure(Exception):
@@ -113,7 +114,7 @@ class Sender:
             messages = list(session.scalars(query))
             for message in messages:
                 message.status = MessageStatus.SENDING
-                message.claimed_until = now + LEASE
+                message.claimed_until = now + dt.timedelta(seconds=self.settings.lease_seconds)
             return [m.id for m in messages]
 
     def _connect(self) -> smtplib.SMTP:
