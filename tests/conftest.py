@@ -37,7 +37,8 @@ def client(registration_app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def db_session(registration_app: Flask):  # type: ignore[no-untyped-def]
-    with registration_app.extensions["suite_db"].session_scope() as session:
+    """A session inside the app's context, as the service layer always runs (it builds public links)."""
+    with registration_app.app_context(), registration_app.extensions["suite_db"].session_scope() as session:
         yield session
 
 

@@ -10,7 +10,9 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from suite_common.app import create_service_app
+from suite_common.cli import register_worker_cli
 from suite_common.db import get_session
+from suite_common.outbox import dispatcher_for
 from suite_common.settings import Settings
 
 from .services.organisations import resolve_token
@@ -42,7 +44,7 @@ def money(amount: int, currency: str) -> str:
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env("registration")
-    app, api, _database = create_service_app(
+    app, api, database = create_service_app(
         __name__, settings, "Registration API",
         "Events, sessions, rates, sign-ups, waiting lists and the organiser's roster.", _resolve_token,
         Path(__file__).parent / "migrations",
@@ -63,6 +65,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_template_filter(lambda s: STATUS_LABELS.get(s, s), "status_label")
 
     from .cli import register_cli
+    from .models import Outbox
 
     register_cli(app)
+    register_worker_cli(app, lambda: dispatcher_for(database, settings, Outbox), "the outbox dispatcher")
     return app

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+
 from suite_common.db import get_db
 
 from .services import organisations

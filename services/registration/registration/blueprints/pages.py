@@ -18,7 +18,7 @@ from ..models import Registration
 from ..schemas.registrations import NameCorrection, SignUpInput
 from ..services import calendar, capacity, signup
 from ..services import events as event_service
-from .urls import manage_url, public_domain
+from ..services.urls import manage_url, public_domain
 
 blp = Blueprint("pages", __name__)
 

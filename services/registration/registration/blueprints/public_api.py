@@ -13,7 +13,7 @@ from suite_common.errors import validation_error
 from ..schemas.registrations import SignUpInput, SignUpResult
 from ..services import capacity, signup
 from ..services import events as event_service
-from .urls import manage_url
+from ..services.urls import manage_url
 
 blp = SuiteBlueprint("public_api", __name__, url_prefix="/api/v1", description="Public sign-up")
 

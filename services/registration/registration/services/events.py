@@ -9,11 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from suite_common.db import utcnow
 from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import Event, EventSession, Rate
 from ..schemas.common import SLUG_PATTERN
-from . import capacity
+from . import capacity, notify
 
 DEFAULT_CONSENT_TEXT = (
     "I agree that the organiser stores the details I enter to handle my registration, "
@@ -64,6 +65,10 @@ def create_event(session: Session, organisation_id: int, data: dict[str, Any]) -
     return event
 
 
+# Changing one of these changes the calendar entry: attendees get an update and reminders move.
+MOVING_FIELDS = ("starts_at", "ends_at", "timezone", "venue", "join_url")
+
+
 def update_event(session: Session, event: Event, changes: dict[str, Any]) -> Event:
     merged = {key: getattr(event, key) for key in ("starts_at", "ends_at", "registration_opens_at",
                                                    "registration_closes_at")}
@@ -73,14 +78,18 @@ def update_event(session: Session, event: Event, changes: dict[str, Any]) -> Eve
     opens, closes = merged["registration_opens_at"], merged["registration_closes_at"]
     if opens and closes and closes <= opens:
         raise validation_error({"registration_closes_at": ["Registration must close after it opens."]})
-    moved = any(k in changes and changes[k] != getattr(event, k) for k in ("starts_at", "ends_at", "venue", "timezone"))
+    moved = any(k in changes and changes[k] != getattr(event, k) for k in MOVING_FIELDS)
     for key, value in changes.items():
         if key != "capacity":
             setattr(event, key, value)
+    now = utcnow()
     if moved:
         event.sequence += 1
+        session.flush()
+        notify.event_moved(session, event, event.sequence - 1, now)
     if "capacity" in changes and changes["capacity"] != event.capacity:
-        capacity.change_capacity(session, event, changes["capacity"])
+        for person in capacity.change_capacity(session, event, changes["capacity"]):
+            notify.confirmed(session, person, now)
     session.flush()
     return event
 

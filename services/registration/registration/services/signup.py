@@ -17,7 +17,7 @@ from suite_common.db import utcnow
 from suite_common.errors import ApiError, validation_error
 
 from ..models import Event, Registration, RegistrationStatus
-from . import capacity
+from . import capacity, notify
 from .events import consent_version, rates_on_offer, registration_window_refusal
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
@@ -113,6 +113,7 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
             if existing is not None:
                 return SignUpOutcome(existing, created=False)
         raise _duplicate_email() from exc
+    notify.signed_up(session, registration, capacity.waitlist_position(session, registration), now)
     return SignUpOutcome(registration, created=True)
 
 
@@ -122,14 +123,19 @@ def cancel(session: Session, registration: Registration) -> list[Registration]:
     session.refresh(registration)
     if registration.status == RegistrationStatus.CANCELLED:
         return []
+    now = utcnow()
     held_seat = RegistrationStatus(registration.status).holds_seat
     registration.status = RegistrationStatus.CANCELLED
-    registration.cancelled_at = utcnow()
+    registration.cancelled_at = now
     session.flush()
+    notify.cancelled(session, registration, held_seat)
     if not held_seat:
         return []
     capacity.release_seat(session, registration.event_id)
-    return capacity.promote_waitlisted(session, registration.event_id)
+    promoted = capacity.promote_waitlisted(session, registration.event_id)
+    for person in promoted:
+        notify.confirmed(session, person, now)
+    return promoted
 
 
 def correct_name(session: Session, registration: Registration, given_name: str, family_name: str) -> None:

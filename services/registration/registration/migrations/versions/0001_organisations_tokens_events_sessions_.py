@@ -1,12 +1,13 @@
-"""events, registrations, organisations and tokens
+"""organisations, tokens, events, sessions, rates, registrations, outbox
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 11:09:44.337521
+Create Date: 2026-11-26 11:27:50.038183
 """
+from alembic import op
 import sqlalchemy as sa
 import suite_common.db
-from alembic import op
+
 
 revision = '0001'
 down_revision = None
@@ -24,6 +25,25 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations')),
     sa.UniqueConstraint('slug', name=op.f('uq_organisations_slug'))
     )
+    op.create_table('outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=200), nullable=False),
+    sa.Column('target', sa.String(length=40), nullable=False),
+    sa.Column('method', sa.String(length=10), nullable=False),
+    sa.Column('path', sa.String(length=500), nullable=False),
+    sa.Column('body', sa.JSON(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('next_attempt_at', suite_common.db.UTCDateTime(), nullable=False),
+    sa.Column('claimed_until', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('delivered_at', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', suite_common.db.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbox_idempotency_key'))
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_due', ['delivered_at', 'next_attempt_at'], unique=False)
+
     op.create_table('api_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organisation_id', sa.Integer(), nullable=False),
@@ -166,5 +186,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_tokens_organisation_id'))
 
     op.drop_table('api_tokens')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_due')
+
+    op.drop_table('outbox')
     op.drop_table('organisations')
     # ### end Alembic commands ###

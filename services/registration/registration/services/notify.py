@@ -1,0 +1,128 @@
+"""What attendees hear about, written to the outbox in the transaction of the change.
+
+Each message has an idempotency key derived from what caused it (registration,
+kind, and for calendar-bearing mails the event's sequence), so a retried request
+or a replayed webhook can never produce a second mail.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from suite_common.outbox import enqueue
+
+from ..models import Event, Registration, RegistrationStatus
+from ..models.outbox import Outbox
+from . import calendar
+from .urls import manage_url, public_base, public_domain
+
+MESSAGES_PATH = "/internal/v1/messages"
+# Reminders before the start: (key, offset, wording); the last one only for webinars (with the join link).
+REMINDERS = (("7d", dt.timedelta(days=7), "in one week"), ("1d", dt.timedelta(days=1), "tomorrow"))
+WEBINAR_REMINDER = ("1h", dt.timedelta(hours=1), "in one hour")
+
+
+def _local(moment: dt.datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %Y, %H:%M")
+
+
+def event_context(event: Event) -> dict[str, Any]:
+    return {
+        "title": event.title, "kind": event.kind, "slug": event.slug, "timezone": event.timezone,
+        "starts": _local(event.starts_at, event.timezone), "ends": _local(event.ends_at, event.timezone),
+        "venue": event.venue, "join_url": event.join_url, "url": f"{public_base()}/events/{event.slug}",
+    }
+
+
+def base_context(registration: Registration, position: int | None = None) -> dict[str, Any]:
+    return {
+        "event": event_context(registration.event),
+        "attendee": {"given_name": registration.given_name, "family_name": registration.family_name},
+        "registration": {"reference": registration.reference, "status": registration.status,
+                         "rate": registration.rate.name, "manage_url": manage_url(registration),
+                         "waitlist_position": position},
+    }
+
+
+def _calendar_attachment(registration: Registration, cancelled: bool = False) -> dict[str, str]:
+    body = calendar.registration_calendar(registration, public_domain(), manage_url(registration), cancelled=cancelled)
+    return {"filename": "invite.ics", "content_type": "text/calendar",
+            "method": "CANCEL" if cancelled else "PUBLISH", "content_base64": base64.b64encode(body).decode()}
+
+
+def _send(session: Session, registration: Registration, template: str, key: str, context: dict[str, Any],
+          attachments: list[dict[str, str]] | None = None, send_at: dt.datetime | None = None) -> None:
+    body = {
+        "idempotency_key": key, "template": template, "to": registration.email, "context": context,
+        "attachments": attachments or [], "organisation_id": registration.event.organisation_id,
+        "event": registration.event.slug, "send_at": send_at.isoformat() if send_at else None,
+    }
+    enqueue(session, Outbox, "notifications", "POST", MESSAGES_PATH, key, body)
+
+
+def _cancel(session: Session, key: str) -> None:
+    enqueue(session, Outbox, "notifications", "DELETE", f"{MESSAGES_PATH}/{key}", f"cancel:{key}")
+
+
+def _reminder_plan(event: Event) -> list[tuple[str, dt.datetime, str]]:
+    plan = list(REMINDERS) + ([WEBINAR_REMINDER] if event.kind == "webinar" else [])
+    return [(name, event.starts_at - offset, wording) for name, offset, wording in plan]
+
+
+def _reminder_key(registration: Registration, name: str, sequence: int) -> str:
+    return f"reg:{registration.reference}:reminder:{name}:v{sequence}"
+
+
+def schedule_reminders(session: Session, registration: Registration, now: dt.datetime) -> None:
+    event = registration.event
+    for name, send_at, wording in _reminder_plan(event):
+        if send_at > now:
+            context = {**base_context(registration), "reminder": {"when": wording}}
+            _send(session, registration, "reminder", _reminder_key(registration, name, event.sequence), context,
+                  send_at=send_at)
+
+
+def cancel_reminders(session: Session, registration: Registration, sequence: int) -> None:
+    for name, _offset, _wording in list(REMINDERS) + [WEBINAR_REMINDER]:
+        _cancel(session, _reminder_key(registration, name, sequence))
+
+
+def signed_up(session: Session, registration: Registration, position: int | None, now: dt.datetime) -> None:
+    if registration.status == RegistrationStatus.CONFIRMED:
+        confirmed(session, registration, now, template="registration_confirmed")
+    elif registration.status == RegistrationStatus.WAITLISTED:
+        _send(session, registration, "registration_waitlisted", f"reg:{registration.reference}:waitlisted",
+              base_context(registration, position))
+
+
+def confirmed(session: Session, registration: Registration, now: dt.datetime,
+              template: str = "registration_promoted") -> None:
+    _send(session, registration, template, f"reg:{registration.reference}:{template}", base_context(registration),
+          [_calendar_attachment(registration)])
+    schedule_reminders(session, registration, now)
+
+
+def cancelled(session: Session, registration: Registration, held_seat: bool) -> None:
+    attachments = [_calendar_attachment(registration, cancelled=True)] if held_seat else []
+    _send(session, registration, "registration_cancelled", f"reg:{registration.reference}:cancelled",
+          base_context(registration), attachments)
+    if held_seat:
+        cancel_reminders(session, registration, registration.event.sequence)
+
+
+def event_moved(session: Session, event: Event, previous_sequence: int, now: dt.datetime) -> None:
+    """Tells every confirmed attendee, with a calendar update, and moves their reminders."""
+    registrations = session.scalars(
+        select(Registration).where(Registration.event_id == event.id,
+                                   Registration.status == RegistrationStatus.CONFIRMED)
+        .execution_options(yield_per=500))
+    for registration in registrations:
+        cancel_reminders(session, registration, previous_sequence)
+        _send(session, registration, "event_changed", f"reg:{registration.reference}:changed:v{event.sequence}",
+              base_context(registration), [_calendar_attachment(registration)])
+        schedule_reminders(session, registration, now)

@@ -1,0 +1,147 @@
+"""Sign-ups, cancellations and event changes reach attendees as mail, exactly once, through the
+outbox, notifications and a real SMTP server on loopback."""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from icalendar import Calendar
+
+from devtools.smtp_sink import SmtpSink
+from tests.support.factories import event_payload, iso
+from tests.support.mail import eventually, messages
+from tests.support.stack import running_stack, url
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def sink(tmp_path: Path):  # type: ignore[no-untyped-def]
+    with SmtpSink(tmp_path / "mail") as running:
+        yield running
+
+
+def _setup(stack, capacity: int, **overrides):  # type: ignore[no-untyped-def]
+    base = url(stack, "registration")
+    token = stack.create_token("society")
+    auth = {"Authorization": f"Bearer {token}"}
+    event = requests.post(f"{base}/api/v1/events", headers=auth,
+                          json=event_payload(capacity=capacity, title="Lesion tracking with AI", **overrides)).json()
+    assert requests.post(f"{base}/api/v1/events/{event['slug']}/rates", headers=auth, json={
+        "code": "free", "name": "Free", "amount": 0, "currency": "EUR", "category": "other"}).status_code == 201
+    return base, token, auth, event
+
+
+def _sign_up(base: str, slug: str, email: str, given: str = "Zoë", family: str = "Παπαδόπουλος") -> dict:
+    response = requests.post(f"{base}/api/v1/events/{slug}/registrations", json={
+        "email": email, "given_name": given, "family_name": family, "rate": "free", "consent": True})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _calendar(mail) -> Calendar:  # type: ignore[no-untyped-def]
+    parts = [p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert len(parts) == 1, "exactly one calendar file"
+    return Calendar.from_ical(parts[0].get_payload(decode=True))
+
+
+def test_confirmation_waitlist_cancellation_and_promotion_mails_with_calendar_files(
+    tmp_path: Path, sink: SmtpSink
+) -> None:
+    with running_stack(tmp_path, SMTP_PORT=str(sink.port)) as stack:
+        base, token, auth, event = _setup(stack, capacity=1)
+        first = _sign_up(base, event["slug"], "zoe@hospital.example")
+        second = _sign_up(base, event["slug"], "li@hospital.example", "小明", "王")
+        caught = sink.wait_for(2, timeout=30)
+        by_to = {m["To"]: m for m in caught}
+
+        confirmed = by_to["zoe@hospital.example"]
+        assert confirmed["Subject"] == "Registration confirmed: Lesion tracking with AI"
+        text = confirmed.get_body(("plain",)).get_content()
+        html = confirmed.get_body(("html",)).get_content()
+        assert "Zoë Παπαδόπουλος" in text and first["manage_url"] in text and "https://zoom.us/j/123" in text
+        assert "Zoë Παπαδόπουλος" in html and f'href="{first["manage_url"]}"' in html
+        vevent = _calendar(confirmed).walk("VEVENT")[0]
+        assert vevent.decoded("dtstart").astimezone(dt.UTC) == dt.datetime.fromisoformat(event["starts_at"])
+        uid = str(vevent["uid"])
+
+        waitlisted = by_to["li@hospital.example"]
+        assert waitlisted["Subject"] == "Waiting list: Lesion tracking with AI"
+        assert "position 1" in waitlisted.get_body(("plain",)).get_content()
+        assert not [p for p in waitlisted.iter_attachments()]
+
+        # Reminders wait in notifications for their time: 7 days, 1 day and 1 hour before a webinar.
+        reminders = eventually(lambda: messages(stack, token, to="zoe@hospital.example", status="queued"))
+        assert sorted(dt.datetime.fromisoformat(m["send_at"]) for m in reminders) == sorted(
+            dt.datetime.fromisoformat(event["starts_at"]) - delta
+            for delta in (dt.timedelta(days=7), dt.timedelta(days=1), dt.timedelta(hours=1)))
+
+        requests.post(f"{base}/api/v1/registrations/{first['id']}/cancel", headers=auth).raise_for_status()
+        caught = sink.wait_for(4, timeout=30)
+        later = {m["To"]: m for m in caught[2:]}
+        cancel_mail = later["zoe@hospital.example"]
+        assert cancel_mail["Subject"] == "Registration cancelled: Lesion tracking with AI"
+        cancelled_entry = _calendar(cancel_mail)
+        assert cancelled_entry["method"] == "CANCEL" and str(cancelled_entry.walk("VEVENT")[0]["uid"]) == uid
+        promoted = later["li@hospital.example"]
+        assert promoted["Subject"] == "A seat is yours: Lesion tracking with AI"
+        assert "王" in promoted.get_body(("plain",)).get_content()
+
+        # The cancelled person's reminders are cancelled; the promoted person's are scheduled.
+        eventually(lambda: {m["status"] for m in messages(stack, token, to="zoe@hospital.example")
+                            if m["template"] == "reminder"} == {"cancelled"})
+        eventually(lambda: len([m for m in messages(stack, token, to="li@hospital.example", status="queued")
+                                if m["template"] == "reminder"]) == 3)
+        assert len(sink.messages()) == 4
+
+
+def test_moving_the_event_updates_calendars_and_moves_the_reminders(tmp_path: Path, sink: SmtpSink) -> None:
+    with running_stack(tmp_path, SMTP_PORT=str(sink.port)) as stack:
+        base, token, auth, event = _setup(stack, capacity=10)
+        _sign_up(base, event["slug"], "zoe@hospital.example")
+        original = _calendar(sink.wait_for(1, timeout=30)[0]).walk("VEVENT")[0]
+        eventually(lambda: len(messages(stack, token, status="queued")) == 3)
+
+        new_start, new_end = iso(days=20), iso(days=20, hours=2)
+        response = requests.patch(f"{base}/api/v1/events/{event['slug']}", headers=auth,
+                                  json={"starts_at": new_start, "ends_at": new_end})
+        assert response.status_code == 200
+
+        changed = sink.wait_for(2, timeout=30)[1]
+        assert changed["Subject"] == "Changed: Lesion tracking with AI"
+        updated = _calendar(changed).walk("VEVENT")[0]
+        assert str(updated["uid"]) == str(original["uid"])
+        assert int(updated["sequence"]) == int(original["sequence"]) + 1
+        assert updated.decoded("dtstart").astimezone(dt.UTC) == dt.datetime.fromisoformat(new_start)
+
+        def moved() -> bool:
+            reminders = [m for m in messages(stack, token) if m["template"] == "reminder"]
+            queued = sorted(dt.datetime.fromisoformat(m["send_at"]) for m in reminders if m["status"] == "queued")
+            cancelled = [m for m in reminders if m["status"] == "cancelled"]
+            start = dt.datetime.fromisoformat(new_start)
+            expected = sorted(start - d for d in (dt.timedelta(days=7), dt.timedelta(days=1), dt.timedelta(hours=1)))
+            return len(cancelled) == 3 and queued == expected
+
+        eventually(moved)
+
+
+def test_notifications_down_while_50_register_then_everyone_gets_exactly_one_confirmation(
+    tmp_path: Path, sink: SmtpSink
+) -> None:
+    with running_stack(tmp_path, SMTP_PORT=str(sink.port)) as stack:
+        base, _token, _auth, event = _setup(stack, capacity=100)
+        stack.stop_service("notifications")
+        with ThreadPoolExecutor(10) as pool:
+            results = list(pool.map(lambda n: _sign_up(base, event["slug"], f"p{n}@hospital.example"), range(50)))
+        assert {r["status"] for r in results} == {"confirmed"}
+        assert sink.messages() == []
+        stack.start_service("notifications")
+        stack.wait_ready()
+        caught = sink.wait_for(50, timeout=90)
+        per_person = collections.Counter(m["To"] for m in caught)
+        assert per_person == {f"p{n}@hospital.example": 1 for n in range(50)}
+        assert {m["Subject"] for m in caught} == {"Registration confirmed: Lesion tracking with AI"}
