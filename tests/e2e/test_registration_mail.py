@@ -56,6 +56,7 @@ def test_confirmation_waitlist_cancellation_and_promotion_mails_with_calendar_fi
         base, token, auth, event = _setup(stack, capacity=1)
         first = _sign_up(base, event["slug"], "zoe@hospital.example")
         second = _sign_up(base, event["slug"], "li@hospital.example", "小明", "王")
+        assert second["status"] == "waitlisted"
         caught = sink.wait_for(2, timeout=30)
         by_to = {m["To"]: m for m in caught}
 
