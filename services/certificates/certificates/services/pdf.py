@@ -1,0 +1,410 @@
+"""The attendance certificate as a one-page A4 PDF.
+
+Pure (no database, no Flask) so that the issuing job, a re-issue after a name correction and the
+tests all draw exactly the same page from the same data.
+
+Names must print exactly as spelt, in any script our attendees use: text is drawn with Noto Sans
+or Noto Serif (Latin, Greek, Cyrillic), and every character those lack falls back to WenQuanYi
+Micro Hei (Chinese, Japanese, Korean). Both ship in ``certificates/fonts`` so that a container
+prints the same page as a laptop. A name with a character no shipped font has is refused rather
+than printed with a blank box.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from itertools import groupby
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from PIL import Image as PILImage
+from reportlab.graphics.barcode import qrencoder
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, KeepInFrame, Paragraph, Spacer, Table, TableStyle
+
+__all__ = ["CertificateData", "UnprintableText", "format_credits", "missing_glyphs", "render_certificate"]
+
+
+@dataclass(frozen=True)
+class CertificateData:
+    """Everything printed on one certificate, already worded and formatted by the caller."""
+
+    participant: str
+    event_title: str
+    event_dates: str
+    place: str
+    credits: Decimal
+    credit_body: str
+    credit_unit: str
+    statement: str
+    signatory_name: str
+    signatory_title: str
+    organisation_name: str
+    issued_on: date
+    verification_code: str
+    verify_url: str
+    logo_png: bytes | None = None
+    signature_png: bytes | None = None
+    revision: int = 1
+    sessions: Sequence[tuple[str, Decimal]] = ()
+
+
+class UnprintableText(ValueError):
+    """The text holds characters that no shipped font can draw."""
+
+
+FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
+
+SANS = "Cert-NotoSans"
+SANS_BOLD = "Cert-NotoSans-Bold"
+SERIF = "Cert-NotoSerif"
+CJK = "Cert-WenQuanYiMicroHei"
+
+_FONT_FILES = {
+    SANS: "NotoSans-Regular.ttf",
+    SANS_BOLD: "NotoSans-Bold.ttf",
+    SERIF: "NotoSerif-Regular.ttf",
+    CJK: "wqy-microhei.ttc",
+}
+
+
+def _register_fonts() -> dict[str, frozenset[int]]:
+    """Load each font once per process: parsing the CJK face takes ~0.1 s, too slow per page."""
+    coverage = {}
+    for name, filename in _FONT_FILES.items():
+        font = TTFont(name, str(FONT_DIR / filename), subfontIndex=0)
+        pdfmetrics.registerFont(font)
+        coverage[name] = frozenset(font.face.charToGlyph)
+    return coverage
+
+
+_COVERAGE = _register_fonts()
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN = 25 * mm
+CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
+QR_SIZE = 32 * mm
+
+INK = colors.HexColor("#1f2328")
+MUTED = colors.HexColor("#5b6169")
+ACCENT = colors.HexColor("#1d3557")
+GOLD = colors.HexColor("#b08d57")
+RULE = colors.HexColor("#d0d4da")
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+def format_credits(value: Decimal) -> str:
+    """Credits as people write them: 4.5, 4.25, 10 (never 4.50 or 1E+1)."""
+    return format(value.normalize(), "f")
+
+
+def _format_date(value: date) -> str:
+    """English whatever the server's locale: the certificate is in English."""
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def missing_glyphs(text: str) -> str:
+    """The characters of ``text`` that no shipped font has, in order of first appearance.
+
+    Lets a name-correction form refuse a name the certificate could not print.
+    """
+    missing = dict.fromkeys(
+        ch for ch in unicodedata.normalize("NFC", text)
+        if not ch.isspace() and not any(ord(ch) in cov for cov in _COVERAGE.values())
+    )
+    return "".join(missing)
+
+
+def _runs(text: str, font: str) -> list[tuple[str, str]]:
+    """Split ``text`` into (chunk, font) runs: ``font`` where it has the glyph, else the CJK face.
+
+    reportlab draws one font per run and does no fallback itself.
+    """
+    own, cjk = _COVERAGE[font], _COVERAGE[CJK]
+
+    def pick(ch: str) -> str:
+        return CJK if ord(ch) not in own and ord(ch) in cjk else font
+
+    return [("".join(chars), face) for face, chars in groupby(text, key=pick)]
+
+
+def _markup(text: str, font: str) -> str:
+    """Paragraph markup for plain ``text`` in ``font``, with the CJK fallback per run."""
+    text = unicodedata.normalize("NFC", text)
+    return "".join(f'<font face="{face}">{escape(chunk)}</font>' for chunk, face in _runs(text, font))
+
+
+def _width(text: str, font: str, size: float) -> float:
+    text = unicodedata.normalize("NFC", text)
+    return sum(pdfmetrics.stringWidth(chunk, face, size) for chunk, face in _runs(text, font))
+
+
+def _style(name: str, font: str, size: float, color: colors.Color = INK, align: int = TA_CENTER,
+           leading: float | None = None, **kw: object) -> ParagraphStyle:
+    return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading or size * 1.25,
+                          textColor=color, alignment=align, **kw)
+
+
+ORGANISATION = _style("organisation", SANS_BOLD, 10, MUTED)
+TITLE = _style("title", SERIF, 32, ACCENT, leading=38)
+LEAD = _style("lead", SANS, 11, MUTED)
+EVENT = _style("event", SANS_BOLD, 16, INK, leading=20)
+WHEN = _style("when", SANS, 11, INK)
+AWARD = _style("award", SANS_BOLD, 15, ACCENT, leading=19)
+BODY_NOTE = _style("body", SANS, 9.5, MUTED)
+SIGNER = _style("signer", SANS_BOLD, 10, INK, align=TA_LEFT)
+SIGNER_TITLE = _style("signer-title", SANS, 8.5, MUTED, align=TA_LEFT, leading=10.5)
+ISSUED = _style("issued", SANS_BOLD, 10, INK, align=TA_RIGHT)
+ISSUED_LABEL = _style("issued-label", SANS, 8.5, MUTED, align=TA_RIGHT)
+VERIFY_HEAD = _style("verify-head", SANS_BOLD, 9.5, INK, align=TA_LEFT)
+CODE = _style("code", SANS_BOLD, 16, ACCENT, align=TA_LEFT, leading=20)
+SMALL = _style("small", SANS, 7.5, MUTED, align=TA_LEFT, leading=9.5)
+
+NAME_SIZE, NAME_MIN_SIZE = 28.0, 16.0
+
+
+def _para(text: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(_markup(text, style.fontName), style)
+
+
+def _draw(c: Canvas, flowable: Flowable, x: float, top: float, width: float) -> float:
+    """Draw ``flowable`` with its top edge at ``top``; return its bottom edge."""
+    _, height = flowable.wrapOn(c, width, PAGE_HEIGHT)
+    flowable.drawOn(c, x, top - height)
+    return top - height
+
+
+@lru_cache(maxsize=16)
+def _fit_image(png: bytes, max_w: float, max_h: float) -> tuple[ImageReader, float, float]:
+    """The image, and its size in points scaled to fit max_w × max_h keeping its proportions.
+
+    Decoded once per image (a bulk issue repeats the same logo and signature) and cut to
+    300 dpi at that size, so that a large upload does not make every certificate large and slow.
+    """
+    with PILImage.open(io.BytesIO(png)) as image:
+        image.load()
+    if image.mode not in ("L", "LA", "RGB", "RGBA"):
+        image = image.convert("RGBA")
+    scale = min(max_w / image.width, max_h / image.height)
+    width, height = image.width * scale, image.height * scale
+    pixels = (round(width / 72 * 300), round(height / 72 * 300))
+    if pixels[0] < image.width:
+        image = image.resize(pixels, PILImage.Resampling.LANCZOS)
+    return ImageReader(image), width, height
+
+
+def _draw_qr(c: Canvas, data: str, x: float, y: float, size: float) -> None:
+    """The QR symbol as one vector path: crisp at any resolution, no image library involved."""
+    qr = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    qr.addData(data)
+    qr.make()
+    module = size / qr.getModuleCount()
+    path = c.beginPath()
+    for row_index, row in enumerate(qr.modules):
+        col = 0
+        for dark, cells in groupby(row):
+            count = len(list(cells))
+            if dark:
+                path.rect(x + col * module, y + size - (row_index + 1) * module, count * module, module)
+            col += count
+    c.setFillColor(colors.black)
+    c.drawPath(path, stroke=0, fill=1)
+
+
+def _name_paragraph(name: str) -> Paragraph:
+    """The name on one line where possible: long names shrink before they wrap."""
+    fitting = NAME_SIZE * 0.97 * CONTENT_WIDTH / _width(name, SERIF, NAME_SIZE)
+    size = max(NAME_MIN_SIZE, min(NAME_SIZE, fitting))
+    return _para(name, _style("name", SERIF, size, INK, leading=size * 1.3))
+
+
+def _sessions_table(sessions: Sequence[tuple[str, Decimal]], size: float) -> Table:
+    leading = size * 1.25
+    head = _style("head", SANS_BOLD, size, INK, align=TA_LEFT, leading=leading)
+    head_right = _style("head-right", SANS_BOLD, size, INK, align=TA_RIGHT, leading=leading)
+    cell = _style("cell", SANS, size, INK, align=TA_LEFT, leading=leading)
+    cell_right = _style("cell-right", SANS, size, INK, align=TA_RIGHT, leading=leading)
+    rows = [[_para("Sessions attended", head), _para("Credits", head_right)]]
+    rows += [[_para(title, cell), _para(format_credits(credits), cell_right)] for title, credits in sessions]
+    table = Table(rows, colWidths=[CONTENT_WIDTH - 22 * mm, 22 * mm])
+    table.setStyle(TableStyle([
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, ACCENT),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.3, RULE),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ("TOPPADDING", (0, 0), (-1, -1), size * 0.3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), size * 0.3),
+    ]))
+    return table
+
+
+def _sessions_paragraph(sessions: Sequence[tuple[str, Decimal]], size: float) -> Paragraph:
+    """A long list as running text: a table of many rows would crowd out the statement."""
+    items = " · ".join(_markup(f"{title} ({format_credits(credits)})", SANS) for title, credits in sessions)
+    style = _style("sessions", SANS, size, INK, align=TA_LEFT, leading=size * 1.35)
+    return Paragraph(f"{_markup('Sessions attended (credits): ', SANS_BOLD)}{items}", style)
+
+
+def _middle_flowables(data: CertificateData, size: float, as_table: bool) -> list[Flowable]:
+    """Sessions and statement at ``size`` points: the part of the page that grows with the wording."""
+    parts: list[Flowable] = []
+    if data.sessions:
+        sessions = _sessions_table if as_table else _sessions_paragraph
+        parts += [sessions(data.sessions, size), Spacer(0, size * 1.5)]
+    statement = _style("statement", SANS, size, MUTED, align=TA_LEFT, leading=size * 1.35, spaceAfter=size * 0.5)
+    for paragraph in re.split(r"\n\s*\n", data.statement.strip()):
+        lines = [_markup(line.strip(), SANS) for line in paragraph.splitlines()]
+        parts.append(Paragraph("<br/>".join(lines), statement))
+    return parts
+
+
+def _draw_middle(c: Canvas, data: CertificateData, top: float, bottom: float) -> None:
+    """Draw sessions and statement as large as they fit between ``top`` and ``bottom``.
+
+    Tries the sessions as a table from 8.5 pt down to 7 pt, then as running text down to 5.5 pt,
+    and scales that last one down further if it still does not fit: a long accreditation
+    statement must still leave the certificate on one page.
+    """
+    room = top - bottom
+    attempts = [(size / 10, True) for size in range(85, 65, -5)] + [(size / 10, False) for size in range(85, 50, -5)]
+    for size, as_table in attempts:
+        flowables = _middle_flowables(data, size, as_table)
+        height = sum(f.wrapOn(c, CONTENT_WIDTH, room)[1] + f.getSpaceAfter() for f in flowables)
+        if height <= room:
+            break
+    else:
+        flowables = [KeepInFrame(CONTENT_WIDTH, room, flowables, mode="shrink")]
+        height = flowables[0].wrapOn(c, CONTENT_WIDTH, room)[1]
+    y = top - (room - height) / 3
+    for flowable in flowables:
+        y = _draw(c, flowable, MARGIN, y, CONTENT_WIDTH) - flowable.getSpaceAfter()
+
+
+def _draw_border(c: Canvas) -> None:
+    c.setStrokeColor(ACCENT)
+    c.setLineWidth(1.4)
+    c.rect(9 * mm, 9 * mm, PAGE_WIDTH - 18 * mm, PAGE_HEIGHT - 18 * mm)
+    c.setStrokeColor(GOLD)
+    c.setLineWidth(0.5)
+    c.rect(11 * mm, 11 * mm, PAGE_WIDTH - 22 * mm, PAGE_HEIGHT - 22 * mm)
+
+
+def _draw_footer(c: Canvas, data: CertificateData) -> float:
+    """QR code, verification code and address at the foot; return the top of the footer."""
+    bottom = 18 * mm
+    _draw_qr(c, data.verify_url, MARGIN, bottom, QR_SIZE)
+    text_x = MARGIN + QR_SIZE + 7 * mm
+    text_w = PAGE_WIDTH - MARGIN - text_x
+    lines = [
+        (0, _para("Verify this certificate", VERIFY_HEAD)),
+        (1, _para(data.verification_code, CODE)),
+        (1, _para(data.verify_url, SMALL)),
+        (1.5, _para("Scan the code or open the address above: the page says whether this certificate "
+                    "is valid or has been revoked.", SMALL)),
+    ]
+    if data.revision > 1:
+        lines.append((1.5, _para(f"Revision {data.revision}", SMALL)))
+    y = bottom + QR_SIZE
+    for gap, paragraph in lines:
+        y = _draw(c, paragraph, text_x, y - gap * mm, text_w)
+    return bottom + QR_SIZE
+
+
+def _draw_signatures(c: Canvas, data: CertificateData, bottom: float) -> float:
+    """Signature over the signatory's name on the left, issue date on the right; return the top."""
+    column = 70 * mm
+    right_x = PAGE_WIDTH - MARGIN - column
+    below = [_para(data.signatory_name, SIGNER), _para(data.signatory_title, SIGNER_TITLE)]
+    line_y = bottom + sum(p.wrapOn(c, column, PAGE_HEIGHT)[1] for p in below) + 1.5 * mm
+    y = line_y - 1.5 * mm
+    for paragraph in below:
+        y = _draw(c, paragraph, MARGIN, y, column)
+    _draw(c, _para("Date of issue", ISSUED_LABEL), right_x, line_y - 1.5 * mm, column)
+    c.setStrokeColor(INK)
+    c.setLineWidth(0.5)
+    c.line(MARGIN, line_y, MARGIN + column, line_y)
+    c.line(right_x, line_y, right_x + column, line_y)
+    top = _draw(c, _para(_format_date(data.issued_on), ISSUED), right_x, line_y + 7 * mm, column) + 5 * mm
+    if data.signature_png:
+        reader, w, h = _fit_image(data.signature_png, 55 * mm, 15 * mm)
+        c.drawImage(reader, MARGIN, line_y + 1 * mm, w, h, mask="auto")
+        top = max(top, line_y + 1 * mm + h)
+    return top
+
+
+def _draw_header(c: Canvas, data: CertificateData) -> float:
+    """Logo, organisation, title, the participant and what they earned; return the bottom."""
+    y = PAGE_HEIGHT - 20 * mm
+    if data.logo_png:
+        reader, w, h = _fit_image(data.logo_png, CONTENT_WIDTH, 16 * mm)
+        c.drawImage(reader, (PAGE_WIDTH - w) / 2, y - h, w, h, mask="auto")
+        y -= h + 3 * mm
+    y = _draw(c, _para(data.organisation_name, ORGANISATION), MARGIN, y, CONTENT_WIDTH)
+    y = _draw(c, _para("Certificate of Attendance", TITLE), MARGIN, y - 6 * mm, CONTENT_WIDTH)
+    c.setStrokeColor(GOLD)
+    c.setLineWidth(1)
+    c.line(PAGE_WIDTH / 2 - 20 * mm, y - 2.5 * mm, PAGE_WIDTH / 2 + 20 * mm, y - 2.5 * mm)
+    award = f"{format_credits(data.credits)} {data.credit_unit}"
+    for gap, flowable in (
+        (7, _para("This is to certify that", LEAD)),
+        (2, _name_paragraph(data.participant)),
+        (1.5, _para("attended", LEAD)),
+        (2, _para(data.event_title, EVENT)),
+        (1, _para(f"{data.event_dates} · {data.place}", WHEN)),
+        (4, _para("and is awarded", LEAD)),
+        (1.5, _para(award, AWARD)),
+        (0.5, _para(f"Accrediting body: {data.credit_body}", BODY_NOTE)),
+    ):
+        y = _draw(c, flowable, MARGIN, y - gap * mm, CONTENT_WIDTH)
+    return y
+
+
+def render_certificate(data: CertificateData) -> bytes:
+    """Draw ``data`` as a one-page A4 PDF.
+
+    Raises UnprintableText when the participant's name has a character no shipped font has:
+    a certificate must never carry a misprinted name.
+    """
+    missing = missing_glyphs(data.participant)
+    if missing:
+        raise UnprintableText(f"no font for {missing!r} in the participant's name")
+
+    buffer = io.BytesIO()
+    c = Canvas(buffer, pagesize=A4, pageCompression=1, lang="en")
+    c.setTitle(f"Certificate of Attendance: {data.participant}, {data.event_title}")
+    c.setAuthor(data.organisation_name)
+    c.setSubject(f"{data.event_title}, {data.event_dates}, {data.place}: "
+                 f"{format_credits(data.credits)} {data.credit_unit}; verification code {data.verification_code}")
+    c.setCreator(data.organisation_name)
+
+    _draw_border(c)
+    header_bottom = _draw_header(c, data)
+    footer_top = _draw_footer(c, data)
+    c.setStrokeColor(RULE)
+    c.setLineWidth(0.5)
+    c.line(MARGIN, footer_top + 5 * mm, PAGE_WIDTH - MARGIN, footer_top + 5 * mm)
+    signatures_top = _draw_signatures(c, data, footer_top + 10 * mm)
+
+    _draw_middle(c, data, header_bottom - 7 * mm, signatures_top + 6 * mm)
+
+    c.showPage()
+    c.save()
+    return buffer.getvalue()
