@@ -146,3 +146,48 @@ def test_notifications_down_while_50_register_then_everyone_gets_exactly_one_con
         per_person = collections.Counter(m["To"] for m in caught)
         assert per_person == {f"p{n}@hospital.example": 1 for n in range(50)}
         assert {m["Subject"] for m in caught} == {"Registration confirmed: Lesion tracking with AI"}
+
+
+def test_announcements_reach_only_those_who_consented_and_one_click_unsubscribe_works(
+    tmp_path: Path, sink: SmtpSink
+) -> None:
+    with running_stack(tmp_path, SMTP_PORT=str(sink.port)) as stack:
+        base, _token, auth, event = _setup(stack, capacity=10)
+        slug = event["slug"]
+        for email, consent in (("yes1@h.example", True), ("yes2@h.example", True), ("no@h.example", False),
+                               ("gone@h.example", True)):
+            response = requests.post(f"{base}/api/v1/events/{slug}/registrations", json={
+                "email": email, "given_name": "Ana", "family_name": "Núñez", "rate": "free", "consent": True,
+                "announcements": consent})
+            assert response.status_code == 201
+            if email.startswith("gone"):
+                requests.post(f"{base}/api/v1/registrations/{response.json()['id']}/cancel", headers=auth)
+        sink.wait_for(5, timeout=30)  # four confirmations and one cancellation
+        sink.clear()
+
+        announce = {"subject": "Programme update", "body": "The keynote moves to 18:15."}
+        response = requests.post(f"{base}/api/v1/events/{slug}/announcements", json=announce,
+                                 headers={**auth, "Idempotency-Key": "update-1"})
+        assert response.status_code == 202 and response.json() == {"recipients": 2}
+        # The same announcement again (a retried request) reaches nobody a second time.
+        requests.post(f"{base}/api/v1/events/{slug}/announcements", json=announce,
+                      headers={**auth, "Idempotency-Key": "update-1"})
+        caught = sink.wait_for(2, timeout=30)
+        assert sorted(m["To"] for m in caught) == ["yes1@h.example", "yes2@h.example"]
+        mail = next(m for m in caught if m["To"] == "yes1@h.example")
+        assert mail["Subject"] == "Programme update"
+        assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        unsubscribe_url = mail["List-Unsubscribe"].strip().strip("<>")
+        assert unsubscribe_url in mail.get_body(("plain",)).get_content()
+
+        # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click", without cookies or CSRF token.
+        one_click = requests.post(unsubscribe_url, data={"List-Unsubscribe": "One-Click"})
+        assert one_click.status_code == 200
+        assert requests.post(unsubscribe_url, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+        assert requests.get(unsubscribe_url.replace("/u/", "/u/x")).status_code == 404
+
+        sink.clear()
+        response = requests.post(f"{base}/api/v1/events/{slug}/announcements", headers=auth,
+                                 json={"subject": "Recording online", "body": "Watch it again."})
+        assert response.json() == {"recipients": 1}
+        assert [m["To"] for m in sink.wait_for(1, timeout=30)] == ["yes2@h.example"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+
 from suite_common.app import create_service_app
 from suite_common.client import introspecting_resolver
 from suite_common.settings import Settings

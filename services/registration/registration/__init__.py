@@ -54,11 +54,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session cookie
     CSRFProtect(app)
 
-    from .blueprints import internal_api, organiser_api, pages, public_api
+    from .blueprints import internal_api, mail_links, organiser_api, pages, public_api
 
     for blueprint in (organiser_api.blp, public_api.blp, internal_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(pages.blp)
+    app.register_blueprint(mail_links.blp)
     app.add_template_filter(local_time, "local")
     app.add_template_filter(money, "money")
     app.add_template_filter(event_when, "when")

@@ -1,4 +1,5 @@
 from sqlalchemy.orm import DeclarativeBase
+
 from suite_common.db import new_metadata
 
 

@@ -1,6 +1,7 @@
 """Organiser API (/api/v1, bearer token): events, sessions, rates, roster."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Response, request
@@ -23,9 +24,15 @@ from ..schemas.events import (
     RateInput,
     RateOutput,
 )
-from ..schemas.registrations import RegistrationOutput, RosterPage, RosterQuery
+from ..schemas.registrations import (
+    AnnouncementInput,
+    AnnouncementResult,
+    RegistrationOutput,
+    RosterPage,
+    RosterQuery,
+)
 from ..services import events as event_service
-from ..services import roster, signup
+from ..services import notify, roster, signup
 
 blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
 
@@ -153,3 +160,21 @@ def cancel_registration(registration_id: int) -> Registration:
     signup.cancel(session, registration)
     session.commit()
     return registration
+
+
+@blp.route("/events/<slug>/announcements", methods=["POST"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(AnnouncementInput)
+@blp.response(202, AnnouncementResult)
+@blp.alt_response(404, description="no such event in this organisation")
+def announce(data: dict[str, Any], slug: str) -> Any:
+    """Mails everyone who consented to announcements, with a one-click unsubscribe link (RFC 8058).
+
+    Send the same Idempotency-Key again and nobody gets it twice."""
+    session = get_session()
+    event = _event(slug)
+    announcement_id = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+    recipients = notify.announce(session, event, data["subject"], data["body"], announcement_id[:100])
+    session.commit()
+    return {"recipients": recipients}

@@ -68,6 +68,7 @@ def _form_payload(form: Any) -> dict[str, Any]:
         "rate": form.get("rate", ""),
         "answers": answers,
         "consent": form.get("consent") == "yes",
+        "announcements": form.get("announcements") == "yes",
     }
 
 
@@ -83,6 +84,7 @@ def register(slug: str) -> Any:
     if request.method == "POST":
         values = {k: request.form.get(k, "") for k in FORM_FIELDS}
         values["consent"] = request.form.get("consent") == "yes"
+        values["announcements"] = request.form.get("announcements") == "yes"
         values["form_key"] = request.form.get("form_key", "")[:100] or uuid.uuid4().hex
         try:
             data = SignUpInput().load(_form_payload(request.form))

@@ -53,6 +53,10 @@ class Registration(Base):
     currency: Mapped[str] = mapped_column(String(3))
     consent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     consent_version: Mapped[str] = mapped_column(String(64))
+    # Separate, optional consent to announcements (news about the event); None means no.
+    announcements_consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Reaches only the unsubscribe page: a forwarded announcement must not open the registration.
+    unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

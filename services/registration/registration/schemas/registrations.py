@@ -21,6 +21,8 @@ class SignUpInput(Schema):
     answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=60)),
                           values=fields.Raw(allow_none=True), load_default=dict)
     consent = StrictBoolean(required=True, metadata={"description": "must be true: the attendee consents"})
+    announcements = StrictBoolean(load_default=False,
+                                  metadata={"description": "optional consent to announcements about the event"})
 
     @validates("consent")
     def _consent_given(self, value: bool, **_: Any) -> None:
@@ -62,6 +64,7 @@ class RegistrationOutput(Schema):
     answers = fields.Dict()
     consent_at = fields.AwareDateTime()
     consent_version = fields.String()
+    announcements_consent_at = fields.AwareDateTime(allow_none=True)
     cancelled_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
@@ -85,3 +88,12 @@ class RosterPage(Schema):
 class NameCorrection(Schema):
     given_name = Text(100, required=True)
     family_name = Text(100, required=True)
+
+
+class AnnouncementInput(Schema):
+    subject = Text(200, required=True)
+    body = Text(20_000, required=True)
+
+
+class AnnouncementResult(Schema):
+    recipients = fields.Integer(metadata={"description": "registrants who consented to announcements"})

@@ -115,6 +115,26 @@ def cancelled(session: Session, registration: Registration, held_seat: bool) -> 
         cancel_reminders(session, registration, registration.event.sequence)
 
 
+def announce(session: Session, event: Event, subject: str, body: str, announcement_id: str) -> int:
+    """Queues an announcement to every live registrant who consented to announcements."""
+    registrations = session.scalars(
+        select(Registration).where(Registration.event_id == event.id,
+                                   Registration.status != RegistrationStatus.CANCELLED,
+                                   Registration.announcements_consent_at.is_not(None))
+        .execution_options(yield_per=500))
+    count = 0
+    for registration in registrations:
+        unsubscribe_url = f"{public_base()}/u/{registration.unsubscribe_token}"
+        context = {**base_context(registration), "announcement": {"subject": subject, "body": body},
+                   "unsubscribe_url": unsubscribe_url}
+        key = f"reg:{registration.reference}:announcement:{announcement_id}"
+        enqueue(session, Outbox, "notifications", "POST", MESSAGES_PATH, key, {
+            "idempotency_key": key, "template": "announcement", "to": registration.email, "context": context,
+            "organisation_id": event.organisation_id, "event": event.slug, "unsubscribe_url": unsubscribe_url})
+        count += 1
+    return count
+
+
 def event_moved(session: Session, event: Event, previous_sequence: int, now: dt.datetime) -> None:
     """Tells every confirmed attendee, with a calendar update, and moves their reminders."""
     registrations = session.scalars(

@@ -97,7 +97,8 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
             seated = capacity.take_seat(session, event.id)
             registration = Registration(
                 event_id=event.id, rate_id=rate.id, reference=new_reference(),
-                manage_token=secrets.token_urlsafe(32),
+                manage_token=secrets.token_urlsafe(32), unsubscribe_token=secrets.token_urlsafe(32),
+                announcements_consent_at=now if data.get("announcements") else None,
                 status=RegistrationStatus.CONFIRMED if seated else RegistrationStatus.WAITLISTED,
                 email=data["email"].strip(), email_normalised=email_normalised,
                 given_name=data["given_name"], family_name=data["family_name"], answers=data.get("answers") or {},
@@ -151,3 +152,15 @@ def by_manage_token(session: Session, token: str) -> Registration | None:
     if not MANAGE_TOKEN.match(token):
         return None
     return session.scalar(select(Registration).where(Registration.manage_token == token))
+
+
+def by_unsubscribe_token(session: Session, token: str) -> Registration | None:
+    if not MANAGE_TOKEN.match(token):
+        return None
+    return session.scalar(select(Registration).where(Registration.unsubscribe_token == token))
+
+
+def unsubscribe(session: Session, registration: Registration) -> None:
+    """Withdraws consent to announcements; repeating it changes nothing (one-click clients retry)."""
+    registration.announcements_consent_at = None
+    session.flush()

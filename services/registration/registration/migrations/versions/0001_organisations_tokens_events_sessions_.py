@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 11:27:50.038183
+Create Date: 2026-11-26 11:30:37.239558
 """
 from alembic import op
 import sqlalchemy as sa
@@ -141,6 +141,8 @@ def upgrade() -> None:
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('consent_at', suite_common.db.UTCDateTime(), nullable=False),
     sa.Column('consent_version', sa.String(length=64), nullable=False),
+    sa.Column('announcements_consent_at', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('unsubscribe_token', sa.String(length=64), nullable=False),
     sa.Column('idempotency_key', sa.String(length=100), nullable=True),
     sa.Column('request_fingerprint', sa.String(length=64), nullable=True),
     sa.Column('cancelled_at', suite_common.db.UTCDateTime(), nullable=True),
@@ -150,7 +152,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['rate_id'], ['rates.id'], name=op.f('fk_registrations_rate_id_rates')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registrations')),
     sa.UniqueConstraint('manage_token', name=op.f('uq_registrations_manage_token')),
-    sa.UniqueConstraint('reference', name=op.f('uq_registrations_reference'))
+    sa.UniqueConstraint('reference', name=op.f('uq_registrations_reference')),
+    sa.UniqueConstraint('unsubscribe_token', name=op.f('uq_registrations_unsubscribe_token'))
     )
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.create_index('ix_registrations_event_status_id', ['event_id', 'status', 'id'], unique=False)
