@@ -13,6 +13,7 @@ CONTEXT = {
     "attendee": {"given_name": "Zoë", "family_name": "Ñúñez"},
     "registration": {"reference": "R1", "status": "confirmed", "rate": "Free", "manage_url": "http://r/r/t",
                      "waitlist_position": None},
+    "ticket": {"code": "T23456789ABCDEFGHJKLMNPQR"},
 }
 
 

@@ -18,6 +18,7 @@ WEBINAR_CONTEXT: dict[str, Any] = {
     "attendee": {"given_name": "Zoë", "family_name": "Παπαδόπουλος"},
     "registration": {"reference": "R1", "status": "confirmed", "rate": "Free", "manage_url": "http://r.test/r/t",
                      "waitlist_position": None},
+    "ticket": {"code": "T23456789ABCDEFGHJKLMNPQR"},
 }
 
 

@@ -29,6 +29,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "registration": {"reference": "R23456789", "status": "confirmed", "rate": "Member",
                      "manage_url": "https://example.org/r/token", "waitlist_position": 3},
     "reminder": {"when": "tomorrow"},
+    "ticket": {"code": "T23456789ABCDEFGHJKLMNPQR"},
     "payment": {"amount": "EUR 450.00", "receipt_url": "https://example.org/r/token/receipt"},
     "invoice": {"number": "2027-0001", "amount": "EUR 450.00", "due": "2027-02-01", "url": "https://example.org/i"},
     "refund": {"amount": "EUR 405.00"},
@@ -96,6 +97,7 @@ def _plain_to_html(text: str) -> str:
 
 # What each message type receives beyond event, attendee and registration.
 EXTRA_CONTEXT = {
+    "registration_confirmed": ("ticket",), "registration_promoted": ("ticket",),
     "registration_cancelled": ("refund",), "payment_received": ("payment",), "invoice_issued": ("invoice",),
     "approval_rejected": ("approval",), "reminder": ("reminder",), "certificate_ready": ("certificate",),
     "announcement": ("announcement", "unsubscribe_url"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
 from suite_common.api import SERVICE, SuiteBlueprint
 from suite_common.auth import service_required
@@ -11,6 +12,9 @@ from suite_common.db import get_session
 from suite_common.errors import not_found
 from suite_common.identity import OrganisationOutput
 
+from ..models import Event, Registration, RegistrationStatus
+from ..schemas.internal import AttendeePage, AttendeesQuery, Ticket
+from ..services import signup
 from ..services.organisations import resolve_token
 
 blp = SuiteBlueprint("internal_api", __name__, url_prefix="/internal/v1", description="Service-to-service API")
@@ -35,3 +39,36 @@ def introspect(data: dict[str, Any]) -> Any:
     if organisation is None:
         raise not_found("token")
     return {"organisation": organisation}
+
+
+@blp.route("/events/<slug>/attendees", methods=["GET"])
+@service_required("certificates")
+@blp.doc(security=SERVICE)
+@blp.arguments(AttendeesQuery, location="query")
+@blp.response(200, AttendeePage)
+@blp.alt_response(404, description="no such event in this organisation")
+def attendees(query: dict[str, Any], slug: str) -> Any:
+    """The event with its sessions, and its registrations by id (confirmed ones unless status=all)."""
+    session = get_session()
+    event = session.scalar(select(Event).where(Event.slug == slug, Event.organisation_id == query["organisation_id"]))
+    if event is None:
+        raise not_found("event")
+    rows = select(Registration).where(Registration.event_id == event.id, Registration.id > query["cursor"])
+    if query["status"] == "confirmed":
+        rows = rows.where(Registration.status == RegistrationStatus.CONFIRMED)
+    items = list(session.scalars(rows.order_by(Registration.id).limit(query["limit"])))
+    next_cursor = items[-1].id if len(items) == query["limit"] else None
+    return {"event": event, "items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/tickets/<code>", methods=["GET"])
+@service_required("certificates")
+@blp.doc(security=SERVICE)
+@blp.response(200, Ticket)
+@blp.alt_response(404, description="no such ticket")
+def ticket(code: str) -> Any:
+    """Who a scanned ticket belongs to, and whether the registration still stands."""
+    registration = signup.by_ticket_code(get_session(), code)
+    if registration is None:
+        raise not_found("ticket")
+    return registration

@@ -55,6 +55,8 @@ class Registration(Base):
     consent_version: Mapped[str] = mapped_column(String(64))
     # Separate, optional consent to announcements (news about the event); None means no.
     announcements_consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Shown as a QR code to be scanned at the door; valid while the registration is confirmed.
+    ticket_code: Mapped[str] = mapped_column(String(40), unique=True)
     # Reaches only the unsubscribe page: a forwarded announcement must not open the registration.
     unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(100))

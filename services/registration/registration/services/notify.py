@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import segno
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -53,6 +55,13 @@ def _calendar_attachment(registration: Registration, cancelled: bool = False) ->
     body = calendar.registration_calendar(registration, public_domain(), manage_url(registration), cancelled=cancelled)
     return {"filename": "invite.ics", "content_type": "text/calendar",
             "method": "CANCEL" if cancelled else "PUBLISH", "content_base64": base64.b64encode(body).decode()}
+
+
+def _ticket_attachment(registration: Registration) -> dict[str, str]:
+    buffer = io.BytesIO()
+    segno.make(registration.ticket_code, micro=False).save(buffer, kind="png", scale=8, border=2)
+    return {"filename": "ticket.png", "content_type": "image/png",
+            "content_base64": base64.b64encode(buffer.getvalue()).decode()}
 
 
 def _send(session: Session, registration: Registration, template: str, key: str, context: dict[str, Any],
@@ -102,8 +111,11 @@ def signed_up(session: Session, registration: Registration, position: int | None
 
 def confirmed(session: Session, registration: Registration, now: dt.datetime,
               template: str = "registration_promoted") -> None:
-    _send(session, registration, template, f"reg:{registration.reference}:{template}", base_context(registration),
-          [_calendar_attachment(registration)])
+    context = {**base_context(registration), "ticket": {"code": registration.ticket_code}}
+    attachments = [_calendar_attachment(registration)]
+    if registration.event.kind != "webinar":  # webinar attendance comes from the platform's report
+        attachments.append(_ticket_attachment(registration))
+    _send(session, registration, template, f"reg:{registration.reference}:{template}", context, attachments)
     schedule_reminders(session, registration, now)
 
 

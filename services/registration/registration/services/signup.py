@@ -40,6 +40,11 @@ def new_reference() -> str:
     return "R" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(9))
 
 
+def new_ticket_code() -> str:
+    """120 random bits in an alphabet that survives being read aloud or typed from paper."""
+    return "T" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(24))
+
+
 def fingerprint(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
@@ -98,6 +103,7 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
             registration = Registration(
                 event_id=event.id, rate_id=rate.id, reference=new_reference(),
                 manage_token=secrets.token_urlsafe(32), unsubscribe_token=secrets.token_urlsafe(32),
+                ticket_code=new_ticket_code(),
                 announcements_consent_at=now if data.get("announcements") else None,
                 status=RegistrationStatus.CONFIRMED if seated else RegistrationStatus.WAITLISTED,
                 email=data["email"].strip(), email_normalised=email_normalised,
@@ -164,3 +170,9 @@ def unsubscribe(session: Session, registration: Registration) -> None:
     """Withdraws consent to announcements; repeating it changes nothing (one-click clients retry)."""
     registration.announcements_consent_at = None
     session.flush()
+
+
+def by_ticket_code(session: Session, code: str) -> Registration | None:
+    if not MANAGE_TOKEN.match(code):
+        return None
+    return session.scalar(select(Registration).where(Registration.ticket_code == code))

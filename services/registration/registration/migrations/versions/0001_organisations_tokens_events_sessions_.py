@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 11:30:37.239558
+Create Date: 2026-11-26 11:34:53.082500
 """
 from alembic import op
 import sqlalchemy as sa
@@ -142,6 +142,7 @@ def upgrade() -> None:
     sa.Column('consent_at', suite_common.db.UTCDateTime(), nullable=False),
     sa.Column('consent_version', sa.String(length=64), nullable=False),
     sa.Column('announcements_consent_at', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('ticket_code', sa.String(length=40), nullable=False),
     sa.Column('unsubscribe_token', sa.String(length=64), nullable=False),
     sa.Column('idempotency_key', sa.String(length=100), nullable=True),
     sa.Column('request_fingerprint', sa.String(length=64), nullable=True),
@@ -153,6 +154,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registrations')),
     sa.UniqueConstraint('manage_token', name=op.f('uq_registrations_manage_token')),
     sa.UniqueConstraint('reference', name=op.f('uq_registrations_reference')),
+    sa.UniqueConstraint('ticket_code', name=op.f('uq_registrations_ticket_code')),
     sa.UniqueConstraint('unsubscribe_token', name=op.f('uq_registrations_unsubscribe_token'))
     )
     with op.batch_alter_table('registrations', schema=None) as batch_op:
