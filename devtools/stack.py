@@ -22,7 +22,7 @@ import requests
 SERVICES = ("registration", "notifications", "certificates")
 DEFAULT_PORTS = {"registration": 8001, "notifications": 8002, "certificates": 8003}
 # Background loops: `flask --app <service> worker` (the compose file runs the same commands).
-WORKERS = ("registration", "notifications")
+WORKERS = ("registration", "notifications", "certificates")
 
 
 def service_url(env: dict[str, str], name: str) -> str:

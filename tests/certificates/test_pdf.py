@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import shutil
 import subprocess
 import unicodedata
 from datetime import date
@@ -22,6 +21,7 @@ from certificates.services.pdf import (
     missing_glyphs,
     render_certificate,
 )
+from tests.support.pdf import page_png, pdf_text, tool
 
 STATEMENT = (
     "The “European Congress of Imaging Informatics 2027”, Vienna, Austria, 01/03/2027–02/03/2027 has been "
@@ -65,27 +65,6 @@ def _data(**changes: object) -> CertificateData:
     return dataclasses.replace(data, **changes)
 
 
-def _text(pdf: bytes) -> str:
-    reader = PdfReader(io.BytesIO(pdf))
-    assert len(reader.pages) == 1
-    return reader.pages[0].extract_text()
-
-
-def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"`{name}` is missing (Debian package {package}): run `make test`, which installs it "
-                    "through devtools/system-packages.sh")
-    return path
-
-
-def _page_png(pdf: bytes, tmp_path: Path, dpi: int) -> Path:
-    (tmp_path / "certificate.pdf").write_bytes(pdf)
-    subprocess.run([_tool("pdftoppm", "poppler-utils"), "-png", "-r", str(dpi), "-singlefile", "-f", "1", "-l", "1",
-                    str(tmp_path / "certificate.pdf"), str(tmp_path / "page")], check=True)
-    return tmp_path / "page.png"
-
-
 @pytest.mark.parametrize("name", [
     "Jan Łukasiewicz",
     "María Ñúñez",
@@ -99,17 +78,17 @@ def _page_png(pdf: bytes, tmp_path: Path, dpi: int) -> Path:
     "김민준 (Kim Min-jun)",
 ])
 def test_the_name_prints_exactly_as_spelt_in_every_script(name: str) -> None:
-    assert name in _text(render_certificate(_data(participant=name)))
+    assert name in pdf_text(render_certificate(_data(participant=name)))
 
 
 def test_a_decomposed_name_prints_as_its_composed_form() -> None:
     decomposed = unicodedata.normalize("NFD", "María Ñúñez")
     assert decomposed != "María Ñúñez"
-    assert "María Ñúñez" in _text(render_certificate(_data(participant=decomposed)))
+    assert "María Ñúñez" in pdf_text(render_certificate(_data(participant=decomposed)))
 
 
 def test_the_page_states_event_credits_body_signatory_and_code() -> None:
-    text = _text(render_certificate(_data(sessions=[("Opening plenary: AI in the reading room", Decimal("1.5"))])))
+    text = pdf_text(render_certificate(_data(sessions=[("Opening plenary: AI in the reading room", Decimal("1.5"))])))
     for expected in (
         "European Society of Imaging Informatics",
         "Certificate of Attendance",
@@ -139,8 +118,8 @@ def test_credits_print_as_people_write_them(value: Decimal, printed: str) -> Non
 
 def test_the_qr_code_scans_to_the_verification_address_and_is_at_least_30_mm(tmp_path: Path) -> None:
     dpi = 150
-    png = _page_png(render_certificate(_data()), tmp_path, dpi)
-    zbarimg = _tool("zbarimg", "zbar-tools")
+    png = page_png(render_certificate(_data()), tmp_path, dpi)
+    zbarimg = tool("zbarimg", "zbar-tools")
     decoded = subprocess.run([zbarimg, "--quiet", "--raw", str(png)], capture_output=True, text=True, check=True)
     assert decoded.stdout.strip() == VERIFY_URL
 
@@ -155,7 +134,7 @@ def test_the_qr_code_scans_to_the_verification_address_and_is_at_least_30_mm(tmp
 
 
 def test_a_revised_certificate_says_which_revision() -> None:
-    assert "Revision 2" in _text(render_certificate(_data(revision=2)))
+    assert "Revision 2" in pdf_text(render_certificate(_data(revision=2)))
 
 
 def test_a_very_long_statement_and_many_sessions_still_fit_on_one_page() -> None:
@@ -164,7 +143,7 @@ def test_a_very_long_statement_and_many_sessions_still_fit_on_one_page() -> None
                 for n in range(30)]
     pdf = render_certificate(_data(statement=long_statement, sessions=sessions,
                                    participant="Maria de los Ángeles Ñúñez-Papadopoulou van der Berg-Иванова"))
-    text = _text(pdf)
+    text = pdf_text(pdf)
     assert "Maria de los Ángeles" in text
     assert "The very last words." in text
     assert "Session 29" in text

@@ -16,6 +16,7 @@ from registration.models import Event, Registration
 from registration.schemas.events import EventInput, EventPatch, EventSessionInput, RateInput
 from registration.schemas.registrations import SignUpInput
 from registration.services import capacity, events, organisations, roster, signup
+from suite_common.csvexport import neutralise
 from suite_common.errors import ApiError
 from tests.support.factories import event_payload, signup_payload
 
@@ -415,7 +416,7 @@ def test_promote_waitlisted_stops_when_full(db_session, org_id):
     (dt.datetime(2031, 3, 4, 8, 0, tzinfo=dt.UTC), "2031-03-04T08:00:00+00:00"),
 ])
 def test_neutralise(value, expected):
-    assert roster.neutralise(value) == expected
+    assert neutralise(value) == expected
 
 
 @pytest.mark.parametrize("last_id", [0, 1, 12345, 2**31 - 1])

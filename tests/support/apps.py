@@ -17,6 +17,7 @@ def make_settings(service: str, database_url: str, var_dir: Path, **overrides: s
         registration_url="http://registration.test",
         notifications_url="http://notifications.test",
         certificates_url="http://certificates.test",
+        certificates_public_url="http://certificates.test",
         service_keys={name: (f"{DEV_SECRET_PREFIX}{name}-key",) for name in SERVICES},
     )
     values.update(overrides)

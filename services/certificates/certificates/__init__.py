@@ -1,19 +1,41 @@
 """Certificates service: attendance, credit rules, PDF certificates, verification."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
 from suite_common.app import create_service_app
+from suite_common.cli import RoundRobin, register_worker_cli
 from suite_common.client import introspecting_resolver
+from suite_common.forms import init_csrf
+from suite_common.outbox import dispatcher_for
 from suite_common.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env("certificates")
-    app, _api, _database = create_service_app(
+    app, api, database = create_service_app(
         __name__, settings, "Certificates API", "Attendance, credits, certificates and their verification.",
         introspecting_resolver(settings), Path(__file__).parent / "migrations",
     )
+    init_csrf(app)
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    limiter = Limiter(get_remote_address, app=app,
+                      storage_uri=os.environ.get("RATELIMIT_STORAGE_URI") or "memory://")
+
+    from .blueprints import organiser_api, public
+    from .models import Outbox
+    from .services.issuing import JobRunner
+
+    api.register_blueprint(organiser_api.blp)
+    limiter.limit(os.environ.get("VERIFY_RATE_LIMIT") or "60/minute")(public.verify)
+    limiter.limit("30/minute", methods=["POST"])(public.participant)
+    app.register_blueprint(public.blp)
+    register_worker_cli(
+        app, lambda: RoundRobin(dispatcher_for(database, settings, Outbox), JobRunner(app, database)),
+        "the outbox dispatcher and the certificate jobs")
     return app

@@ -172,3 +172,29 @@ def service_required(*allowed: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+# --- links between services -------------------------------------------------------
+
+
+def _participant_mac(key: str, slug: str, registration_id: int) -> str:
+    message = f"participant:{slug}:{registration_id}".encode()
+    return hmac.new(key.encode("utf-8"), message, hashlib.sha256).hexdigest()[:32]
+
+
+def participant_token(key: str, slug: str, registration_id: int) -> str:
+    """Registration signs a participant's link to their certificates page with its service key,
+    so certificates can trust it without sharing a table or a new secret."""
+    return f"{registration_id}.{_participant_mac(key, slug, registration_id)}"
+
+
+def check_participant_token(keys: tuple[str, ...], slug: str, token: str) -> int | None:
+    """The registration id the token was made for, or None."""
+    raw_id, _, mac = token.partition(".")
+    if not raw_id.isdigit() or len(raw_id) > 10 or len(mac) != 32:
+        return None
+    registration_id = int(raw_id)
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(_participant_mac(key, slug, registration_id), mac)
+    return registration_id if matched else None

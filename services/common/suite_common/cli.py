@@ -1,11 +1,12 @@
 """Commands every service has."""
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import click
 from flask import Flask, current_app
@@ -46,3 +47,24 @@ def register_worker_cli(app: Flask, build: Callable[[], Worker], what: str) -> N
         signal.signal(signal.SIGINT, lambda *_: runner.stopping.set())
         click.echo(f"{current_app.extensions['suite_settings'].service}: {what} running", err=True)
         runner.run_forever()
+
+
+class RoundRobin:
+    """Several loops in one process, taking turns; one stop signal ends them all."""
+
+    def __init__(self, *workers: Any) -> None:
+        self.workers = workers
+        self.stopping = threading.Event()
+        for worker in workers:
+            worker.stopping = self.stopping
+
+    def run_forever(self, idle_seconds: float = 0.5) -> None:
+        while not self.stopping.is_set():
+            busy = 0
+            for worker in self.workers:
+                try:
+                    busy += worker.run_once()
+                except Exception:  # one failing loop must not stop the others; logged, retried next turn
+                    logging.getLogger(__name__).exception("worker pass failed")
+            if not busy:
+                self.stopping.wait(idle_seconds)

@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 from sqlalchemy import JSON, Index, String, Text, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from .client import ServiceClient
 from .db import Database, UTCDateTime, is_postgresql, utcnow
@@ -36,7 +36,10 @@ class OutboxMixin:
     """Columns of an outbox table; a service declares ``class Outbox(OutboxMixin, Base)``."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "delivered_at", "next_attempt_at"),)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index, ...]:  # noqa: N805 - a new Index per service's table
+        return (Index("ix_outbox_due", "delivered_at", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)

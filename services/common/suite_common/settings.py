@@ -38,6 +38,8 @@ class Settings:
     registration_url: str
     notifications_url: str
     certificates_url: str
+    # Where attendees reach the certificates service (links in registration's pages and mails).
+    certificates_public_url: str
     # Keys per calling service; the first key of a service is the one it signs with,
     # all of them are accepted, so keys rotate without downtime.
     service_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -79,6 +81,7 @@ class Settings:
             registration_url=urls["registration"],
             notifications_url=urls["notifications"],
             certificates_url=urls["certificates"],
+            certificates_public_url=_env("CERTIFICATES_PUBLIC_URL", urls["certificates"]).rstrip("/"),
             service_keys=service_keys,
             log_level=_env("LOG_LEVEL", "INFO"),
         )

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import segno
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup
 
 from suite_common.app import create_service_app
 from suite_common.cli import register_worker_cli
 from suite_common.db import get_session
+from suite_common.forms import init_csrf
 from suite_common.outbox import dispatcher_for
 from suite_common.settings import Settings
 
@@ -56,10 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         "Events, sessions, rates, sign-ups, waiting lists and the organiser's roster.", _resolve_token,
         Path(__file__).parent / "migrations",
     )
-    # CSRF guards the cookie-based attendee forms (pages.py); the JSON APIs use no cookies.
-    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
-    app.config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session cookie
-    CSRFProtect(app)
+    init_csrf(app)
 
     from .blueprints import internal_api, mail_links, organiser_api, pages, public_api
 

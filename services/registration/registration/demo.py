@@ -7,11 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .models import Event
-from .services import events, organisations
+from .models import Event, Outbox
+from .services import events, organisations, signup
 
 CONFERENCE = "demo-congress"
 WEBINAR = "demo-webinar"
@@ -42,11 +42,29 @@ def _seed_events(session: Session, organisation_id: int) -> None:
         })
     events.add_rate(session, congress, {"code": "invited", "name": "Invited faculty", "amount": 0,
                                         "currency": "EUR", "category": "other"})
-    tz = "Europe/Amsterdam"
+    _seed_webinar(session, organisation_id)
+
+
+# The demo webinar took place on a fixed date, so the shipped Zoom report
+# (demo/zoom-demo-webinar-attendees.csv) matches its attendees and times.
+WEBINAR_START = dt.datetime(2026, 11, 12, 18, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+WEBINAR_ATTENDEES = (
+    ("zoe.lukasiewicz@szpital.example", "Zoë", "Łukasiewicz"),
+    ("g.papadopoulos@iatriko.example.gr", "Γιώργος", "Παπαδόπουλος"),
+    ("wang.xiaoming@hospital.example.cn", "小明", "王"),
+    ("ana.nunez@hospital-clinico.example", "Ana", "Núñez"),
+    ("soren.ostergaard@rigshospitalet.example", "Søren", "Østergaard"),
+    ("aiko.yamada@hospital.example.jp", "Aiko", "Yamada"),
+)
+
+
+def _seed_webinar(session: Session, organisation_id: int) -> None:
+    start = WEBINAR_START
     webinar = events.create_event(session, organisation_id, {
         "slug": WEBINAR, "title": "Webinar: Lesion tracking with AI in oncologic CT", "kind": "webinar",
-        "starts_at": _at(14, 18, 0, tz), "ends_at": _at(14, 19, 30, tz), "timezone": tz, "capacity": 100,
-        "currency": "EUR", "join_url": "https://zoom.us/j/1234567890",
+        "starts_at": start, "ends_at": start + dt.timedelta(minutes=90), "timezone": "Europe/Amsterdam",
+        "capacity": 100, "currency": "EUR", "join_url": "https://zoom.us/j/84512345678",
+        "registration_opens_at": start - dt.timedelta(days=30), "registration_closes_at": start,
     })
     events.add_session(session, webinar, {
         "code": "LIVE", "title": "Live webinar", "starts_at": webinar.starts_at, "ends_at": webinar.ends_at,
@@ -54,6 +72,11 @@ def _seed_events(session: Session, organisation_id: int) -> None:
     })
     events.add_rate(session, webinar, {"code": "free", "name": "Free registration", "amount": 0,
                                        "currency": "EUR", "category": "other"})
+    for email, given, family in WEBINAR_ATTENDEES:
+        signup.sign_up(session, webinar, {"email": email, "given_name": given, "family_name": family,
+                                          "rate": "free", "consent": True}, now=start - dt.timedelta(days=10))
+    # These people signed up before the demo existed: nobody is to be mailed about it now.
+    session.execute(delete(Outbox))
 
 
 def seed(session: Session, token_file: Path) -> str:

@@ -1,4 +1,9 @@
-"""This service's tables; imported here so metadata is complete."""
+"""Certificates' tables; imported here so metadata is complete."""
+from .accreditation import Accreditation
+from .attendance import AttendanceInterval, AttendanceReport, CheckIn, Evaluation
 from .base import Base
+from .certificate import Certificate, CertificateRevision, IssueJob
+from .outbox import Outbox
 
-__all__ = ["Base"]
+__all__ = ["Accreditation", "AttendanceInterval", "AttendanceReport", "Base", "Certificate", "CertificateRevision",
+           "CheckIn", "Evaluation", "IssueJob", "Outbox"]

@@ -12,7 +12,7 @@ from suite_common.db import get_session
 from suite_common.errors import not_found
 from suite_common.identity import OrganisationOutput
 
-from ..models import Event, Registration, RegistrationStatus
+from ..models import MAX_ID, Event, Registration, RegistrationStatus
 from ..schemas.internal import AttendeePage, AttendeesQuery, Ticket
 from ..services import signup
 from ..services.organisations import resolve_token
@@ -72,3 +72,16 @@ def ticket(code: str) -> Any:
     if registration is None:
         raise not_found("ticket")
     return registration
+
+
+@blp.route("/registrations/<int:registration_id>", methods=["GET"])
+@service_required("certificates")
+@blp.doc(security=SERVICE)
+@blp.response(200, Ticket)
+@blp.alt_response(404, description="no such registration")
+def registration(registration_id: int) -> Any:
+    """A registration by id, with the event and organisation it belongs to (the caller checks them)."""
+    found = get_session().get(Registration, registration_id) if registration_id <= MAX_ID else None
+    if found is None:
+        raise not_found("registration")
+    return found

@@ -8,26 +8,23 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from suite_common.db import get_session, utcnow
 from suite_common.errors import ApiError
+from suite_common.forms import protect_forms
 
 from ..models import Registration
 from ..schemas.registrations import NameCorrection, SignUpInput
 from ..services import calendar, capacity, signup
 from ..services import events as event_service
-from ..services.urls import manage_url, public_domain
+from ..services.urls import manage_url, participant_url, public_domain
 
 blp = Blueprint("pages", __name__)
 
 
-@blp.before_request
-def _check_csrf() -> None:
-    """Every form post of an attendee page must carry the session's CSRF token."""
-    if request.method == "POST" and current_app.config.get("WTF_CSRF_ENABLED", True):
-        current_app.extensions["csrf"].protect()
+protect_forms(blp)
 
 FORM_FIELDS = ("email", "given_name", "family_name", "rate", "profession", "institution")
 FIELD_LABELS = {"given_name": "Given name", "family_name": "Family name", "email": "Email", "rate": "Rate",
@@ -111,6 +108,7 @@ def manage(token: str) -> str:
     registration = _registration_or_404(token)
     return render_template(
         "manage.html", registration=registration, event=registration.event, just_registered=request.args.get("new"),
+        participant_url=participant_url(registration),
         position=capacity.waitlist_position(get_session(), registration), message=request.args.get("done"),
     )
 

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import datetime as dt
-import io
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,14 +10,13 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from suite_common.csvexport import csv_chunks
 from suite_common.errors import validation_error
 
 from ..models import MAX_ID, Event, Rate, Registration
 
 CSV_COLUMNS = ("id", "reference", "status", "email", "given_name", "family_name", "rate", "amount_paid",
                "currency", "created_at", "updated_at")
-# A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection").
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 CSV_BATCH = 1000
 
 SessionFactory = Callable[[], Session]
@@ -61,15 +57,6 @@ def roster_page(session: Session, event: Event, filters: dict[str, Any]) -> tupl
     return rows[:limit], next_cursor
 
 
-def neutralise(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
-
-
 def roster_csv(sessions: SessionFactory, event: Event, filters: dict[str, Any], bom: bool) -> Iterator[str]:
     """The roster as CSV chunks, in constant memory.
 
@@ -88,23 +75,21 @@ def _csv_chunks(sessions: SessionFactory, query: Select[tuple[Registration]], ra
                 bom: bool) -> Iterator[str]:
     names = [c for c in CSV_COLUMNS if c != "rate"]
     query = query.with_only_columns(*[getattr(Registration, c) for c in names], Registration.rate_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    if bom:
-        buffer.write("\ufeff")
-    writer.writerow(CSV_COLUMNS)
-    last_id: int | None = None
-    while True:
-        batch_query = query if last_id is None else query.where(Registration.id > last_id)
-        with sessions() as session:
-            rows = session.execute(batch_query.limit(CSV_BATCH)).all()
-        for row in rows:
-            values = dict(zip(names, row[:-1], strict=True))
-            values["rate"] = rate_codes.get(row[-1], "")
-            writer.writerow([neutralise(values[c]) for c in CSV_COLUMNS])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        if len(rows) < CSV_BATCH:
-            return
-        last_id = rows[-1].id
+
+    def batches() -> Iterator[list[list[Any]]]:
+        last_id: int | None = None
+        while True:
+            batch_query = query if last_id is None else query.where(Registration.id > last_id)
+            with sessions() as session:
+                rows = session.execute(batch_query.limit(CSV_BATCH)).all()
+            yield [_ordered(dict(zip(names, row[:-1], strict=True)), rate_codes.get(row[-1], "")) for row in rows]
+            if len(rows) < CSV_BATCH:
+                return
+            last_id = rows[-1].id
+
+    return csv_chunks(CSV_COLUMNS, batches(), bom)
+
+
+def _ordered(values: dict[str, Any], rate: str) -> list[Any]:
+    values["rate"] = rate
+    return [values[c] for c in CSV_COLUMNS]

@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
+from suite_common.auth import participant_token
+
 from ..models import Registration
 
 
@@ -18,3 +20,10 @@ def public_domain() -> str:
 
 def manage_url(registration: Registration) -> str:
     return f"{public_base()}/r/{registration.manage_token}"
+
+
+def participant_url(registration: Registration) -> str:
+    """The attendee's page at certificates (evaluation, certificate), signed with our service key."""
+    settings = current_app.extensions["suite_settings"]
+    token = participant_token(settings.own_signing_key, registration.event.slug, registration.id)
+    return f"{settings.certificates_public_url}/events/{registration.event.slug}/participants/{token}"

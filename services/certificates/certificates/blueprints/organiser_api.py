@@ -1,0 +1,263 @@
+"""Organiser API: credit rules, check-ins, attendance reports, issuing, the certificate list."""
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import available_timezones
+
+from flask import request
+from flask.views import MethodView
+from sqlalchemy import select
+
+from suite_common.api import ORGANISER, SuiteBlueprint
+from suite_common.auth import current_organisation, organiser_required
+from suite_common.csvexport import csv_chunks, csv_response
+from suite_common.db import get_session, utcnow
+from suite_common.errors import ApiError, not_found, validation_error
+
+from ..models import AttendanceInterval, AttendanceReport, Certificate, Evaluation, IssueJob
+from ..schemas.certificates import (
+    AccreditationInput,
+    AccreditationOutput,
+    CertificateList,
+    CertificateOutput,
+    CheckInInput,
+    CheckInOutput,
+    CreditsOutput,
+    CreditsQuery,
+    EvaluationRecord,
+    FileUpload,
+    JobOutput,
+    ListQuery,
+    ReportList,
+    ReportOutput,
+    ReportUpload,
+    RevokeInput,
+)
+from ..services import accreditation as accreditation_service
+from ..services import attendance, certificates, issuing
+
+blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
+
+MAX_REPORT_BYTES = 20 * 1024 * 1024
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _org() -> int:
+    return current_organisation().id
+
+
+def _uploaded(limit: int) -> tuple[bytes, str | None]:
+    upload = request.files.get("file")
+    if upload is None:
+        raise validation_error({"file": ["Attach the file as multipart field 'file'."]})
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(413, "payload_too_large", f"The file is larger than {limit // (1024 * 1024)} MB.")
+    return data, upload.filename
+
+
+@blp.route("/events/<slug>/accreditation")
+class AccreditationView(MethodView):
+    decorators = [organiser_required]
+
+    @blp.doc(security=ORGANISER)
+    @blp.response(200, AccreditationOutput)
+    @blp.alt_response(404, description="no credit rules set for this event")
+    def get(self, slug: str) -> Any:
+        found = accreditation_service.get(get_session(), _org(), slug)
+        if found is None:
+            raise not_found("accreditation")
+        return found
+
+    @blp.doc(security=ORGANISER)
+    @blp.arguments(AccreditationInput)
+    @blp.response(200, AccreditationOutput)
+    @blp.alt_response(404, description="no such event in this organisation")
+    def put(self, data: dict[str, Any], slug: str) -> Any:
+        """The event's credit rules and certificate text; certificates issued later follow them."""
+        session = get_session()
+        found = accreditation_service.put(session, _org(), current_organisation().name, slug, data)
+        session.commit()
+        return found
+
+
+@blp.route("/events/<slug>/accreditation/<any(logo, signature):image>", methods=["PUT"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(FileUpload, location="files")
+@blp.response(200, AccreditationOutput)
+def put_image(_files: dict[str, Any], slug: str, image: str) -> Any:
+    """A PNG (at most 2 MB) printed on the certificates: the society's logo or the signatory's signature."""
+    data, _name = _uploaded(MAX_IMAGE_BYTES)
+    if not data.startswith(PNG_MAGIC):
+        raise validation_error({"file": ["Upload a PNG image."]})
+    session = get_session()
+    found = accreditation_service.require(session, _org(), slug)
+    setattr(found, f"{image}_png", data)
+    session.commit()
+    return found
+
+
+@blp.route("/events/<slug>/check-ins", methods=["POST"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(CheckInInput)
+@blp.response(201, CheckInOutput)
+@blp.alt_response(200, description="scanned before: nothing changed", schema=CheckInOutput)
+@blp.alt_response(404, description="unknown ticket or registration")
+@blp.alt_response(409, description="the registration is not confirmed (cancelled, waitlisted)")
+def check_in(data: dict[str, Any], slug: str) -> Any:
+    session = get_session()
+    record, created = attendance.check_in(session, _org(), slug, data)
+    session.commit()
+    record.repeated = not created
+    return record, 201 if created else 200
+
+
+@blp.route("/events/<slug>/attendance-reports")
+class Reports(MethodView):
+    decorators = [organiser_required]
+
+    @blp.doc(security=ORGANISER)
+    @blp.arguments(ReportUpload, location="form")
+    @blp.arguments(FileUpload, location="files")
+    @blp.response(201, ReportOutput)
+    @blp.alt_response(200, description="the same file again: nothing changed", schema=ReportOutput)
+    @blp.alt_response(422, description="the file cannot be read: which line and why")
+    def post(self, form: dict[str, Any], _files: dict[str, Any], slug: str) -> Any:
+        """A Zoom webinar/meeting or Microsoft Teams attendance report (CSV, any encoding they use)."""
+        timezone = form.get("timezone") or None
+        if timezone is not None and timezone not in available_timezones():
+            raise validation_error({"timezone": ["Unknown time zone; use an IANA name such as Europe/Vienna."]})
+        data, filename = _uploaded(MAX_REPORT_BYTES)
+        session = get_session()
+        outcome = attendance.upload_report(session, _org(), slug, data, filename, timezone)
+        session.commit()
+        outcome.report.repeated = not outcome.created
+        return outcome.report, 201 if outcome.created else 200
+
+    @blp.doc(security=ORGANISER)
+    @blp.response(200, ReportList)
+    def get(self, slug: str) -> Any:
+        reports = get_session().scalars(select(AttendanceReport).where(
+            AttendanceReport.organisation_id == _org(), AttendanceReport.event_slug == slug)
+            .order_by(AttendanceReport.id))
+        return {"items": list(reports)}
+
+
+@blp.route("/events/<slug>/attendance", methods=["GET"])
+@organiser_required
+@blp.doc(security=ORGANISER, responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+def attendance_export(slug: str) -> Any:
+    """Every interval of attendance behind the credits, as CSV: what an accreditation body may ask to see."""
+    session = get_session()
+    rows = session.execute(select(
+        AttendanceInterval.registration_id, AttendanceInterval.email, AttendanceInterval.session_code,
+        AttendanceInterval.starts_at, AttendanceInterval.ends_at, AttendanceInterval.source,
+    ).where(AttendanceInterval.organisation_id == _org(), AttendanceInterval.event_slug == slug)
+        .order_by(AttendanceInterval.registration_id, AttendanceInterval.starts_at)).all()
+    header = ("registration_id", "email", "session", "start_utc", "end_utc", "source")
+    return csv_response(csv_chunks(header, [rows]), f"{slug}-attendance.csv")
+
+
+@blp.route("/events/<slug>/credits", methods=["GET"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(CreditsQuery, location="query")
+@blp.response(200, CreditsOutput)
+def credits(query: dict[str, Any], slug: str) -> Any:
+    """What each person has earned so far and why, computed now, whether or not certificates are issued."""
+    return {"items": certificates.explain(get_session(), _org(), slug, query.get("registration_id"))}
+
+
+@blp.route("/events/<slug>/evaluations")
+class Evaluations(MethodView):
+    decorators = [organiser_required]
+
+    @blp.doc(security=ORGANISER)
+    @blp.arguments(EvaluationRecord)
+    @blp.response(201, EvaluationRecord)
+    def post(self, data: dict[str, Any], slug: str) -> Any:
+        """Records that a participant completed the evaluation elsewhere (on paper, another tool)."""
+        session = get_session()
+        certificates.record_evaluation(session, _org(), slug, data["registration_id"], {}, "organiser")
+        session.commit()
+        return data
+
+    @blp.doc(security=ORGANISER, responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+    def get(self, slug: str) -> Any:
+        """The evaluation answers as CSV, one column per question."""
+        session = get_session()
+        rules = accreditation_service.get(session, _org(), slug)
+        questions = [q["id"] for q in (rules.evaluation_questions if rules else [])]
+        rows = session.scalars(select(Evaluation).where(
+            Evaluation.organisation_id == _org(), Evaluation.event_slug == slug).order_by(Evaluation.id))
+        data = [[e.registration_id, e.completed_at, e.recorded_by, *[e.answers.get(q) for q in questions]]
+                for e in rows]
+        return csv_response(csv_chunks(("registration_id", "completed_at", "recorded_by", *questions), [data]),
+                            f"{slug}-evaluations.csv")
+
+
+@blp.route("/events/<slug>/certificates")
+class Certificates(MethodView):
+    decorators = [organiser_required]
+
+    @blp.doc(security=ORGANISER)
+    @blp.response(202, JobOutput)
+    @blp.alt_response(409, description="no credit rules set for this event")
+    def post(self, slug: str) -> Any:
+        """Computes credits and issues certificates for everyone eligible, in the background (see the job)."""
+        session = get_session()
+        job = issuing.start_job(session, _org(), slug)
+        session.commit()
+        return job
+
+    @blp.doc(security=ORGANISER,
+             responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+    @blp.arguments(ListQuery, location="query")
+    @blp.response(200, CertificateList)
+    def get(self, query: dict[str, Any], slug: str) -> Any:
+        """Who got what; ``format=csv`` gives the list an accreditation body asks for."""
+        session = get_session()
+        items = certificates.for_event(session, _org(), slug)
+        if query["format"] == "csv" or (
+                "format" not in request.args and request.accept_mimetypes.best == "text/csv"):
+            header = ("code", "registration_id", "email", "participant", "credits", "body", "revision",
+                      "issued_at", "revoked", "verify_url")
+            rows = [[c.code, c.registration_id, c.email, c.participant, c.credits, c.snapshot["credit_body"],
+                     c.revision, c.issued_at, c.revoked_at is not None, certificates.links(c)["verify_url"]]
+                    for c in items]
+            return csv_response(csv_chunks(header, [rows]), f"{slug}-certificates.csv")
+        return {"items": [certificates.with_links(c) for c in items]}
+
+
+@blp.route("/jobs/<job_id>", methods=["GET"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.response(200, JobOutput)
+@blp.alt_response(404, description="no such job in this organisation")
+def job(job_id: str) -> Any:
+    found = get_session().get(IssueJob, job_id[:32])
+    if found is None or found.organisation_id != _org():
+        raise not_found("job")
+    return found
+
+
+@blp.route("/certificates/<code>/revoke", methods=["POST"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(RevokeInput)
+@blp.response(200, CertificateOutput)
+@blp.alt_response(404, description="no such certificate in this organisation")
+def revoke(data: dict[str, Any], code: str) -> Any:
+    session = get_session()
+    certificate = session.scalar(select(Certificate).where(Certificate.code == issuing.normalise_code(code)[:20],
+                                                           Certificate.organisation_id == _org()))
+    if certificate is None:
+        raise not_found("certificate")
+    if certificate.revoked_at is None:
+        certificate.revoked_at, certificate.revoked_reason = utcnow(), data["reason"]
+    session.commit()
+    return certificates.with_links(certificate)
+

@@ -1,0 +1,130 @@
+"""Shapes of attendance, jobs and certificates at the organiser API."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from .accreditation import AccreditationInput, AccreditationOutput  # noqa: F401 - re-exported for blueprints
+
+TICKET = validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$", error="Not a ticket code.")
+
+
+class CheckInInput(Schema):
+    ticket_code = fields.String(validate=TICKET)
+    registration_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    session = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"),
+                            metadata={"description": "session code; without it the scan counts for the day"})
+    day = fields.Date(metadata={"description": "the day scanned for (default: today in the event's time zone)"})
+    check_out = fields.Boolean(load_default=False, metadata={"description": "record leaving (optional)"})
+
+    @validates_schema
+    def _one_identity(self, data: dict[str, Any], **_: Any) -> None:
+        if ("ticket_code" in data) == ("registration_id" in data):
+            raise ValidationError("Give either ticket_code or registration_id.", "ticket_code")
+
+
+class CheckInOutput(Schema):
+    id = fields.Integer()
+    registration_id = fields.Integer()
+    email = fields.String()
+    session = fields.String(attribute="session_code")
+    day = fields.Date()
+    checked_in_at = fields.AwareDateTime()
+    checked_out_at = fields.AwareDateTime(allow_none=True)
+    repeated = fields.Boolean()
+
+
+class ReportUpload(Schema):
+    timezone = fields.String(validate=validate.Length(max=64),
+                             metadata={"description": "zone of times without offset; default: the event's"})
+
+
+class FileUpload(Schema):
+    file = fields.Raw(metadata={"type": "string", "format": "binary"})
+
+
+class ReportOutput(Schema):
+    id = fields.Integer()
+    format = fields.String()
+    filename = fields.String(allow_none=True)
+    timezone = fields.String()
+    rows_read = fields.Integer()
+    matched = fields.Integer()
+    unmatched = fields.Function(lambda r: len(r.unmatched_rows))
+    unmatched_rows = fields.List(fields.Dict())
+    skipped_rows = fields.List(fields.Dict())
+    metadata = fields.Dict(attribute="report_metadata")
+    uploaded_at = fields.AwareDateTime()
+    repeated = fields.Boolean(dump_default=False,
+                              metadata={"description": "the same file was uploaded before; nothing changed"})
+
+
+class ReportList(Schema):
+    items = fields.List(fields.Nested(ReportOutput))
+
+
+class EvaluationRecord(Schema):
+    registration_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class JobOutput(Schema):
+    id = fields.String()
+    event = fields.String(attribute="event_slug")
+    status = fields.String(metadata={"description": "queued, running, done or failed"})
+    total = fields.Integer()
+    processed = fields.Integer()
+    issued = fields.Integer()
+    reissued = fields.Integer()
+    unchanged = fields.Integer()
+    not_eligible = fields.Integer()
+    error = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    finished_at = fields.AwareDateTime(allow_none=True)
+
+
+class CertificateOutput(Schema):
+    code = fields.String()
+    registration_id = fields.Integer()
+    email = fields.String()
+    participant = fields.String()
+    credits = fields.Decimal(as_string=True)
+    revision = fields.Integer()
+    download_url = fields.String()
+    badge_url = fields.String()
+    verify_url = fields.String()
+    revoked = fields.Boolean()
+    revoked_reason = fields.String(allow_none=True)
+    issued_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class CertificateList(Schema):
+    items = fields.List(fields.Nested(CertificateOutput))
+
+
+class ListQuery(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+
+
+class CreditsQuery(Schema):
+    registration_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class CreditsOutput(Schema):
+    items = fields.List(fields.Dict(), metadata={"description": "per person: total, eligible, sessions, explanation"})
+
+
+class RevokeInput(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class VerificationOutput(Schema):
+    valid = fields.Boolean()
+    participant = fields.String()
+    event = fields.String()
+    credits = fields.String()
+    credit_body = fields.String()
+    issued_at = fields.String()
+    revoked = fields.Boolean()
+    revision = fields.Integer()

@@ -1,0 +1,70 @@
+"""An event's credit rules, and turning them into the pure function's ``Rules``."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from suite_common.errors import ApiError
+
+from ..models import Accreditation
+from . import registry
+from .credits import Rules
+
+
+def get(session: Session, organisation_id: int, slug: str) -> Accreditation | None:
+    return session.scalar(select(Accreditation).where(
+        Accreditation.organisation_id == organisation_id, Accreditation.event_slug == slug))
+
+
+def require(session: Session, organisation_id: int, slug: str) -> Accreditation:
+    accreditation = get(session, organisation_id, slug)
+    if accreditation is None:
+        raise ApiError(409, "no_accreditation",
+                       "Set the event's credit rules first (PUT /api/v1/events/{slug}/accreditation).")
+    return accreditation
+
+
+def put(session: Session, organisation_id: int, organisation_name: str, slug: str,
+        data: dict[str, Any]) -> Accreditation:
+    registry.event(organisation_id, slug)  # 404 unless the event is this organisation's
+    accreditation = get(session, organisation_id, slug)
+    if accreditation is None:
+        accreditation = Accreditation(organisation_id=organisation_id, event_slug=slug)
+        session.add(accreditation)
+    accreditation.body = data["body"]
+    accreditation.credit_unit = data["credit_unit"]
+    accreditation.statement = data["statement"]
+    accreditation.credit_mode = data["credit_mode"]
+    accreditation.credit_step = Decimal(data["credit_step"])
+    accreditation.min_session_share = Decimal(data["min_session_share"])
+    accreditation.max_credits = _decimal(data["max_credits"])
+    accreditation.max_credits_per_day = _decimal(data["max_credits_per_day"])
+    accreditation.daily_caps = {day.isoformat(): str(cap) for day, cap in data["daily_caps"].items()}
+    accreditation.evaluation_required = data["evaluation_required"]
+    accreditation.evaluation_questions = data["evaluation_questions"]
+    accreditation.signatory_name = data["signatory"]
+    accreditation.signatory_title = data["signatory_title"]
+    accreditation.organisation_name = data["organisation_name"] or organisation_name
+    session.flush()
+    return accreditation
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def rules(accreditation: Accreditation, timezone: str) -> Rules:
+    return Rules(
+        credit_mode=accreditation.credit_mode,
+        min_session_share=Decimal(accreditation.min_session_share),
+        credit_step=Decimal(accreditation.credit_step),
+        max_credits=_decimal(accreditation.max_credits),
+        max_credits_per_day=_decimal(accreditation.max_credits_per_day),
+        daily_caps={dt.date.fromisoformat(day): Decimal(cap) for day, cap in accreditation.daily_caps.items()},
+        evaluation_required=accreditation.evaluation_required,
+        timezone=timezone,
+    )

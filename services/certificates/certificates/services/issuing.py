@@ -1,0 +1,233 @@
+"""Computing credits per person and issuing certificates, in a background job.
+
+A job walks the event's confirmed registrations in id order, in batches; each batch
+is one transaction that writes the certificates, their "certificate ready" mails
+(outbox) and the job's progress together. A job whose worker died is claimed again
+when its lease runs out and continues after the last registration it recorded;
+running a job twice is harmless, since there is one certificate per person and event
+and a mail per certificate revision.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import threading
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from suite_common.db import Database, is_postgresql, utcnow
+from suite_common.outbox import enqueue
+
+from ..models import Accreditation, Certificate, CertificateRevision, Evaluation, IssueJob, Outbox
+from . import accreditation as accreditation_service
+from . import attendance, registry
+from .credits import CreditResult, compute_credits, format_decimal
+
+log = logging.getLogger(__name__)
+
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: unambiguous when typed from paper
+BATCH = 50
+LEASE = dt.timedelta(seconds=120)
+
+
+def new_code() -> str:
+    """About 49 random bits; verification is rate-limited, so codes cannot be enumerated."""
+    chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+    return f"{chars[:5]}-{chars[5:]}"
+
+
+def normalise_code(code: str) -> str:
+    cleaned = "".join(c for c in code.upper() if c.isalnum())
+    return f"{cleaned[:5]}-{cleaned[5:]}" if len(cleaned) == 10 else code.upper()
+
+
+def assess(accreditation: Accreditation, event: registry.EventInfo, intervals: list[Any],
+           evaluated: bool) -> CreditResult:
+    return compute_credits(accreditation_service.rules(accreditation, event.timezone), event.sessions, intervals,
+                           evaluated)
+
+
+def evaluated_ids(session: Session, organisation_id: int, slug: str) -> set[int]:
+    return set(session.scalars(select(Evaluation.registration_id).where(
+        Evaluation.organisation_id == organisation_id, Evaluation.event_slug == slug)))
+
+
+def event_dates(event: registry.EventInfo) -> str:
+    zone = ZoneInfo(event.timezone)
+    start, end = event.starts_at.astimezone(zone).date(), event.ends_at.astimezone(zone).date()
+    if start == end:
+        return f"{start.day} {start:%B %Y}"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{end.day} {start:%B %Y}"
+    return f"{start.day} {start:%B %Y} – {end.day} {end:%B %Y}"
+
+
+def snapshot(accreditation: Accreditation, event: registry.EventInfo, person: registry.Person,
+             result: CreditResult) -> dict[str, Any]:
+    """What the certificate prints, fixed at issue."""
+    return {
+        "participant": person.name, "event_title": event.title, "event_dates": event_dates(event),
+        "place": "Online" if event.kind == "webinar" else (event.venue or ""),
+        "credits": format_decimal(result.total), "credit_body": accreditation.body,
+        "credit_unit": accreditation.credit_unit, "statement": accreditation.statement,
+        "signatory_name": accreditation.signatory_name, "signatory_title": accreditation.signatory_title,
+        "organisation_name": accreditation.organisation_name,
+        "sessions": [[s.title, format_decimal(s.credits)] for s in result.sessions if s.credits > 0],
+        "event_starts_at": event.starts_at.isoformat(), "event_ends_at": event.ends_at.isoformat(),
+    }
+
+
+def _public(path: str) -> str:
+    return current_app.extensions["suite_settings"].public_base_url + path
+
+
+def _ready_mail(session: Session, certificate: Certificate, person: registry.Person) -> None:
+    key = f"cert:{certificate.code}:rev{certificate.revision}"
+    enqueue(session, Outbox, "notifications", "POST", "/internal/v1/messages", key, {
+        "idempotency_key": key, "template": "certificate_ready", "to": certificate.email,
+        "organisation_id": certificate.organisation_id, "event": certificate.event_slug,
+        "context": {
+            "event": {"title": certificate.snapshot["event_title"]},
+            "attendee": {"given_name": person.given_name, "family_name": person.family_name},
+            "certificate": {"credits": certificate.snapshot["credits"], "body": certificate.snapshot["credit_body"],
+                            "code": certificate.code, "download_url": _public(f"/c/{certificate.download_token}"),
+                            "verify_url": _public(f"/verify/{certificate.code}")},
+        },
+    })
+
+
+def issue_one(session: Session, accreditation: Accreditation, event: registry.EventInfo, person: registry.Person,
+              result: CreditResult, now: dt.datetime) -> str:
+    """'issued', 'reissued', 'unchanged' or 'not_eligible' for one person."""
+    certificate = session.scalar(select(Certificate).where(
+        Certificate.organisation_id == accreditation.organisation_id,
+        Certificate.event_slug == accreditation.event_slug, Certificate.registration_id == person.id))
+    if not result.eligible:
+        return "unchanged" if certificate is not None else "not_eligible"
+    printed = snapshot(accreditation, event, person, result)
+    if certificate is None:
+        certificate = Certificate(
+            organisation_id=accreditation.organisation_id, event_slug=accreditation.event_slug,
+            registration_id=person.id, email=person.email, participant=person.name, credits=result.total,
+            code=new_code(), download_token=secrets.token_urlsafe(32), revision=1,
+            snapshot={**printed, "issued_on": now.date().isoformat()}, explanation=result.to_dict(),
+            issued_at=now, updated_at=now)
+        session.add(certificate)
+        session.flush()
+        _ready_mail(session, certificate, person)
+        return "issued"
+    unchanged = {k: v for k, v in certificate.snapshot.items() if k != "issued_on"} == printed
+    if unchanged or certificate.revoked_at is not None:
+        return "unchanged"
+    session.add(CertificateRevision(certificate_id=certificate.id, revision=certificate.revision,
+                                    participant=certificate.participant, credits=certificate.credits,
+                                    reason=_change_reason(certificate.snapshot, printed)))
+    certificate.revision += 1
+    certificate.participant = person.name
+    certificate.email = person.email
+    certificate.credits = result.total
+    certificate.snapshot = {**printed, "issued_on": now.date().isoformat()}
+    certificate.explanation = result.to_dict()
+    certificate.updated_at = now
+    session.flush()
+    _ready_mail(session, certificate, person)
+    return "reissued"
+
+
+def _change_reason(before: dict[str, Any], after: dict[str, Any]) -> str:
+    changed = [key for key in after if before.get(key) != after[key]]
+    return "changed: " + ", ".join(changed)
+
+
+def start_job(session: Session, organisation_id: int, slug: str) -> IssueJob:
+    accreditation_service.require(session, organisation_id, slug)
+    registry.event(organisation_id, slug)
+    job = IssueJob(id=uuid.uuid4().hex, organisation_id=organisation_id, event_slug=slug, status="queued")
+    session.add(job)
+    session.flush()
+    return job
+
+
+class JobRunner:
+    """Claims queued jobs (and jobs whose worker died) and runs them, one batch per transaction."""
+
+    def __init__(self, app: Flask, database: Database) -> None:
+        self.app = app
+        self.database = database
+        self.stopping = threading.Event()
+
+    def claim(self) -> str | None:
+        now = utcnow()
+        with self.database.session_scope() as session:
+            query = (select(IssueJob)
+                     .where(or_(IssueJob.status == "queued",
+                                (IssueJob.status == "running") & (IssueJob.claimed_until < now)))
+                     .order_by(IssueJob.created_at).limit(1))
+            if is_postgresql(session):
+                query = query.with_for_update(skip_locked=True)
+            job = session.scalar(query)
+            if job is None:
+                return None
+            job.status, job.claimed_until, job.attempts = "running", now + LEASE, job.attempts + 1
+            return job.id
+
+    def run_job(self, job_id: str) -> None:
+        with self.database.session_scope() as session:
+            job = session.get(IssueJob, job_id)
+            organisation_id, slug, after = job.organisation_id, job.event_slug, job.last_registration_id
+        event, people_iter = registry.attendees(organisation_id, slug)
+        people = list(people_iter)
+        pending = [p for p in people if p.id > after]
+        with self.database.session_scope() as session:
+            session.get(IssueJob, job_id).total = len(people)
+        for start in range(0, len(pending), BATCH):
+            if self.stopping.is_set():
+                return  # the lease runs out and another pass continues after the last batch
+            self._run_batch(job_id, organisation_id, slug, event, pending[start:start + BATCH])
+        with self.database.session_scope() as session:
+            job = session.get(IssueJob, job_id)
+            job.status, job.finished_at, job.claimed_until = "done", utcnow(), None
+
+    def _run_batch(self, job_id: str, organisation_id: int, slug: str, event: registry.EventInfo,
+                   batch: list[registry.Person]) -> None:
+        now = utcnow()
+        with self.database.session_scope() as session:
+            accreditation = accreditation_service.require(session, organisation_id, slug)
+            intervals = attendance.intervals_by_registration(session, organisation_id, slug, [p.id for p in batch])
+            evaluated = evaluated_ids(session, organisation_id, slug)
+            counts = {"issued": 0, "reissued": 0, "unchanged": 0, "not_eligible": 0}
+            for person in batch:
+                result = assess(accreditation, event, intervals.get(person.id, []), person.id in evaluated)
+                counts[issue_one(session, accreditation, event, person, result, now)] += 1
+            session.execute(update(IssueJob).where(IssueJob.id == job_id).values(
+                processed=IssueJob.processed + len(batch), issued=IssueJob.issued + counts["issued"],
+                reissued=IssueJob.reissued + counts["reissued"], unchanged=IssueJob.unchanged + counts["unchanged"],
+                not_eligible=IssueJob.not_eligible + counts["not_eligible"],
+                last_registration_id=batch[-1].id, claimed_until=utcnow() + LEASE))
+
+    def run_once(self) -> int:
+        with self.app.app_context():
+            job_id = self.claim()
+            if job_id is None:
+                return 0
+            try:
+                self.run_job(job_id)
+            except Exception as exc:  # recorded on the job and retried by the next claim after the lease
+                log.exception("issue job failed", extra={"job": job_id})
+                with self.database.session_scope() as session:
+                    job = session.get(IssueJob, job_id)
+                    job.error = f"{type(exc).__name__}: {exc}"[:1000]
+                    if job.attempts >= 5:
+                        job.status, job.finished_at = "failed", utcnow()
+            return 1
+
+    def run_forever(self, idle_seconds: float = 0.5) -> None:
+        while not self.stopping.is_set():
+            if not self.run_once():
+                self.stopping.wait(idle_seconds)

@@ -1,0 +1,121 @@
+"""What certificates knows of events and people: read from registration's internal API
+(never from its tables), with names as the attendee last corrected them."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import requests
+from flask import current_app
+
+from suite_common.client import ServiceClient
+from suite_common.errors import ApiError, not_found
+
+from .credits import Session as CreditSession
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    slug: str
+    title: str
+    kind: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    timezone: str
+    venue: str | None
+    sessions: list[CreditSession]
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    email: str
+    given_name: str
+    family_name: str
+    status: str
+    ticket_code: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+def _client() -> ServiceClient:
+    clients = current_app.extensions.setdefault("certificates_registry", {})
+    if "registration" not in clients:
+        settings = current_app.extensions["suite_settings"]
+        clients["registration"] = ServiceClient(settings.registration_url, settings.service,
+                                                settings.own_signing_key, timeout=30)
+    return clients["registration"]
+
+
+def _get(path: str, params: dict[str, Any] | None = None) -> requests.Response:
+    try:
+        response = _client().get(path, params=params)
+    except requests.RequestException as exc:
+        raise ApiError(503, "unavailable", "Registration cannot be reached right now; nothing was changed.") from exc
+    if response.status_code >= 500 or response.status_code in (401, 403):
+        raise ApiError(503, "unavailable", "Registration cannot be reached right now; nothing was changed.")
+    return response
+
+
+def _event(data: dict[str, Any]) -> EventInfo:
+    moment = dt.datetime.fromisoformat
+    return EventInfo(
+        slug=data["slug"], title=data["title"], kind=data["kind"], starts_at=moment(data["starts_at"]),
+        ends_at=moment(data["ends_at"]), timezone=data["timezone"], venue=data.get("venue"),
+        sessions=[CreditSession(code=s["code"], title=s["title"], starts_at=moment(s["starts_at"]),
+                                ends_at=moment(s["ends_at"]), credits=Decimal(s["credits"]))
+                  for s in data["sessions"]],
+    )
+
+
+def _person(data: dict[str, Any]) -> Person:
+    return Person(id=data["id"], email=data["email"].lower(), given_name=data["given_name"],
+                  family_name=data["family_name"], status=data["status"], ticket_code=data["ticket_code"])
+
+
+def attendees(organisation_id: int, slug: str) -> tuple[EventInfo, Iterator[Person]]:
+    """The event and an iterator over its confirmed registrations, page by page."""
+    path = f"/internal/v1/events/{slug}/attendees"
+    first = _get(path, {"organisation_id": organisation_id})
+    if first.status_code == 404:
+        raise not_found("event")
+    page = first.json()
+
+    def people() -> Iterator[Person]:
+        current = page
+        while True:
+            yield from (_person(item) for item in current["items"])
+            if current["next_cursor"] is None:
+                return
+            current = _get(path, {"organisation_id": organisation_id, "cursor": current["next_cursor"]}).json()
+
+    return _event(page["event"]), people()
+
+
+def event(organisation_id: int, slug: str) -> EventInfo:
+    response = _get(f"/internal/v1/events/{slug}/attendees", {"organisation_id": organisation_id, "limit": 1})
+    if response.status_code == 404:
+        raise not_found("event")
+    return _event(response.json()["event"])
+
+
+def person_by_ticket(code: str) -> tuple[Person, str, int] | None:
+    """The ticket's person with the slug and organisation of its event, or None for an unknown ticket."""
+    response = _get(f"/internal/v1/tickets/{code}")
+    if response.status_code == 404:
+        return None
+    data = response.json()
+    return _person(data), data["event"], data["organisation_id"]
+
+
+def person_by_id(registration_id: int) -> tuple[Person, str, int] | None:
+    response = _get(f"/internal/v1/registrations/{registration_id}")
+    if response.status_code == 404:
+        return None
+    data = response.json()
+    return _person(data), data["event"], data["organisation_id"]
