@@ -5,7 +5,7 @@ tests all draw exactly the same page from the same data.
 
 Names must print exactly as spelt, in any script our attendees use: text is drawn with Noto Sans
 or Noto Serif (Latin, Greek, Cyrillic), and every character those lack falls back to WenQuanYi
-Micro Hei (Chinese, Japanese, Korean). Both ship in ``certificates/fonts`` so that a container
+Micro Hei (Chinese, Japanese, Korean). Both ship in ``suite_common/fonts`` so that a container
 prints the same page as a laptop. A name with a character no shipped font has is refused rather
 than printed with a blank box.
 """
@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import io
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from itertools import groupby
-from pathlib import Path
-from xml.sax.saxutils import escape
 
 from PIL import Image as PILImage
 from reportlab.graphics.barcode import qrencoder
@@ -32,10 +29,12 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepInFrame, Paragraph, Spacer, Table, TableStyle
+
+from suite_common.fonts import SANS, SANS_BOLD, SERIF, missing_glyphs
+from suite_common.fonts import markup as _markup
+from suite_common.fonts import text_width as _width
 
 __all__ = ["CertificateData", "UnprintableText", "format_credits", "missing_glyphs", "render_certificate"]
 
@@ -68,33 +67,6 @@ class UnprintableText(ValueError):
     """The text holds characters that no shipped font can draw."""
 
 
-FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
-
-SANS = "Cert-NotoSans"
-SANS_BOLD = "Cert-NotoSans-Bold"
-SERIF = "Cert-NotoSerif"
-CJK = "Cert-WenQuanYiMicroHei"
-
-_FONT_FILES = {
-    SANS: "NotoSans-Regular.ttf",
-    SANS_BOLD: "NotoSans-Bold.ttf",
-    SERIF: "NotoSerif-Regular.ttf",
-    CJK: "wqy-microhei.ttc",
-}
-
-
-def _register_fonts() -> dict[str, frozenset[int]]:
-    """Load each font once per process: parsing the CJK face takes ~0.1 s, too slow per page."""
-    coverage = {}
-    for name, filename in _FONT_FILES.items():
-        font = TTFont(name, str(FONT_DIR / filename), subfontIndex=0)
-        pdfmetrics.registerFont(font)
-        coverage[name] = frozenset(font.face.charToGlyph)
-    return coverage
-
-
-_COVERAGE = _register_fonts()
-
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 25 * mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
@@ -118,42 +90,6 @@ def format_credits(value: Decimal) -> str:
 def _format_date(value: date) -> str:
     """English whatever the server's locale: the certificate is in English."""
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
-
-
-def missing_glyphs(text: str) -> str:
-    """The characters of ``text`` that no shipped font has, in order of first appearance.
-
-    Lets a name-correction form refuse a name the certificate could not print.
-    """
-    missing = dict.fromkeys(
-        ch for ch in unicodedata.normalize("NFC", text)
-        if not ch.isspace() and not any(ord(ch) in cov for cov in _COVERAGE.values())
-    )
-    return "".join(missing)
-
-
-def _runs(text: str, font: str) -> list[tuple[str, str]]:
-    """Split ``text`` into (chunk, font) runs: ``font`` where it has the glyph, else the CJK face.
-
-    reportlab draws one font per run and does no fallback itself.
-    """
-    own, cjk = _COVERAGE[font], _COVERAGE[CJK]
-
-    def pick(ch: str) -> str:
-        return CJK if ord(ch) not in own and ord(ch) in cjk else font
-
-    return [("".join(chars), face) for face, chars in groupby(text, key=pick)]
-
-
-def _markup(text: str, font: str) -> str:
-    """Paragraph markup for plain ``text`` in ``font``, with the CJK fallback per run."""
-    text = unicodedata.normalize("NFC", text)
-    return "".join(f'<font face="{face}">{escape(chunk)}</font>' for chunk, face in _runs(text, font))
-
-
-def _width(text: str, font: str, size: float) -> float:
-    text = unicodedata.normalize("NFC", text)
-    return sum(pdfmetrics.stringWidth(chunk, face, size) for chunk, face in _runs(text, font))
 
 
 def _style(name: str, font: str, size: float, color: colors.Color = INK, align: int = TA_CENTER,
