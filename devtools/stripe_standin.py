@@ -28,8 +28,9 @@ pays (form field ``outcome=async_pending`` for a delayed payment method), sends
 ``checkout.session.completed`` and redirects (303) to ``success_url``.
 
 Test controls (only the stand-in has them; JSON in and out, no authentication):
-  GET  /_standin/events                           every event, oldest first, with its delivery attempts;
-                                                  ``?type=`` filters
+  GET  /_standin/events                           every event, oldest first, with its delivery attempts and
+                                                  state (pending, sending, retrying, held, delivered, failed,
+                                                  not_subscribed); ``?type=`` filters
   POST /_standin/events/{evt_id}/redeliver        send the same event (same id, same body) again
   GET|POST /_standin/webhook                      ``{"url": ..., "enabled_events": ["*"]}``: the endpoint
   POST /_standin/hold                             queue deliveries instead of sending them
@@ -50,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import hashlib
 import hmac
 import itertools
@@ -63,7 +65,6 @@ import string
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -279,8 +280,7 @@ def _url(value: Any, param: str) -> str:
 def _currency(value: Any, param: str) -> str:
     text = _string(value, param).lower()
     if not re.fullmatch(r"[a-z]{3}", text):
-        raise StripeError(400, f"Invalid currency: {text}. Stripe currently supports these currencies: ...",
-                          param=param)
+        raise StripeError(400, f"Invalid currency: {text}.", param=param)
     return text
 
 
@@ -302,7 +302,7 @@ def signature_header(payload: str, secret: str, timestamp: int) -> str:
 
 # --- webhook delivery -----------------------------------------------------------------------
 
-@dataclass
+@dataclasses.dataclass
 class Attempt:
     """One POST of an event to the endpoint, kept so tests can see what was tried."""
 
@@ -316,15 +316,15 @@ class Attempt:
         return self.status is not None and 200 <= self.status < 300
 
 
-@dataclass
+@dataclasses.dataclass
 class EventRecord:
     event: StripeDict
     payload: str  # serialised once: a redelivery sends the very same body
-    attempts: list[Attempt] = field(default_factory=list)
+    attempts: list[Attempt] = dataclasses.field(default_factory=list)
     outcome: str = "pending"  # once out of the queue: delivered, failed or not_subscribed
 
 
-@dataclass
+@dataclasses.dataclass
 class _Delivery:
     record: EventRecord
     seq: int  # order among due deliveries: creation order, or the order a release asked for
@@ -459,7 +459,7 @@ class _Webhooks:
 
 # --- the account: objects and what changes them ---------------------------------------------
 
-@dataclass
+@dataclasses.dataclass
 class _Call:
     """Who asked: events caused by an API request name it, as Stripe's ``event.request`` does."""
 
@@ -473,7 +473,7 @@ class _Call:
 _AUTOMATIC = _Call()  # the customer on the checkout page, or time passing
 
 
-@dataclass
+@dataclasses.dataclass
 class _SessionExtras:
     """What a Checkout Session keeps but does not show: its items and what goes onto its PaymentIntent."""
 
@@ -482,7 +482,7 @@ class _SessionExtras:
     intent_description: str | None
 
 
-@dataclass
+@dataclasses.dataclass
 class _Saved:
     endpoint: str
     params: list[tuple[str, str]]
@@ -548,7 +548,7 @@ class _Account:
 
     # checkout sessions
 
-    def create_session(self, params: StripeDict, call: _Call) -> StripeDict:
+    def create_session(self, params: StripeDict) -> StripeDict:
         mode = _required(params, "mode")
         if mode != "payment":
             raise StripeError(400, f"The Stripe stand-in only implements mode=payment, not {mode!r}.", param="mode")
@@ -891,7 +891,7 @@ def check_expand(object_type: str, value: Any) -> list[str]:
 Handler = Callable[[_Account, StripeDict, _Call, str], StripeDict]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _Route:
     method: str
     pattern: re.Pattern[str]
@@ -915,7 +915,7 @@ def _retrieve_event(account: _Account, params: StripeDict, call: _Call, event_id
 
 _ROUTES = (
     _Route("POST", re.compile(r"/v1/checkout/sessions"),
-           lambda account, params, call, _: account.create_session(params, call), _SESSION_CREATE,
+           lambda account, params, call, _: account.create_session(params), _SESSION_CREATE,
            "checkout.session"),
     _Route("GET", re.compile(r"/v1/checkout/sessions/([^/]+)"), _retrieve("checkout.session", "session"),
            _accepted(SessionRetrieveParams), "checkout.session"),
@@ -1028,7 +1028,7 @@ tfoot th, tfoot td { font-weight: 700; border-bottom: 0; }
 button { background: #635bff; color: #fff; border: 0; border-radius: 6px; padding: .7rem 2.5rem; font-size: 1rem;
          cursor: pointer; }
 .muted { color: #697386; font-size: .9rem; }
-form { display: inline; margin-right: 1.5rem; }
+.actions form { display: inline; margin-right: 1.5rem; }
 """
 
 _TEMPLATES = {
@@ -1040,7 +1040,7 @@ _TEMPLATES = {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>{% block title %}{% endblock %} · Stripe stand-in</title>
-<style>{{ css }}</style>
+<style>{{ css|safe }}</style>
 </head>
 <body>
 <header><strong>Stripe stand-in</strong><span class="badge">test mode · development only</span></header>
@@ -1065,10 +1065,10 @@ _TEMPLATES = {
 <tfoot><tr><th colspan="2">Total</th><td class="num" id="total">{{ total }}</td></tr></tfoot>
 </table>
 {% if email %}<p>Email: <strong id="email">{{ email }}</strong></p>{% endif %}
-<p>
+<div class="actions">
 <form method="post"><button type="submit" name="outcome" value="paid">Pay</button></form>
 {% if cancel_url %}<a href="{{ cancel_url }}">Cancel</a>{% endif %}
-</p>
+</div>
 <p class="muted">This page is the local stand-in for Stripe Checkout; no money moves. It expires at {{ expires }}.</p>
 {% endblock %}
 """,
@@ -1136,7 +1136,7 @@ def _describe(account: _Account, record: EventRecord) -> StripeDict:
         "id": record.event["id"], "type": record.event["type"], "created": record.event["created"],
         "state": account.webhooks.state(record), "attempts": len(record.attempts),
         "last_status": last.status if last else None, "last_error": last.error if last else None,
-        "deliveries": [vars(attempt) for attempt in record.attempts], "event": record.event,
+        "deliveries": [dataclasses.asdict(attempt) for attempt in record.attempts], "event": record.event,
     }
 
 
@@ -1233,7 +1233,7 @@ def _register_controls(app: Flask, account: _Account) -> None:
             return _json(200, {"now": account.now(), "offset_seconds": account.clock_offset}, {})
 
 
-def create_app(account: _Account) -> Flask:
+def _create_app(account: _Account) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.jinja_loader = DictLoader(_TEMPLATES)
 
@@ -1304,13 +1304,14 @@ class StripeStandin:
     def start(self) -> StripeStandin:
         if self._server is not None:
             raise RuntimeError("Stripe stand-in already running")
-        self._server = make_server(self.host, self.port, create_app(self._account), threaded=True)
+        self._server = make_server(self.host, self.port, _create_app(self._account), threaded=True)
         self.port = self._server.server_port
         self._account.public_url = self.public_url
         self._stopping = False
         self._webhooks.start()
         self._threads = [
-            threading.Thread(target=self._server.serve_forever, name="stripe-standin-http", daemon=True),
+            threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                             name="stripe-standin-http", daemon=True),
             threading.Thread(target=self._expire_sessions, name="stripe-standin-expiry", daemon=True),
         ]
         for thread in self._threads:
