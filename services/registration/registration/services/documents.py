@@ -1,0 +1,576 @@
+"""Receipts, invoices and credit notes for conference registrations, as A4 PDF, and their arithmetic.
+
+Pure (no database, no Flask): an issued document's content is frozen by the caller, and the same
+``DocumentData`` always draws the same page, today or in ten years for an auditor.
+
+Money is integer minor units (cents, yen, fils) with an ISO 4217 currency code, never floats.
+VAT is worked out once, on the document's total, with ``vat_breakdown``: line amounts are printed
+as charged (gross when prices include VAT), and the Net / VAT / Total below them always add up.
+
+Names and addresses print in any script our members use, with the suite's shipped fonts
+(``suite_common.fonts``); a text with a character no shipped font has is refused
+(``UnprintableText``) rather than printed with a blank box.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Literal, NamedTuple
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    KeepTogether,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from suite_common.fonts import SANS, SANS_BOLD, draw_text, markup, missing_glyphs, text_width
+
+__all__ = [
+    "KINDS", "MINOR_UNITS", "Breakdown", "Buyer", "DocumentData", "Line", "Seller", "UnprintableText",
+    "format_money", "format_rate", "minor_units", "render_document", "round_half_up", "vat_breakdown",
+]
+
+Kind = Literal["receipt", "invoice", "credit_note"]
+KINDS: tuple[str, ...] = ("receipt", "invoice", "credit_note")
+TITLES = {"receipt": "Receipt", "invoice": "Invoice", "credit_note": "Credit note"}
+
+
+# --- money -------------------------------------------------------------------------------------
+
+# ISO 4217 currencies whose minor unit is not the usual 2 decimals; every other code has 2.
+MINOR_UNITS: dict[str, int] = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
+                     "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    **dict.fromkeys(("CLF", "UYW"), 4),
+}
+
+
+class Breakdown(NamedTuple):
+    """One amount split into net and VAT, in minor units; always ``net + vat == gross``."""
+
+    net: int
+    vat: int
+    gross: int
+
+
+def _check_int(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int in minor units, not {type(value).__name__}")
+    return value
+
+
+def _check_rate(rate: object) -> Decimal:
+    if isinstance(rate, bool) or not isinstance(rate, (Decimal, int)):
+        raise TypeError(f"the VAT rate must be a Decimal percentage, not {type(rate).__name__}")
+    rate = Decimal(rate)
+    if not rate.is_finite() or rate < 0:
+        raise ValueError(f"the VAT rate must be a finite percentage >= 0, not {rate}")
+    return rate
+
+
+def _check_currency(currency: object) -> str:
+    if not (isinstance(currency, str) and len(currency) == 3 and currency.isascii() and currency.isupper()
+            and currency.isalpha()):
+        raise ValueError(f"the currency must be an ISO 4217 code such as EUR, not {currency!r}")
+    return currency
+
+
+def round_half_up(value: Fraction) -> int:
+    """The nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3), exactly: no float involved."""
+    magnitude = (abs(value.numerator) * 2 + value.denominator) // (value.denominator * 2)
+    return magnitude if value >= 0 else -magnitude
+
+
+def vat_breakdown(amount: int, vat_rate: Decimal, prices_include_vat: bool) -> Breakdown:
+    """Split ``amount`` (minor units) at ``vat_rate`` percent.
+
+    Prices including VAT: gross = amount, vat = round_half_up(amount * rate / (100 + rate)),
+    net = gross - vat. Prices excluding VAT: net = amount, vat = round_half_up(amount * rate / 100),
+    gross = net + vat. A negative amount splits as the mirror image of the positive one.
+    """
+    amount = _check_int(amount, "the amount")
+    rate = Fraction(_check_rate(vat_rate))
+    if prices_include_vat:
+        vat = round_half_up(amount * rate / (100 + rate))
+        return Breakdown(net=amount - vat, vat=vat, gross=amount)
+    vat = round_half_up(amount * rate / 100)
+    return Breakdown(net=amount, vat=vat, gross=amount + vat)
+
+
+def minor_units(currency: str) -> int:
+    """How many decimals ``currency`` has: 0 for JPY, 3 for KWD, 2 for EUR and most others."""
+    return MINOR_UNITS.get(_check_currency(currency), 2)
+
+
+def format_money(amount: int, currency: str) -> str:
+    """``amount`` minor units as accounts departments read it: "EUR 1,234.50", "JPY 12,345", "EUR -5.00"."""
+    amount = _check_int(amount, "the amount")
+    decimals = minor_units(currency)
+    whole, fraction = divmod(abs(amount), 10 ** decimals)
+    digits = f"{whole:,}" + (f".{fraction:0{decimals}d}" if decimals else "")
+    return f"{currency} {'-' if amount < 0 else ''}{digits}"
+
+
+def format_rate(rate: Decimal) -> str:
+    """A VAT rate as people write it: 20%, 7.7%, 0% (never 20.00% or 2E+1%)."""
+    text = format(_check_rate(rate).normalize(), "f")
+    return f"{text}%"
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+def _format_date(value: date) -> str:
+    """English whatever the server's locale: the documents are in English."""
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+# --- the data ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Seller:
+    """The society issuing the document."""
+
+    name: str
+    address: Sequence[str]
+    vat_number: str | None
+    email: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", tuple(self.address))
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """Who paid or is to pay: the attendee, or their hospital or employer."""
+
+    name: str
+    address: Sequence[str] = ()
+    email: str | None = None
+    vat_number: str | None = None
+    purchase_order: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", tuple(self.address))
+
+
+class Line(NamedTuple):
+    """One line of the document; ``unit_amount`` as charged (gross when prices include VAT)."""
+
+    description: str
+    quantity: int
+    unit_amount: int
+
+    @property
+    def amount(self) -> int:
+        return self.quantity * self.unit_amount
+
+
+class UnprintableText(ValueError):
+    """A text of the document holds characters that no shipped font can draw."""
+
+
+@dataclass(frozen=True)
+class DocumentData:
+    """Everything printed on one receipt, invoice or credit note.
+
+    Amounts are positive minor units for every kind: a credit note prints them as negative.
+    """
+
+    kind: Kind
+    number: str
+    issued_on: date
+    seller: Seller
+    buyer: Buyer
+    lines: Sequence[Line]
+    currency: str
+    vat_rate: Decimal
+    prices_include_vat: bool
+    event_title: str
+    event_dates: str
+    reference: str
+    payment_method: str | None = None
+    paid_on: date | None = None
+    due_on: date | None = None
+    bank_details: Sequence[str] = ()
+    refers_to: str | None = None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        if not self.number.strip():
+            raise ValueError("the document needs a number")
+        _check_currency(self.currency)
+        _check_rate(self.vat_rate)
+        lines = tuple(Line(*line) for line in self.lines)
+        if not lines:
+            raise ValueError("the document needs at least one line")
+        for line in lines:
+            if _check_int(line.quantity, "a quantity") < 1:
+                raise ValueError(f"quantities must be at least 1, not {line.quantity}")
+            _check_int(line.unit_amount, "a unit amount")
+        object.__setattr__(self, "lines", lines)
+        object.__setattr__(self, "bank_details", tuple(self.bank_details))
+        if sum(line.amount for line in lines) < 0:
+            raise ValueError("the lines add up to less than zero")
+        if self.kind == "receipt" and self.paid_on is None:
+            raise ValueError("a receipt needs the date of payment (paid_on)")
+        if self.kind == "credit_note" and not self.refers_to:
+            raise ValueError("a credit note needs the number of the document it refers to (refers_to)")
+
+    @property
+    def title(self) -> str:
+        """"Receipt", "Invoice" or "Credit note"."""
+        return TITLES[self.kind]
+
+    @property
+    def amount(self) -> int:
+        """The lines' total as charged, positive for every kind."""
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def breakdown(self) -> Breakdown:
+        """Net, VAT and gross of the whole document, positive for every kind."""
+        return vat_breakdown(self.amount, self.vat_rate, self.prices_include_vat)
+
+
+def _texts(data: DocumentData) -> dict[str, str]:
+    """Every text of ``data`` that is printed, by the name of its field."""
+    texts = {
+        "number": data.number, "seller.name": data.seller.name, "seller.vat_number": data.seller.vat_number or "",
+        "seller.email": data.seller.email or "", "buyer.name": data.buyer.name, "buyer.email": data.buyer.email or "",
+        "buyer.vat_number": data.buyer.vat_number or "", "buyer.purchase_order": data.buyer.purchase_order or "",
+        "event_title": data.event_title, "event_dates": data.event_dates, "reference": data.reference,
+        "payment_method": data.payment_method or "", "refers_to": data.refers_to or "", "note": data.note or "",
+    }
+    texts |= {f"seller.address[{i}]": line for i, line in enumerate(data.seller.address)}
+    texts |= {f"buyer.address[{i}]": line for i, line in enumerate(data.buyer.address)}
+    texts |= {f"bank_details[{i}]": line for i, line in enumerate(data.bank_details)}
+    texts |= {f"lines[{i}].description": line.description for i, line in enumerate(data.lines)}
+    return texts
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN = 18 * mm
+CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
+FOOTER_HEIGHT = 16 * mm
+
+INK = colors.HexColor("#1f2328")
+MUTED = colors.HexColor("#5b6169")
+ACCENT = colors.HexColor("#1d3557")
+RULE = colors.HexColor("#c9ced6")
+SHADE = colors.HexColor("#eef1f5")
+
+
+def _style(name: str, font: str = SANS, size: float = 9, color: colors.Color = INK, align: int = TA_LEFT,
+           leading: float | None = None, **kw: object) -> ParagraphStyle:
+    return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading or size * 1.3,
+                          textColor=color, alignment=align, **kw)
+
+
+SELLER_NAME = _style("seller-name", SANS_BOLD, 12.5, ACCENT, leading=15)
+BODY = _style("body")
+BODY_BOLD = _style("body-bold", SANS_BOLD)
+LABEL = _style("label", SANS_BOLD, 7.5, MUTED, leading=10)
+TITLE = _style("title", SANS_BOLD, 22, ACCENT, TA_RIGHT, leading=26)
+META_LABEL = _style("meta-label", SANS, 8.5, MUTED)
+META_VALUE = _style("meta-value", SANS_BOLD, 8.5, INK, TA_RIGHT)
+BUYER_NAME = _style("buyer-name", SANS_BOLD, 10.5, INK, leading=13.5)
+HEAD = _style("head", SANS_BOLD, 8, MUTED)
+HEAD_RIGHT = _style("head-right", SANS_BOLD, 8, MUTED, TA_RIGHT)
+CELL = _style("cell")
+CELL_RIGHT = _style("cell-right", align=TA_RIGHT)
+TOTAL_LABEL = _style("total-label", SANS_BOLD, 10.5)
+TOTAL_VALUE = _style("total-value", SANS_BOLD, 10.5, align=TA_RIGHT)
+STATUS = _style("status", SANS_BOLD, 10, ACCENT, leading=13)
+VAT_BASIS = _style("vat-basis", SANS, 8, MUTED, TA_RIGHT)
+
+
+def _para(text: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(markup(text, style.fontName), style)
+
+
+def _lines(texts: Sequence[str], style: ParagraphStyle) -> Paragraph:
+    """Several lines of plain text as one paragraph, one line each (long ones wrap)."""
+    return Paragraph("<br/>".join(markup(text, style.fontName) for text in texts), style)
+
+
+def _plain_table(rows: list[list[object]], widths: list[float], **extra: object) -> Table:
+    table = Table(rows, colWidths=widths, **extra)
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ("TOPPADDING", (0, 0), (-1, -1), 0),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+    ]))
+    return table
+
+
+def _header(data: DocumentData) -> Table:
+    """Seller top left; title, number, dates and references top right."""
+    seller = data.seller
+    left: list[Flowable] = [_para(seller.name, SELLER_NAME), Spacer(0, 1.5 * mm)]
+    details = list(seller.address)
+    if seller.vat_number:
+        details.append(f"VAT no. {seller.vat_number}")
+    if seller.email:
+        details.append(seller.email)
+    left.append(_lines(details, BODY))
+
+    number_label = {"receipt": "Receipt no.", "invoice": "Invoice no.", "credit_note": "Credit note no."}[data.kind]
+    meta = [(number_label, data.number), ("Date of issue", _format_date(data.issued_on))]
+    if data.kind == "credit_note":
+        meta.append(("Refers to invoice", data.refers_to or ""))
+    if data.kind == "invoice" and data.due_on and not data.paid_on:
+        meta.append(("Due date", _format_date(data.due_on)))
+    meta.append(("Registration ref.", data.reference))
+    if data.buyer.purchase_order:
+        meta.append(("Your order no.", data.buyer.purchase_order))
+    meta_width = 72 * mm
+    meta_table = _plain_table([[_para(label, META_LABEL), _para(value, META_VALUE)] for label, value in meta],
+                              [28 * mm, meta_width - 28 * mm])
+    meta_table.hAlign = "RIGHT"
+    meta_table.setStyle(TableStyle([("BOTTOMPADDING", (0, 0), (-1, -1), 1.2)]))
+    right: list[Flowable] = [_para(data.title, TITLE), Spacer(0, 3 * mm), meta_table]
+    table = _plain_table([[left, right]], [CONTENT_WIDTH - meta_width - 8 * mm, meta_width + 8 * mm])
+    table.setStyle(TableStyle([("ALIGN", (1, 0), (1, 0), "RIGHT")]))
+    return table
+
+
+def _parties(data: DocumentData) -> Table:
+    """Buyer on the left, the event on the right."""
+    buyer = data.buyer
+    label = {"receipt": "RECEIVED FROM", "invoice": "BILL TO", "credit_note": "CREDIT TO"}[data.kind]
+    left: list[Flowable] = [_para(label, LABEL), Spacer(0, 1 * mm), _para(buyer.name, BUYER_NAME)]
+    details = list(buyer.address)
+    if buyer.vat_number:
+        details.append(f"VAT no. {buyer.vat_number}")
+    if buyer.email:
+        details.append(buyer.email)
+    if details:
+        left.append(_lines(details, BODY))
+    right: list[Flowable] = [
+        _para("EVENT", LABEL), Spacer(0, 1 * mm), _para(data.event_title, BODY_BOLD), _para(data.event_dates, BODY),
+    ]
+    half = (CONTENT_WIDTH - 8 * mm) / 2
+    return _plain_table([[left, "", right]], [half, 8 * mm, half])
+
+
+def _figure(amount: int, currency: str) -> str:
+    """``amount`` without its currency code, for a column whose heading names the currency."""
+    return format_money(amount, currency).removeprefix(f"{currency} ")
+
+
+def _lines_table(data: DocumentData, sign: int) -> Table:
+    money = data.currency
+    rows: list[list[object]] = [[
+        _para("Description", HEAD), _para("Qty", HEAD_RIGHT),
+        _para(f"Unit price ({money})", HEAD_RIGHT), _para(f"Amount ({money})", HEAD_RIGHT),
+    ]]
+    for line in data.lines:
+        rows.append([
+            _para(line.description, CELL), _para(str(line.quantity), CELL_RIGHT),
+            _para(_figure(sign * line.unit_amount, money), CELL_RIGHT),
+            _para(_figure(sign * line.amount, money), CELL_RIGHT),
+        ])
+    widths = [CONTENT_WIDTH - 12 * mm - 32 * mm - 34 * mm, 12 * mm, 32 * mm, 34 * mm]
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), SHADE),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, ACCENT),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.3, RULE),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2 * mm),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2 * mm),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.6 * mm),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.8 * mm),
+    ]))
+    return table
+
+
+def _totals_table(data: DocumentData, sign: int) -> Table:
+    net, vat, gross = data.breakdown
+    money = data.currency
+    rows = [
+        [_para("Net (excl. VAT)", CELL), _para(format_money(sign * net, money), CELL_RIGHT)],
+        [_para(f"VAT {format_rate(data.vat_rate)}", CELL), _para(format_money(sign * vat, money), CELL_RIGHT)],
+        [_para("Total credited" if sign < 0 else "Total", TOTAL_LABEL),
+         _para(format_money(sign * gross, money), TOTAL_VALUE)],
+    ]
+    table = Table(rows, colWidths=[44 * mm, 40 * mm], hAlign="RIGHT")
+    table.setStyle(TableStyle([
+        ("LINEABOVE", (0, 2), (-1, 2), 0.8, ACCENT),
+        ("BACKGROUND", (0, 2), (-1, 2), SHADE),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2 * mm),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2 * mm),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.2 * mm),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.4 * mm),
+        ("TOPPADDING", (0, 2), (-1, 2), 2 * mm),
+        ("BOTTOMPADDING", (0, 2), (-1, 2), 2.4 * mm),
+    ]))
+    return table
+
+
+def _boxed(flowables: list[Flowable], border: colors.Color = RULE) -> Table:
+    table = Table([[flowables]], colWidths=[CONTENT_WIDTH])
+    table.setStyle(TableStyle([
+        ("BOX", (0, 0), (-1, -1), 0.6, border),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3.5 * mm),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3.5 * mm),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5 * mm),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3 * mm),
+    ]))
+    return table
+
+
+def _payment(data: DocumentData) -> list[Flowable]:
+    """Paid, due or refunded, and for invoices where to pay."""
+    parts: list[Flowable] = []
+    method = f" by {data.payment_method}" if data.payment_method else ""
+    total = format_money(data.breakdown.gross, data.currency)
+    if data.kind == "credit_note":
+        status = [_para(f"This credit note refers to invoice {data.refers_to}.", STATUS)]
+        if data.paid_on:
+            status.append(_para(f"{total} refunded on {_format_date(data.paid_on)}{method}.", BODY))
+        parts.append(_boxed(status, ACCENT))
+    elif data.paid_on:
+        status = [_para(f"Paid in full on {_format_date(data.paid_on)}{method}.", STATUS)]
+        if data.kind == "receipt":
+            status.append(_para(f"Received with thanks: {total}. Nothing further is due.", BODY))
+        parts.append(_boxed(status, ACCENT))
+    else:
+        due = f"by {_format_date(data.due_on)}" if data.due_on else "on receipt"
+        status = [_para(f"Payment due {due}: {total}.", STATUS),
+                  _para(f"Please quote invoice number {data.number} with your payment.", BODY)]
+        if data.payment_method:
+            status.append(_para(f"Payment method: {data.payment_method}.", BODY))
+        parts.append(_boxed(status, ACCENT))
+    if data.kind == "invoice" and data.bank_details:
+        parts += [Spacer(0, 4 * mm), _boxed([_para("BANK DETAILS", LABEL), Spacer(0, 1 * mm),
+                                             _lines(data.bank_details, BODY)])]
+    return parts
+
+
+def _story(data: DocumentData) -> list[Flowable]:
+    sign = -1 if data.kind == "credit_note" else 1
+    story: list[Flowable] = [
+        _header(data),
+        Spacer(0, 7 * mm),
+        _RULE(),
+        Spacer(0, 5 * mm),
+        _parties(data),
+        Spacer(0, 8 * mm),
+        _lines_table(data, sign),
+        Spacer(0, 3 * mm),
+    ]
+    closing: list[Flowable] = [_totals_table(data, sign)]
+    basis = f"include VAT at {format_rate(data.vat_rate)}" if data.prices_include_vat else "exclude VAT"
+    closing += [Spacer(0, 1.5 * mm), _para(f"Unit prices and amounts {basis}.", VAT_BASIS)]
+    if data.note:
+        closing += [Spacer(0, 4 * mm), _para(data.note, BODY_BOLD)]
+    story.append(KeepTogether(closing))
+    story += [Spacer(0, 7 * mm), KeepTogether(_payment(data))]
+    return story
+
+
+class _RULE(Flowable):
+    """A thin full-width line."""
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.width = available_width
+        return available_width, 0.6
+
+    def draw(self) -> None:
+        self.canv.setStrokeColor(ACCENT)
+        self.canv.setLineWidth(0.6)
+        self.canv.line(0, 0, self.width, 0)
+
+
+def _canvas_maker(data: DocumentData) -> type[Canvas]:
+    """A canvas that writes the footer, with "page n of N", on every page once all are laid out."""
+    seller = data.seller
+    first = " · ".join(part for part in (seller.name, ", ".join(seller.address)) if part)
+    second = " · ".join(part for part in (f"VAT no. {seller.vat_number}" if seller.vat_number else "",
+                                           seller.email or "") if part)
+
+    class FooterCanvas(Canvas):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            self._saved_pages: list[dict[str, object]] = []
+
+        def showPage(self) -> None:  # noqa: N802 (reportlab's name)
+            self._saved_pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._saved_pages)
+            for number, state in enumerate(self._saved_pages, start=1):
+                self.__dict__.update(state)
+                self._draw_footer(number, total)
+                super().showPage()
+            super().save()
+
+        def _draw_footer(self, page: int, pages: int) -> None:
+            size = 7
+            top = FOOTER_HEIGHT + 2 * mm
+            self.setStrokeColor(RULE)
+            self.setLineWidth(0.5)
+            self.line(MARGIN, top, PAGE_WIDTH - MARGIN, top)
+            self.setFillColor(MUTED)
+            page_text = f"{data.title} {data.number} · page {page} of {pages}"
+            room = CONTENT_WIDTH - text_width(page_text, SANS, size) - 8 * mm
+            for row, text in enumerate((first, second)):
+                while text_width(text, SANS, size) > room:
+                    text = text[:-2] + "…"
+                draw_text(self, MARGIN, top - 3.5 * mm - row * 3.3 * mm, text, SANS, size)
+            draw_text(self, PAGE_WIDTH - MARGIN, top - 3.5 * mm, page_text, SANS, size, align="right")
+
+    return FooterCanvas
+
+
+def render_document(data: DocumentData) -> bytes:
+    """Draw ``data`` as an A4 PDF: one page for any ordinary document, more for a very long list of lines.
+
+    Raises UnprintableText when a text has a character no shipped font has.
+    """
+    for name, text in _texts(data).items():
+        missing = missing_glyphs(text)
+        if missing:
+            raise UnprintableText(f"no font for {missing!r} in {name}")
+
+    sign = -1 if data.kind == "credit_note" else 1
+    buffer = io.BytesIO()
+    body = Frame(MARGIN, FOOTER_HEIGHT + 6 * mm, CONTENT_WIDTH, PAGE_HEIGHT - MARGIN - FOOTER_HEIGHT - 6 * mm,
+                 leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="body")
+    doc = BaseDocTemplate(
+        buffer, pagesize=A4, pageTemplates=[PageTemplate("page", [body])], pageCompression=1, lang="en",
+        title=f"{data.title} {data.number}", author=data.seller.name, creator=data.seller.name,
+        subject=f"{data.title} {data.number} for {data.buyer.name}: {data.event_title}, {data.event_dates}; "
+                f"registration {data.reference}; total {format_money(sign * data.breakdown.gross, data.currency)}",
+    )
+    doc.build(_story(data), canvasmaker=_canvas_maker(data))
+    return buffer.getvalue()
