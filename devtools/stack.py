@@ -106,11 +106,20 @@ class Stack:
                     raise RuntimeError(f"{name} did not become ready at {url}")
                 time.sleep(0.2)
 
-    def start(self, services: tuple[str, ...] = SERVICES, workers: bool = True, smtp_sink: bool = False) -> None:
+    def start_stripe_standin(self) -> None:
+        listen = self.env.get("STRIPE_STANDIN_LISTEN") or "127.0.0.1:12111"
+        self.env.setdefault("STRIPE_API_BASE", f"http://{listen}")
+        self._spawn("stripe-standin", ["devtools.stripe_standin", "--listen", listen],
+                    {**self.env, "STRIPE_WEBHOOK_URL": service_url(self.env, "registration") + "/webhooks/stripe"})
+
+    def start(self, services: tuple[str, ...] = SERVICES, workers: bool = True, smtp_sink: bool = False,
+              stripe_standin: bool = False) -> None:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.migrate(services)
         if smtp_sink:
             self.start_smtp_sink()
+        if stripe_standin:
+            self.start_stripe_standin()
         for name in services:
             self.start_service(name)
             if workers and name in WORKERS:
@@ -141,7 +150,7 @@ def main() -> None:
     env.setdefault("VAR_DIR", str(Path.cwd() / "var"))
     stack = Stack(env)
     try:
-        stack.start(smtp_sink=not env.get("SMTP_HOST"))
+        stack.start(smtp_sink=not env.get("SMTP_HOST"), stripe_standin=not env.get("STRIPE_API_KEY"))
         token = None if args.no_seed else stack.seed_demo()
     except Exception:
         stack.stop()
@@ -151,6 +160,8 @@ def main() -> None:
         url = service_url(env, name)
         print(f"  {name:<14} {url}   (API docs: {url}/docs)")
     print(f"  demo events    {service_url(env, 'registration')}/events/demo-webinar")
+    if "stripe-standin" in stack.processes:
+        print(f"  Stripe         {stack.env['STRIPE_API_BASE']}   (local stand-in: no real payments)")
     if "smtp-sink" in stack.processes:
         print(f"  caught mail    http://{env.get('SMTP_SINK_WEB') or '127.0.0.1:8025'}   (SMTP on port "
               f"{env.get('SMTP_PORT') or 1025})")

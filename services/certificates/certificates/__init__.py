@@ -24,17 +24,25 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     init_csrf(app)
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
-    limiter = Limiter(get_remote_address, app=app,
-                      storage_uri=os.environ.get("RATELIMIT_STORAGE_URI") or "memory://")
+    from .services import ratelimit
+
+    # Counted in the database (or RATELIMIT_STORAGE_URI), so the limit holds across workers and replicas.
+    storage_uri = os.environ.get("RATELIMIT_STORAGE_URI") or f"{ratelimit.SCHEME}://"
+    limiter = Limiter(get_remote_address, app=app, storage_uri=storage_uri, in_memory_fallback_enabled=True,
+                      storage_options={"engine": database.engine} if storage_uri.startswith(ratelimit.SCHEME) else {})
 
     from .blueprints import organiser_api, public
     from .models import Outbox
     from .services.issuing import JobRunner
 
     api.register_blueprint(organiser_api.blp)
-    limiter.limit(os.environ.get("VERIFY_RATE_LIMIT") or "60/minute")(public.verify)
-    limiter.limit("30/minute", methods=["POST"])(public.participant)
     app.register_blueprint(public.blp)
+    # The limits wrap the registered views: a decorator applied to the module's functions after the
+    # blueprint took them would never run.
+    limited = {"public.verify": limiter.limit(os.environ.get("VERIFY_RATE_LIMIT") or "60/minute"),
+               "public.participant": limiter.limit("30/minute", methods=["POST"])}
+    for endpoint, limit in limited.items():
+        app.view_functions[endpoint] = limit(app.view_functions[endpoint])
     register_worker_cli(
         app, lambda: RoundRobin(dispatcher_for(database, settings, Outbox), JobRunner(app, database)),
         "the outbox dispatcher and the certificate jobs")

@@ -13,4 +13,6 @@ timeout = 30
 graceful_timeout = 10
 keepalive = 5
 accesslog = None  # the services log each request themselves, without personal data
+# gunicorn's control socket lives at one path per user; several services on one host would fight over it.
+control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -14,12 +14,14 @@ from suite_common.app import create_service_app
 from suite_common.cli import register_worker_cli
 from suite_common.db import get_session
 from suite_common.forms import init_csrf
-from suite_common.outbox import dispatcher_for
+from suite_common.outbox import Dispatcher, dispatcher_for
 from suite_common.settings import Settings
 
 from .services.organisations import resolve_token
+from .services.payments import StripeSettings, StripeTarget
 
-STATUS_LABELS = {"confirmed": "Confirmed", "waitlisted": "On the waiting list", "cancelled": "Cancelled"}
+STATUS_LABELS = {"confirmed": "Confirmed", "waitlisted": "On the waiting list", "cancelled": "Cancelled",
+                 "pending_payment": "Awaiting payment", "refunded": "Cancelled and refunded"}
 
 
 def _resolve_token(token: str):  # type: ignore[no-untyped-def]
@@ -58,12 +60,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     init_csrf(app)
 
-    from .blueprints import internal_api, mail_links, organiser_api, pages, public_api
+    from .blueprints import internal_api, mail_links, organiser_api, pages, public_api, webhooks
 
     for blueprint in (organiser_api.blp, public_api.blp, internal_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(pages.blp)
     app.register_blueprint(mail_links.blp)
+    app.register_blueprint(webhooks.blp)
     app.add_template_filter(local_time, "local")
     app.add_template_filter(money, "money")
     app.add_template_filter(event_when, "when")
@@ -74,5 +77,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .models import Outbox
 
     register_cli(app)
-    register_worker_cli(app, lambda: dispatcher_for(database, settings, Outbox), "the outbox dispatcher")
+    stripe_settings = StripeSettings.from_env(settings.production)
+    app.extensions["stripe_settings"] = stripe_settings
+
+    def outbox_dispatcher() -> Dispatcher:
+        dispatcher = dispatcher_for(database, settings, Outbox)
+        dispatcher.clients["stripe"] = StripeTarget(stripe_settings)
+        return dispatcher
+
+    register_worker_cli(app, outbox_dispatcher, "the outbox dispatcher (mails, Stripe refunds)")
     return app

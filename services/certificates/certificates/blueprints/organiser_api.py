@@ -34,13 +34,12 @@ from ..schemas.certificates import (
     RevokeInput,
 )
 from ..services import accreditation as accreditation_service
-from ..services import attendance, certificates, issuing
+from ..services import attendance, certificates, issuing, registry
 
 blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
 
 MAX_REPORT_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _org() -> int:
@@ -90,10 +89,10 @@ class AccreditationView(MethodView):
 def put_image(_files: dict[str, Any], slug: str, image: str) -> Any:
     """A PNG (at most 2 MB) printed on the certificates: the society's logo or the signatory's signature."""
     data, _name = _uploaded(MAX_IMAGE_BYTES)
-    if not data.startswith(PNG_MAGIC):
-        raise validation_error({"file": ["Upload a PNG image."]})
+    registry.event(_org(), slug)  # 404 unless the event is this organisation's
     session = get_session()
     found = accreditation_service.require(session, _org(), slug)
+    accreditation_service.check_png(data)
     setattr(found, f"{image}_png", data)
     session.commit()
     return found
@@ -104,15 +103,21 @@ def put_image(_files: dict[str, Any], slug: str, image: str) -> Any:
 @blp.doc(security=ORGANISER)
 @blp.arguments(CheckInInput)
 @blp.response(201, CheckInOutput)
-@blp.alt_response(200, description="scanned before: nothing changed", schema=CheckInOutput)
+@blp.alt_response(200, description="a check-out, back in after one, or a repeated scan (repeated: true, "
+                                    "nothing changed)", schema=CheckInOutput)
 @blp.alt_response(404, description="unknown ticket or registration")
-@blp.alt_response(409, description="the registration is not confirmed (cancelled, waitlisted)")
+@blp.alt_response(409, description="the registration is not confirmed (cancelled, waitlisted), or a check-out "
+                                   "without a check-in")
+@blp.alt_response(422, description="no such session, or a day without programme")
 def check_in(data: dict[str, Any], slug: str) -> Any:
+    """A door scan for a day or a session; scanning again is harmless. A day scan counts from the scan (or
+    the day's first session) to check-out (or the day's last session); a session scan covers the session
+    until check-out. Back in after a check-out starts a new stay."""
     session = get_session()
-    record, created = attendance.check_in(session, _org(), slug, data)
+    record, outcome = attendance.check_in(session, _org(), slug, data)
     session.commit()
-    record.repeated = not created
-    return record, 201 if created else 200
+    record.repeated = outcome == "repeated"
+    return record, 201 if outcome == "created" else 200
 
 
 @blp.route("/events/<slug>/attendance-reports")
@@ -188,6 +193,7 @@ class Evaluations(MethodView):
     @blp.doc(security=ORGANISER, responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
     def get(self, slug: str) -> Any:
         """The evaluation answers as CSV, one column per question."""
+        registry.event(_org(), slug)  # 404 unless the event is this organisation's
         session = get_session()
         rules = accreditation_service.get(session, _org(), slug)
         questions = [q["id"] for q in (rules.evaluation_questions if rules else [])]

@@ -104,9 +104,10 @@ def participant(slug: str, token: str) -> Any:
     person, _slug, organisation_id = found
     rules = accreditation_service.get(session, organisation_id, slug)
     questions = rules.evaluation_questions if rules else []
+    confirmed = person.status == "confirmed"
     errors: dict[str, Any] = {}
     values: dict[str, Any] = {}
-    if request.method == "POST" and questions:
+    if request.method == "POST" and questions and confirmed:
         values = {q["id"]: request.form.get(q["id"], "").strip() for q in questions}
         submitted = {k: v for k, v in values.items() if v != ""}
         try:
@@ -117,8 +118,9 @@ def participant(slug: str, token: str) -> Any:
             errors = exc.normalized_messages()
     evaluated = registration_id in issuing.evaluated_ids(session, organisation_id, slug)
     certificate = certificates.for_registration(session, organisation_id, slug, registration_id)
+    status = 422 if errors else 409 if request.method == "POST" and not confirmed else 200
     return render_template(
-        "participant.html", person=person, questions=questions, evaluated=evaluated, errors=errors, values=values,
-        required=bool(rules and rules.evaluation_required), certificate=certificate,
-        links=certificates.links(certificate) if certificate else None,
-    ), (422 if errors else 200)
+        "participant.html", person=person, confirmed=confirmed, questions=questions if confirmed else [],
+        evaluated=evaluated, errors=errors, values=values, required=bool(rules and rules.evaluation_required),
+        certificate=certificate, links=certificates.links(certificate) if certificate else None,
+    ), status

@@ -4,6 +4,7 @@ from .attendance import AttendanceInterval, AttendanceReport, CheckIn, Evaluatio
 from .base import Base
 from .certificate import Certificate, CertificateRevision, IssueJob
 from .outbox import Outbox
+from .ratelimit import RateLimitCounter
 
 __all__ = ["Accreditation", "AttendanceInterval", "AttendanceReport", "Base", "Certificate", "CertificateRevision",
-           "CheckIn", "Evaluation", "IssueJob", "Outbox"]
+           "CheckIn", "Evaluation", "IssueJob", "Outbox", "RateLimitCounter"]

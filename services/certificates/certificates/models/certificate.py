@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from suite_common.db import UTCDateTime, utcnow
@@ -13,11 +13,16 @@ from .base import Base
 
 
 class Certificate(Base):
-    """One per person and event. Re-issuing (a corrected name, new attendance) keeps the
-    code and download token and adds a revision, so printed QR codes stay valid."""
+    """One current certificate per person and event. Re-issuing (a corrected name, new attendance)
+    keeps the code and download token and adds a revision, so printed QR codes stay valid. A revoked
+    certificate stays revoked for good; if the person qualifies again on new evidence, they get a
+    new certificate with a new code."""
 
     __tablename__ = "certificates"
-    __table_args__ = (UniqueConstraint("organisation_id", "event_slug", "registration_id"),)
+    __table_args__ = (
+        Index("uq_certificates_current", "organisation_id", "event_slug", "registration_id", unique=True,
+              sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column()

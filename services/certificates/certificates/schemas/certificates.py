@@ -16,6 +16,8 @@ class CheckInInput(Schema):
     session = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"),
                             metadata={"description": "session code; without it the scan counts for the day"})
     day = fields.Date(metadata={"description": "the day scanned for (default: today in the event's time zone)"})
+    at = fields.AwareDateTime(metadata={"description": "when the scan happened, with offset (default: now); "
+                                                      "for scanners that upload later"})
     check_out = fields.Boolean(load_default=False, metadata={"description": "record leaving (optional)"})
 
     @validates_schema

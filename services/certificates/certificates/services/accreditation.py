@@ -2,17 +2,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
 from typing import Any
 
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from suite_common.errors import ApiError
+from suite_common.errors import ApiError, validation_error
 
 from ..models import Accreditation
 from . import registry
 from .credits import Rules
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MAX_IMAGE_SIDE = 4000  # pixels; a logo across the A4 page at 300 dpi needs about 2100
+
+
+def check_png(data: bytes) -> None:
+    """A PNG that decodes, of a sensible size: checked at upload, since every certificate PDF draws it later."""
+    if not data.startswith(PNG_MAGIC):
+        raise validation_error({"file": ["Upload a PNG image."]})
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+            if max(image.size) > MAX_IMAGE_SIDE:
+                raise validation_error({"file": [f"The image is {image.width} × {image.height} pixels; "
+                                                 f"at most {MAX_IMAGE_SIDE} on each side, please."]})
+            image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise validation_error({"file": ["The PNG image cannot be read; it may be damaged."]}) from exc
 
 
 def get(session: Session, organisation_id: int, slug: str) -> Accreditation | None:

@@ -19,6 +19,8 @@ from . import registry
 from .credits import Interval
 from .reports import ReportError, parse_report
 
+CLOCK_SKEW = dt.timedelta(minutes=5)  # a scanner's clock may run a little ahead
+
 
 @dataclass
 class UploadOutcome:
@@ -80,8 +82,36 @@ def _session_window(event: registry.EventInfo, code: str) -> tuple[dt.datetime, 
     raise validation_error({"session": ["No such session in this event."]})
 
 
-def check_in(session: Session, organisation_id: int, slug: str, data: dict[str, Any]) -> tuple[CheckIn, bool]:
-    """Records a scan; the same person, day and session again changes nothing (returns created=False)."""
+def _day_window(event: registry.EventInfo, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """From the first session of that day (in the event's time zone) to the end of its last one; an event
+    without sessions counts its own hours on that day. A day without programme is refused: a scan at the
+    badge desk the evening before must not count as the whole congress."""
+    zone = ZoneInfo(event.timezone)
+    day_sessions = [s for s in event.sessions if s.starts_at.astimezone(zone).date() == day]
+    if day_sessions:
+        return min(s.starts_at for s in day_sessions), max(s.ends_at for s in day_sessions)
+    if not event.sessions:
+        midnight = dt.datetime.combine(day, dt.time(), zone)
+        next_midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)
+        starts, ends = max(event.starts_at, midnight), min(event.ends_at, next_midnight)
+        if starts < ends:
+            return starts, ends
+    raise validation_error(
+        {"day": [f"The event has no programme on {day.isoformat()} ({event.timezone}); "
+                 "give the day of the programme, or a session."]},
+        "The scan is not for a day of the event.")
+
+
+def _clamp(moment: dt.datetime, low: dt.datetime, high: dt.datetime) -> dt.datetime:
+    return min(max(moment, low), high)
+
+
+def check_in(session: Session, organisation_id: int, slug: str, data: dict[str, Any]) -> tuple[CheckIn, str]:
+    """Records a scan at the door of a day or of one session.
+
+    The outcome is "created" (first scan), "changed" (a check-out, or back in after one) or
+    "repeated": the same scan again (in while in, out while out) changes nothing.
+    """
     found = (registry.person_by_ticket(data["ticket_code"]) if data.get("ticket_code")
              else registry.person_by_id(data["registration_id"]))
     if found is None or found[1] != slug or found[2] != organisation_id:
@@ -90,56 +120,68 @@ def check_in(session: Session, organisation_id: int, slug: str, data: dict[str, 
     if person.status != "confirmed":
         raise ApiError(409, "not_confirmed", f"This registration is {person.status}; it gives no entry.")
     event = registry.event(organisation_id, slug)
-    zone = ZoneInfo(event.timezone)
-    now = data.get("at") or utcnow()
+    now = utcnow()
+    at = (data.get("at") or now).astimezone(dt.UTC)
+    if at > now + CLOCK_SKEW:
+        raise validation_error({"at": ["The scan cannot be in the future."]})
     code = data.get("session") or ""
     if code:
-        starts, ends = _session_window(event, code)
-        day = starts.astimezone(zone).date()
+        window = _session_window(event, code)
+        day = window[0].astimezone(ZoneInfo(event.timezone)).date()
     else:
-        day = data.get("day") or now.astimezone(zone).date()
+        day = data.get("day") or at.astimezone(ZoneInfo(event.timezone)).date()
+        window = _day_window(event, day)
     record = session.scalar(select(CheckIn).where(
         CheckIn.organisation_id == organisation_id, CheckIn.event_slug == slug,
         CheckIn.registration_id == person.id, CheckIn.day == day, CheckIn.session_code == code))
-    created = record is None
     if record is None:
+        if data.get("check_out"):
+            raise ApiError(409, "not_checked_in", "There is no check-in to close: this person was not scanned in "
+                                                  "for this day or session.")
         record = CheckIn(organisation_id=organisation_id, event_slug=slug, registration_id=person.id,
-                         email=person.email, day=day, session_code=code, checked_in_at=now)
+                         email=person.email, day=day, session_code=code, checked_in_at=at)
         try:
             with session.begin_nested():
                 session.add(record)
                 session.flush()
         except IntegrityError:  # two scanners at once: the first scan stands
             return check_in(session, organisation_id, slug, data)
+        _open_stay(session, record, window, event.timezone, at, first=True)
+        return record, "created"
     if data.get("check_out"):
-        record.checked_out_at = max(now, record.checked_in_at)
-    _refresh_interval(session, record, event)
-    return record, created
+        if record.checked_out_at is not None:
+            return record, "repeated"
+        stay = _current_stay(session, record)
+        record.checked_out_at = max(at, record.checked_in_at)
+        if stay is not None:
+            stay.ends_at = _clamp(at, stay.starts_at, window[1])
+        session.flush()
+        return record, "changed"
+    if record.checked_out_at is None:
+        return record, "repeated"
+    record.checked_out_at = None  # back in after a check-out: a new stay, the earlier one is kept
+    _open_stay(session, record, window, event.timezone, max(at, record.checked_in_at), first=False)
+    return record, "changed"
 
 
-def _refresh_interval(session: Session, record: CheckIn, event: registry.EventInfo) -> None:
-    """A session scan covers that session; a day scan covers from the scan to check-out or the day's end."""
-    zone = ZoneInfo(event.timezone)
-    if record.session_code:
-        starts, ends = _session_window(event, record.session_code)
-    else:
-        day_sessions = [s for s in event.sessions if s.starts_at.astimezone(zone).date() == record.day]
-        day_end = max((s.ends_at for s in day_sessions), default=event.ends_at)
-        day_start = min((s.starts_at for s in day_sessions), default=event.starts_at)
-        starts = max(record.checked_in_at, day_start) if record.checked_in_at.astimezone(zone).date() == record.day \
-            else day_start
-        ends = record.checked_out_at or day_end
-        if ends <= starts:
-            ends = starts
-    interval = session.scalar(select(AttendanceInterval).where(AttendanceInterval.check_in_id == record.id))
-    if interval is None:
-        interval = AttendanceInterval(organisation_id=record.organisation_id, event_slug=record.event_slug,
-                                      registration_id=record.registration_id, email=record.email,
-                                      source=f"check-in:{record.id}", check_in_id=record.id)
-        session.add(interval)
-    interval.starts_at, interval.ends_at = starts, ends
-    interval.session_code = record.session_code or None
+def _open_stay(session: Session, record: CheckIn, window: tuple[dt.datetime, dt.datetime], timezone: str,
+               entered: dt.datetime, first: bool) -> None:
+    """A stay runs to check-out or the end of the window. A session's first scan covers it from its start;
+    otherwise presence counts from the scan, unless the scan was recorded on another day (afterwards)."""
+    starts, ends = window
+    on_the_day = entered.astimezone(ZoneInfo(timezone)).date() == record.day
+    if on_the_day and not (first and record.session_code):
+        starts = _clamp(entered, starts, ends)
+    session.add(AttendanceInterval(
+        organisation_id=record.organisation_id, event_slug=record.event_slug, registration_id=record.registration_id,
+        email=record.email, starts_at=starts, ends_at=ends, session_code=record.session_code or None,
+        source=f"check-in:{record.id}", check_in_id=record.id))
     session.flush()
+
+
+def _current_stay(session: Session, record: CheckIn) -> AttendanceInterval | None:
+    return session.scalar(select(AttendanceInterval).where(AttendanceInterval.check_in_id == record.id)
+                          .order_by(AttendanceInterval.id.desc()).limit(1))
 
 
 def intervals_by_registration(session: Session, organisation_id: int, slug: str,

@@ -40,9 +40,11 @@ def for_event(session: Session, organisation_id: int, slug: str) -> list[Certifi
 
 
 def for_registration(session: Session, organisation_id: int, slug: str, registration_id: int) -> Certificate | None:
+    """The person's current certificate, else the last one revoked, else None."""
     return session.scalar(select(Certificate).where(
         Certificate.organisation_id == organisation_id, Certificate.event_slug == slug,
-        Certificate.registration_id == registration_id))
+        Certificate.registration_id == registration_id)
+        .order_by(Certificate.revoked_at.is_(None).desc(), Certificate.id.desc()).limit(1))
 
 
 def by_download_token(session: Session, token: str) -> Certificate | None:
@@ -73,8 +75,8 @@ def verification(certificate: Certificate) -> dict[str, Any]:
 
 
 def explain(session: Session, organisation_id: int, slug: str, registration_id: int | None) -> list[dict[str, Any]]:
-    accreditation = accreditation_service.require(session, organisation_id, slug)
-    event, people = registry.attendees(organisation_id, slug)
+    event, people = registry.attendees(organisation_id, slug)  # 404 unless the event is this organisation's
+    accreditation = accreditation_service.require(session, organisation_id, slug)  # then 409 without rules
     chosen = [p for p in people if registration_id is None or p.id == registration_id]
     intervals = attendance.intervals_by_registration(session, organisation_id, slug, [p.id for p in chosen])
     evaluated = issuing.evaluated_ids(session, organisation_id, slug)

@@ -104,12 +104,21 @@ def _ready_mail(session: Session, certificate: Certificate, person: registry.Per
 
 def issue_one(session: Session, accreditation: Accreditation, event: registry.EventInfo, person: registry.Person,
               result: CreditResult, now: dt.datetime) -> str:
-    """'issued', 'reissued', 'unchanged' or 'not_eligible' for one person."""
-    certificate = session.scalar(select(Certificate).where(
+    """'issued', 'reissued', 'unchanged' or 'not_eligible' for one person.
+
+    A revoked certificate is never revived (whoever holds the paper must keep reading "revoked"). The
+    revocation stands while the evidence behind it is the same; when the person qualifies on new
+    evidence (attendance, evaluation, rules), they get a new certificate with a new code.
+    """
+    issued = list(session.scalars(select(Certificate).where(
         Certificate.organisation_id == accreditation.organisation_id,
-        Certificate.event_slug == accreditation.event_slug, Certificate.registration_id == person.id))
+        Certificate.event_slug == accreditation.event_slug, Certificate.registration_id == person.id)
+        .order_by(Certificate.id)))
+    certificate = next((c for c in issued if c.revoked_at is None), None)
     if not result.eligible:
-        return "unchanged" if certificate is not None else "not_eligible"
+        return "unchanged" if issued else "not_eligible"
+    if certificate is None and issued and issued[-1].explanation == result.to_dict():
+        return "unchanged"  # revoked, and nothing has changed since
     printed = snapshot(accreditation, event, person, result)
     if certificate is None:
         certificate = Certificate(
@@ -122,8 +131,7 @@ def issue_one(session: Session, accreditation: Accreditation, event: registry.Ev
         session.flush()
         _ready_mail(session, certificate, person)
         return "issued"
-    unchanged = {k: v for k, v in certificate.snapshot.items() if k != "issued_on"} == printed
-    if unchanged or certificate.revoked_at is not None:
+    if {k: v for k, v in certificate.snapshot.items() if k != "issued_on"} == printed:
         return "unchanged"
     session.add(CertificateRevision(certificate_id=certificate.id, revision=certificate.revision,
                                     participant=certificate.participant, credits=certificate.credits,
@@ -146,8 +154,8 @@ def _change_reason(before: dict[str, Any], after: dict[str, Any]) -> str:
 
 
 def start_job(session: Session, organisation_id: int, slug: str) -> IssueJob:
-    accreditation_service.require(session, organisation_id, slug)
-    registry.event(organisation_id, slug)
+    registry.event(organisation_id, slug)  # 404 unless the event is this organisation's
+    accreditation_service.require(session, organisation_id, slug)  # then 409 without rules
     job = IssueJob(id=uuid.uuid4().hex, organisation_id=organisation_id, event_slug=slug, status="queued")
     session.add(job)
     session.flush()

@@ -99,7 +99,7 @@ def _plain_to_html(text: str) -> str:
 EXTRA_CONTEXT = {
     "registration_confirmed": ("ticket",), "registration_promoted": ("ticket",),
     "registration_cancelled": ("refund",), "payment_received": ("payment",), "invoice_issued": ("invoice",),
-    "approval_rejected": ("approval",), "reminder": ("reminder",), "certificate_ready": ("certificate",),
+    "approval_rejected": ("approval",), "reminder": ("reminder",), "webinar_join_link": ("reminder",), "certificate_ready": ("certificate",),
     "announcement": ("announcement", "unsubscribe_url"),
 }
 BASE_CONTEXT = ("event", "attendee", "registration")

@@ -13,8 +13,10 @@ from suite_common.auth import current_organisation, organiser_required
 from suite_common.db import get_db, get_session
 from suite_common.errors import not_found
 
-from ..models import MAX_ID, Event, Registration
+from ..models import MAX_ID, Event, Organisation, Registration
 from ..schemas.events import (
+    DiscountCodeInput,
+    DiscountCodeOutput,
     EventInput,
     EventList,
     EventOutput,
@@ -27,12 +29,13 @@ from ..schemas.events import (
 from ..schemas.registrations import (
     AnnouncementInput,
     AnnouncementResult,
+    BillingInput,
     RegistrationOutput,
     RosterPage,
     RosterQuery,
 )
 from ..services import events as event_service
-from ..services import notify, roster, signup
+from ..services import notify, pricing, roster, signup
 
 blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
 
@@ -178,3 +181,33 @@ def announce(data: dict[str, Any], slug: str) -> Any:
     recipients = notify.announce(session, event, data["subject"], data["body"], announcement_id[:100])
     session.commit()
     return {"recipients": recipients}
+
+
+@blp.route("/events/<slug>/discount-codes", methods=["POST"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(DiscountCodeInput)
+@blp.response(201, DiscountCodeOutput)
+@blp.alt_response(404, description="no such event in this organisation")
+@blp.alt_response(409, description="the code exists already")
+def add_discount_code(data: dict[str, Any], slug: str) -> Any:
+    """Percentage or fixed amount off, optionally limited in uses, time and rates; never below zero."""
+    session = get_session()
+    code = pricing.add_code(session, _event(slug), data)
+    session.commit()
+    return code
+
+
+@blp.route("/organisation/billing", methods=["PUT"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(BillingInput)
+@blp.response(200, BillingInput)
+def put_billing(data: dict[str, Any]) -> Any:
+    """The society's legal name, address and VAT number, printed on receipts and invoices."""
+    session = get_session()
+    organisation = session.get(Organisation, current_organisation().id)
+    for key, value in data.items():
+        setattr(organisation, key, value)
+    session.commit()
+    return {key: getattr(organisation, key) for key in ("legal_name", "address", "vat_number", "billing_email")}

@@ -15,9 +15,9 @@ from suite_common.db import get_session, utcnow
 from suite_common.errors import ApiError
 from suite_common.forms import protect_forms
 
-from ..models import Registration
+from ..models import Registration, RegistrationStatus
 from ..schemas.registrations import NameCorrection, SignUpInput
-from ..services import calendar, capacity, signup
+from ..services import calendar, capacity, payments, receipts, signup
 from ..services import events as event_service
 from ..services.urls import manage_url, participant_url, public_domain
 
@@ -87,6 +87,8 @@ def register(slug: str) -> Any:
             data = SignUpInput().load(_form_payload(request.form))
             outcome = signup.sign_up(session, event, data, idempotency_key=f"form:{values['form_key']}")
             session.commit()
+            if outcome.registration.status == RegistrationStatus.PENDING_PAYMENT:
+                return redirect(url_for("pages.pay", token=outcome.registration.manage_token), code=303)
             return redirect(url_for("pages.manage", token=outcome.registration.manage_token, new=1), code=303)
         except ValidationError as exc:
             errors = {k: v for k, v in exc.normalized_messages().items()}
@@ -108,7 +110,7 @@ def manage(token: str) -> str:
     registration = _registration_or_404(token)
     return render_template(
         "manage.html", registration=registration, event=registration.event, just_registered=request.args.get("new"),
-        participant_url=participant_url(registration),
+        participant_url=participant_url(registration), paid_now=request.args.get("paid") and not registration.paid_at,
         position=capacity.waitlist_position(get_session(), registration), message=request.args.get("done"),
     )
 
@@ -117,7 +119,7 @@ def manage(token: str) -> str:
 def calendar_file(token: str) -> Response:
     registration = _registration_or_404(token)
     body = calendar.registration_calendar(registration, public_domain(), manage_url(registration),
-                                          cancelled=registration.status == "cancelled")
+                                          cancelled=RegistrationStatus(registration.status).ended)
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="{registration.event.slug}.ics"'})
 
@@ -149,3 +151,24 @@ def correct_name(token: str) -> Any:
     except ApiError as exc:
         abort(exc.status, description=exc.message)
     return redirect(url_for("pages.manage", token=token, done="name"), code=303)
+
+
+@blp.get("/r/<token>/pay")
+def pay(token: str) -> Any:
+    """To Stripe's checkout page while the seat is held for this registration."""
+    registration = _registration_or_404(token)
+    url = payments.payment_url(get_session(), registration)
+    if url is None or url.endswith(f"/r/{token}/pay"):
+        return redirect(url_for("pages.manage", token=token), code=303)
+    return redirect(url, code=303)
+
+
+@blp.get("/r/<token>/receipt.pdf")
+def receipt(token: str) -> Response:
+    registration = _registration_or_404(token)
+    document = receipts.for_registration(get_session(), registration, "receipt")
+    if document is None:
+        abort(404, description="There is no receipt for this registration (yet).")
+    return Response(receipts.render(document), mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="receipt-{document.number}.pdf"',
+        "Cache-Control": "private, no-store"})

@@ -11,7 +11,7 @@ from suite_common.db import get_session
 from suite_common.errors import validation_error
 
 from ..schemas.registrations import SignUpInput, SignUpResult
-from ..services import capacity, signup
+from ..services import capacity, payments, signup
 from ..services import events as event_service
 from ..services.urls import manage_url
 
@@ -43,5 +43,8 @@ def register(data: dict[str, Any], slug: str) -> Any:
         "status": registration.status,
         "manage_url": manage_url(registration),
         "waitlist_position": capacity.waitlist_position(session, registration),
+        "payment_url": payments.payment_url(session, registration),
+        "amount_due": registration.amount_due,
+        "currency": registration.currency,
     }
     return body, 201, ({} if outcome.created else {"Idempotent-Replayed": "true"})

@@ -1,8 +1,9 @@
 """Registration's tables, one module per area; imported here so metadata is complete."""
 from .base import MAX_ID, Base
-from .event import Event, EventSession, Rate
+from .event import DiscountCode, Event, EventSession, Rate
 from .organisation import ApiToken, Organisation
 from .outbox import Outbox
+from .payment import Document, DocumentCounter, StripeEvent
 from .registration import Registration, RegistrationStatus
 
-__all__ = ["MAX_ID", "ApiToken", "Base", "Event", "EventSession", "Organisation", "Outbox", "Rate", "Registration", "RegistrationStatus"]
+__all__ = ["MAX_ID", "ApiToken", "Base", "DiscountCode", "Document", "DocumentCounter", "Event", "EventSession", "Organisation", "Outbox", "Rate", "Registration", "RegistrationStatus", "StripeEvent"]

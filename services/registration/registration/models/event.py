@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from suite_common.db import UTCDateTime, utcnow
@@ -44,6 +44,17 @@ class Event(Base):
     registration_opens_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     registration_closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     consent_text: Mapped[str] = mapped_column(Text)
+    # Prices: VAT percentage and whether rate amounts include it.
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0"))
+    prices_include_vat: Mapped[bool] = mapped_column(default=True)
+    # How long a seat waits for its card payment (Stripe needs at least 30 minutes).
+    seat_hold_minutes: Mapped[int] = mapped_column(default=30)
+    # Cancellation policy: full refund until the first date, a percentage until the second, then none;
+    # a fee (minor units) is kept from any refund.
+    refund_full_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    refund_partial_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    refund_partial_percent: Mapped[int] = mapped_column(default=0)
+    cancellation_fee: Mapped[int] = mapped_column(default=0)
     # Bumped whenever time or place changes, so calendar entries update instead of duplicating.
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -98,3 +109,25 @@ class Rate(Base):
 
     def on_offer(self, now: dt.datetime) -> bool:
         return self.valid_until is None or now < self.valid_until
+
+
+class DiscountCode(Base):
+    """A code that lowers the price; ``uses`` only changes through a conditional UPDATE, so
+    a code with one use left is never used twice, however many sign-ups race for it."""
+
+    __tablename__ = "discount_codes"
+    __table_args__ = (
+        UniqueConstraint("event_id", "code"),
+        CheckConstraint("max_uses IS NULL OR uses <= max_uses", name="uses_within_limit"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    percent_off: Mapped[int | None] = mapped_column()
+    amount_off: Mapped[int | None] = mapped_column()
+    max_uses: Mapped[int | None] = mapped_column()
+    uses: Mapped[int] = mapped_column(default=0)
+    valid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rates: Mapped[list[str] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

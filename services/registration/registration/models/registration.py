@@ -14,13 +14,24 @@ from .event import Event, Rate
 
 
 class RegistrationStatus(enum.StrEnum):
+    PENDING_PAYMENT = "pending_payment"
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
+    REFUNDED = "refunded"
 
     @property
     def holds_seat(self) -> bool:
-        return self is RegistrationStatus.CONFIRMED
+        return self in (RegistrationStatus.CONFIRMED, RegistrationStatus.PENDING_PAYMENT)
+
+    @property
+    def ended(self) -> bool:
+        return self in (RegistrationStatus.CANCELLED, RegistrationStatus.REFUNDED)
+
+
+ENDED = (RegistrationStatus.CANCELLED, RegistrationStatus.REFUNDED)
+# Registrations that still count: one per email and event.
+LIVE = "status NOT IN ('cancelled', 'refunded')"
 
 
 class Registration(Base):
@@ -31,7 +42,7 @@ class Registration(Base):
         # One live registration per email and event; a cancelled one may sign up again.
         Index(
             "uq_registrations_event_email_live", "event_id", "email_normalised", unique=True,
-            postgresql_where=text("status <> 'cancelled'"), sqlite_where=text("status <> 'cancelled'"),
+            postgresql_where=text(LIVE), sqlite_where=text(LIVE),
         ),
         Index("uq_registrations_event_idempotency_key", "event_id", "idempotency_key", unique=True),
         Index("ix_registrations_event_status_id", "event_id", "status", "id"),
@@ -62,6 +73,17 @@ class Registration(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Money, in minor units of ``currency``: what the rate and discount made due, what was paid and refunded.
+    amount_due: Mapped[int] = mapped_column(default=0)
+    discount_code_id: Mapped[int | None] = mapped_column(ForeignKey("discount_codes.id"))
+    payment_method: Mapped[str | None] = mapped_column(String(20))
+    checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    payment_url: Mapped[str | None] = mapped_column(String(1000))
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255))
+    hold_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    amount_refunded: Mapped[int] = mapped_column(default=0)
+    receipt_number: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

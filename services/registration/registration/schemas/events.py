@@ -35,10 +35,23 @@ class EventInput(Schema):
     registration_opens_at = Moment(allow_none=True)
     registration_closes_at = Moment(allow_none=True)
     consent_text = Text(2000, metadata={"description": "the consent an attendee gives; versioned by its content"})
+    vat_rate = fields.Decimal(places=2, as_string=True, allow_nan=False, validate=validate.Range(min=0, max=50),
+                              metadata={"description": "VAT percentage, e.g. \"20\""})
+    prices_include_vat = fields.Boolean(metadata={"description": "rate amounts include VAT (default true)"})
+    seat_hold_minutes = fields.Integer(strict=True, validate=validate.Range(min=30, max=1440),
+                                       metadata={"description": "how long a seat waits for card payment"})
+    refund_full_until = Moment(allow_none=True, metadata={"description": "cancellations until then: full refund"})
+    refund_partial_until = Moment(allow_none=True,
+                                  metadata={"description": "then until this: refund_partial_percent; later none"})
+    refund_partial_percent = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
+    cancellation_fee = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000_000),
+                                      metadata={"description": "kept from every refund, minor units"})
 
     @validates_schema
     def _times_in_order(self, data: dict[str, Any], **_: Any) -> None:
         check_order(data, "starts_at", "ends_at", "The event must end after it starts.")
+        check_order(data, "refund_full_until", "refund_partial_until",
+                    "The partial-refund period must end after the full-refund period.")
         check_order(data, "registration_opens_at", "registration_closes_at",
                     "Registration must close after it opens.")
 
@@ -108,6 +121,13 @@ class EventOutput(Schema):
     registration_opens_at = fields.AwareDateTime(allow_none=True)
     registration_closes_at = fields.AwareDateTime(allow_none=True)
     consent_text = fields.String()
+    vat_rate = fields.Decimal(as_string=True)
+    prices_include_vat = fields.Boolean()
+    seat_hold_minutes = fields.Integer()
+    refund_full_until = fields.AwareDateTime(allow_none=True)
+    refund_partial_until = fields.AwareDateTime(allow_none=True)
+    refund_partial_percent = fields.Integer()
+    cancellation_fee = fields.Integer()
     public_url = fields.Method("_public_url")
     sessions = fields.List(fields.Nested(EventSessionOutput))
     rates = fields.List(fields.Nested(RateOutput))
@@ -120,3 +140,29 @@ class EventOutput(Schema):
 
 class EventList(Schema):
     items = fields.List(fields.Nested(EventOutput))
+
+
+class DiscountCodeInput(Schema):
+    code = fields.String(required=True, validate=CODE)
+    percent_off = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
+    amount_off = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000_000),
+                                metadata={"description": "minor units, in the event's currency"})
+    max_uses = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=1_000_000))
+    valid_until = Moment(allow_none=True)
+    rates = fields.List(fields.String(validate=CODE), allow_none=True, validate=validate.Length(min=1, max=50),
+                        metadata={"description": "rate codes it applies to; all rates when absent"})
+
+    @validates_schema
+    def _one_kind(self, data: dict[str, Any], **_: Any) -> None:
+        if ("percent_off" in data) == ("amount_off" in data):
+            raise ValidationError("Give either percent_off or amount_off.", "percent_off")
+
+
+class DiscountCodeOutput(Schema):
+    code = fields.String()
+    percent_off = fields.Integer(allow_none=True)
+    amount_off = fields.Integer(allow_none=True)
+    max_uses = fields.Integer(allow_none=True)
+    uses = fields.Integer()
+    valid_until = fields.AwareDateTime(allow_none=True)
+    rates = fields.List(fields.String(), allow_none=True)

@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from .common import CODE, Moment, StrictBoolean, Text
 
-STATUSES = ("confirmed", "waitlisted", "cancelled")
+STATUSES = ("pending_payment", "confirmed", "waitlisted", "cancelled", "refunded")
 MAX_ANSWERS = 30
 
 
@@ -44,6 +44,9 @@ class SignUpInput(Schema):
 
 class SignUpResult(Schema):
     id = fields.Integer()
+    payment_url = fields.String(allow_none=True, metadata={"description": "where to pay, when status is pending_payment"})
+    amount_due = fields.Integer()
+    currency = fields.String()
     reference = fields.String()
     status = fields.String()
     manage_url = fields.String()
@@ -59,7 +62,12 @@ class RegistrationOutput(Schema):
     given_name = fields.String()
     family_name = fields.String()
     rate = fields.Function(lambda r: r.rate.code)
+    amount_due = fields.Integer()
     amount_paid = fields.Integer()
+    amount_refunded = fields.Integer()
+    payment_method = fields.String(allow_none=True)
+    receipt_number = fields.String(allow_none=True)
+    hold_expires_at = fields.AwareDateTime(allow_none=True)
     currency = fields.String()
     answers = fields.Dict()
     consent_at = fields.AwareDateTime()
@@ -97,3 +105,10 @@ class AnnouncementInput(Schema):
 
 class AnnouncementResult(Schema):
     recipients = fields.Integer(metadata={"description": "registrants who consented to announcements"})
+
+
+class BillingInput(Schema):
+    legal_name = Text(200, required=True)
+    address = Text(1000, required=True, metadata={"description": "postal address, one line per line"})
+    vat_number = Text(40, allow_none=True, load_default=None)
+    billing_email = fields.Email(allow_none=True, load_default=None)

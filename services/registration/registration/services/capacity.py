@@ -11,6 +11,8 @@ writes it back.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -55,8 +57,14 @@ def promote_waitlisted(session: Session, event_id: int) -> list[Registration]:
         )
         if first is None or not take_seat(session, event_id):
             break
-        first.status = RegistrationStatus.CONFIRMED
-        first.updated_at = utcnow()
+        now = utcnow()
+        if first.amount_due > 0 and first.paid_at is None:
+            # A paid seat is held for them to pay, as at sign-up.
+            first.status = RegistrationStatus.PENDING_PAYMENT
+            first.hold_expires_at = now + dt.timedelta(minutes=max(31, first.event.seat_hold_minutes))
+        else:
+            first.status = RegistrationStatus.CONFIRMED
+        first.updated_at = now
         session.flush()
         promoted.append(first)
     return promoted

@@ -109,10 +109,6 @@ def add_session(session: Session, event: Event, data: dict[str, Any]) -> EventSe
 def add_rate(session: Session, event: Event, data: dict[str, Any]) -> Rate:
     if data["currency"] != event.currency:
         raise validation_error({"currency": [f"Rates of this event are in {event.currency}."]})
-    if data["amount"] > 0:
-        # Card and invoice payment arrive with the payments work; until then a paid
-        # rate would take sign-ups it cannot charge for.
-        raise validation_error({"amount": ["Paid rates are not available yet on this installation; use 0."]})
     try:
         with session.begin_nested():
             rate = Rate(event=event, **data)  # through the relationship, so event.rates is current

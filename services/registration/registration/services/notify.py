@@ -20,13 +20,15 @@ from suite_common.outbox import enqueue
 
 from ..models import Event, Registration, RegistrationStatus
 from ..models.outbox import Outbox
+from ..models.registration import ENDED
 from . import calendar
 from .urls import manage_url, public_base, public_domain
 
 MESSAGES_PATH = "/internal/v1/messages"
-# Reminders before the start: (key, offset, wording); the last one only for webinars (with the join link).
-REMINDERS = (("7d", dt.timedelta(days=7), "in one week"), ("1d", dt.timedelta(days=1), "tomorrow"))
-WEBINAR_REMINDER = ("1h", dt.timedelta(hours=1), "in one hour")
+# Reminders before the start: (key, offset, wording, template). Webinars add the join link an hour before.
+REMINDERS = (("7d", dt.timedelta(days=7), "in one week", "reminder"),
+             ("1d", dt.timedelta(days=1), "tomorrow", "reminder"))
+WEBINAR_REMINDER = ("1h", dt.timedelta(hours=1), "in one hour", "webinar_join_link")
 
 
 def _local(moment: dt.datetime, timezone: str) -> str:
@@ -78,9 +80,9 @@ def _cancel(session: Session, key: str) -> None:
     enqueue(session, Outbox, "notifications", "DELETE", f"{MESSAGES_PATH}/{key}", f"cancel:{key}")
 
 
-def _reminder_plan(event: Event) -> list[tuple[str, dt.datetime, str]]:
+def _reminder_plan(event: Event) -> list[tuple[str, dt.datetime, str, str]]:
     plan = list(REMINDERS) + ([WEBINAR_REMINDER] if event.kind == "webinar" else [])
-    return [(name, event.starts_at - offset, wording) for name, offset, wording in plan]
+    return [(name, event.starts_at - offset, wording, template) for name, offset, wording, template in plan]
 
 
 def _reminder_key(registration: Registration, name: str, sequence: int) -> str:
@@ -89,15 +91,15 @@ def _reminder_key(registration: Registration, name: str, sequence: int) -> str:
 
 def schedule_reminders(session: Session, registration: Registration, now: dt.datetime) -> None:
     event = registration.event
-    for name, send_at, wording in _reminder_plan(event):
+    for name, send_at, wording, template in _reminder_plan(event):
         if send_at > now:
             context = {**base_context(registration), "reminder": {"when": wording}}
-            _send(session, registration, "reminder", _reminder_key(registration, name, event.sequence), context,
+            _send(session, registration, template, _reminder_key(registration, name, event.sequence), context,
                   send_at=send_at)
 
 
 def cancel_reminders(session: Session, registration: Registration, sequence: int) -> None:
-    for name, _offset, _wording in list(REMINDERS) + [WEBINAR_REMINDER]:
+    for name, *_rest in list(REMINDERS) + [WEBINAR_REMINDER]:
         _cancel(session, _reminder_key(registration, name, sequence))
 
 
@@ -111,6 +113,11 @@ def signed_up(session: Session, registration: Registration, position: int | None
 
 def confirmed(session: Session, registration: Registration, now: dt.datetime,
               template: str = "registration_promoted") -> None:
+    if registration.status == RegistrationStatus.PENDING_PAYMENT:
+        # Promoted to a paid seat: the seat is held while they pay; confirmation follows payment.
+        context = {**base_context(registration), "ticket": {"code": registration.ticket_code}}
+        _send(session, registration, template, f"reg:{registration.reference}:{template}", context)
+        return
     context = {**base_context(registration), "ticket": {"code": registration.ticket_code}}
     attachments = [_calendar_attachment(registration)]
     if registration.event.kind != "webinar":  # webinar attendance comes from the platform's report
@@ -119,10 +126,11 @@ def confirmed(session: Session, registration: Registration, now: dt.datetime,
     schedule_reminders(session, registration, now)
 
 
-def cancelled(session: Session, registration: Registration, held_seat: bool) -> None:
+def cancelled(session: Session, registration: Registration, held_seat: bool, refund_amount: str | None = None) -> None:
     attachments = [_calendar_attachment(registration, cancelled=True)] if held_seat else []
+    context = {**base_context(registration), "refund": {"amount": refund_amount}}
     _send(session, registration, "registration_cancelled", f"reg:{registration.reference}:cancelled",
-          base_context(registration), attachments)
+          context, attachments)
     if held_seat:
         cancel_reminders(session, registration, registration.event.sequence)
 
@@ -131,7 +139,7 @@ def announce(session: Session, event: Event, subject: str, body: str, announceme
     """Queues an announcement to every live registrant who consented to announcements."""
     registrations = session.scalars(
         select(Registration).where(Registration.event_id == event.id,
-                                   Registration.status != RegistrationStatus.CANCELLED,
+                                   Registration.status.not_in(ENDED),
                                    Registration.announcements_consent_at.is_not(None))
         .execution_options(yield_per=500))
     count = 0
@@ -145,6 +153,16 @@ def announce(session: Session, event: Event, subject: str, body: str, announceme
             "organisation_id": event.organisation_id, "event": event.slug, "unsubscribe_url": unsubscribe_url})
         count += 1
     return count
+
+
+def paid(session: Session, registration: Registration, receipt_number: str, now: dt.datetime) -> None:
+    """Payment received, with the receipt; then the confirmation with calendar file and reminders."""
+    amount = f"{registration.currency} {registration.amount_paid // 100}.{registration.amount_paid % 100:02d}"
+    context = {**base_context(registration),
+               "payment": {"amount": amount, "receipt_number": receipt_number,
+                           "receipt_url": f"{manage_url(registration)}/receipt.pdf"}}
+    _send(session, registration, "payment_received", f"reg:{registration.reference}:paid", context)
+    confirmed(session, registration, now, template="registration_confirmed")
 
 
 def event_moved(session: Session, event: Event, previous_sequence: int, now: dt.datetime) -> None:

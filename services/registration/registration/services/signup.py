@@ -17,7 +17,9 @@ from suite_common.db import utcnow
 from suite_common.errors import ApiError, validation_error
 
 from ..models import Event, Registration, RegistrationStatus
-from . import capacity, notify
+from ..models.registration import ENDED
+from . import capacity, notify, payments, pricing
+from .documents import format_money as money_text
 from .events import consent_version, rates_on_offer, registration_window_refusal
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
@@ -64,6 +66,10 @@ def _duplicate_email() -> ApiError:
                     {"email": ["Already registered for this event."]})
 
 
+def payments_hold(event: Event, now: dt.datetime) -> dt.datetime:
+    return payments.hold_until(now, event.seat_hold_minutes)
+
+
 def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_key: str | None = None,
             now: dt.datetime | None = None) -> SignUpOutcome:
     """Stores the sign-up and takes a seat (or a place on the waiting list) in one transaction.
@@ -83,14 +89,13 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
     rate = next((r for r in rates_on_offer(event, now) if r.code == data["rate"]), None)
     if rate is None:
         raise validation_error({"rate": ["Unknown rate, or no longer on offer."]})
-    if data.get("discount_code"):
-        raise validation_error({"discount_code": ["Unknown discount code."]})
+    price = pricing.price(session, event, rate, data.get("discount_code"), now)
     email_normalised = normalise_email(data["email"])
     if len(email_normalised) > EMAIL_MAX:  # lower-casing can lengthen some letters (e.g. "İ")
         raise validation_error({"email": [f"Use at most {EMAIL_MAX} characters."]})
     if session.scalar(select(Registration.id).where(
         Registration.event_id == event.id, Registration.email_normalised == email_normalised,
-        Registration.status != RegistrationStatus.CANCELLED,
+        Registration.status.not_in(ENDED),
     )) is not None:
         raise _duplicate_email()
 
@@ -100,12 +105,23 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
         # back and leaves the caller's transaction usable.
         with session.begin_nested():
             seated = capacity.take_seat(session, event.id)
+            if price.discount_code is not None:
+                pricing.claim_use(session, price.discount_code)
+            if not seated:
+                status = RegistrationStatus.WAITLISTED
+            elif price.amount > 0:
+                status = RegistrationStatus.PENDING_PAYMENT
+            else:
+                status = RegistrationStatus.CONFIRMED
             registration = Registration(
                 event_id=event.id, rate_id=rate.id, reference=new_reference(),
                 manage_token=secrets.token_urlsafe(32), unsubscribe_token=secrets.token_urlsafe(32),
                 ticket_code=new_ticket_code(),
                 announcements_consent_at=now if data.get("announcements") else None,
-                status=RegistrationStatus.CONFIRMED if seated else RegistrationStatus.WAITLISTED,
+                status=status, amount_due=price.amount,
+                discount_code_id=price.discount_code.id if price.discount_code else None,
+                payment_method="card" if price.amount > 0 else None,
+                hold_expires_at=payments_hold(event, now) if status == RegistrationStatus.PENDING_PAYMENT else None,
                 email=data["email"].strip(), email_normalised=email_normalised,
                 given_name=data["given_name"], family_name=data["family_name"], answers=data.get("answers") or {},
                 amount_paid=0, currency=rate.currency, consent_at=now,
@@ -125,17 +141,24 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
 
 
 def cancel(session: Session, registration: Registration) -> list[Registration]:
-    """Cancels and hands a freed seat to the waiting list; returns who was promoted."""
+    """Cancels, refunds what the event's policy gives back, and hands a freed seat to the
+    waiting list; returns who was promoted."""
     capacity.lock_event(session, registration.event_id)
     session.refresh(registration)
-    if registration.status == RegistrationStatus.CANCELLED:
+    if RegistrationStatus(registration.status).ended:
         return []
     now = utcnow()
     held_seat = RegistrationStatus(registration.status).holds_seat
-    registration.status = RegistrationStatus.CANCELLED
+    refund_amount = pricing.refund_due(registration.event, registration.amount_paid - registration.amount_refunded, now)
+    registration.status = RegistrationStatus.REFUNDED if refund_amount else RegistrationStatus.CANCELLED
     registration.cancelled_at = now
+    if registration.discount_code_id is not None and registration.paid_at is None:
+        pricing.release_use(session, registration.discount_code_id)
     session.flush()
-    notify.cancelled(session, registration, held_seat)
+    if refund_amount:
+        payments.refund(session, registration, refund_amount, "cancelled under the event's policy")
+    notify.cancelled(session, registration, held_seat,
+                     refund_amount=money_text(refund_amount, registration.currency) if refund_amount else None)
     if not held_seat:
         return []
     capacity.release_seat(session, registration.event_id)
@@ -147,7 +170,7 @@ def cancel(session: Session, registration: Registration) -> list[Registration]:
 
 def correct_name(session: Session, registration: Registration, given_name: str, family_name: str) -> None:
     """Names are kept exactly as typed (no case folding, no transliteration): they go on certificates."""
-    if registration.status == RegistrationStatus.CANCELLED:
+    if RegistrationStatus(registration.status).ended:
         raise ApiError(409, "cancelled", "This registration is cancelled.")
     registration.given_name = given_name
     registration.family_name = family_name

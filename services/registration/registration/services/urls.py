@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 
 from suite_common.auth import participant_token
 
-from ..models import Registration
+from ..models import Event, Registration
 
 
 def public_base() -> str:
@@ -27,3 +28,15 @@ def participant_url(registration: Registration) -> str:
     settings = current_app.extensions["suite_settings"]
     token = participant_token(settings.own_signing_key, registration.event.slug, registration.id)
     return f"{settings.certificates_public_url}/events/{registration.event.slug}/participants/{token}"
+
+
+def event_dates(event: Event) -> str:
+    """'4 March 2027', '4–5 March 2027' or '30 March – 2 April 2027', in the event's time zone."""
+    zone = ZoneInfo(event.timezone)
+    start, end = event.starts_at.astimezone(zone).date(), event.ends_at.astimezone(zone).date()
+    if start == end:
+        return f"{start.day} {start:%B %Y}"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{end.day} {start:%B %Y}"
+    return f"{start.day} {start:%B} – {end.day} {end:%B %Y}" if start.year == end.year else \
+        f"{start.day} {start:%B %Y} – {end.day} {end:%B %Y}"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 11:40:04.398405
+Create Date: 2026-11-26 11:53:03.331124
 """
 from alembic import op
 import sqlalchemy as sa
@@ -77,9 +77,11 @@ def upgrade() -> None:
     sa.Column('revoked_reason', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_certificates')),
     sa.UniqueConstraint('code', name=op.f('uq_certificates_code')),
-    sa.UniqueConstraint('download_token', name=op.f('uq_certificates_download_token')),
-    sa.UniqueConstraint('organisation_id', 'event_slug', 'registration_id', name=op.f('uq_certificates_organisation_id_event_slug_registration_id'))
+    sa.UniqueConstraint('download_token', name=op.f('uq_certificates_download_token'))
     )
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.create_index('uq_certificates_current', ['organisation_id', 'event_slug', 'registration_id'], unique=True, sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
+
     op.create_table('check_ins',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organisation_id', sa.Integer(), nullable=False),
@@ -145,6 +147,15 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_due', ['delivered_at', 'next_attempt_at'], unique=False)
 
+    op.create_table('rate_limit_counters',
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('expires_at', sa.Float(), nullable=False, comment='seconds since the epoch'),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_limit_counters'))
+    )
+    with op.batch_alter_table('rate_limit_counters', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rate_limit_counters_expires_at'), ['expires_at'], unique=False)
+
     op.create_table('attendance_intervals',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organisation_id', sa.Integer(), nullable=False),
@@ -186,6 +197,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_attendance_event_registration')
 
     op.drop_table('attendance_intervals')
+    with op.batch_alter_table('rate_limit_counters', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rate_limit_counters_expires_at'))
+
+    op.drop_table('rate_limit_counters')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_due')
 
@@ -196,6 +211,9 @@ def downgrade() -> None:
     op.drop_table('issue_jobs')
     op.drop_table('evaluations')
     op.drop_table('check_ins')
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_index('uq_certificates_current', sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
+
     op.drop_table('certificates')
     op.drop_table('attendance_reports')
     op.drop_table('accreditations')

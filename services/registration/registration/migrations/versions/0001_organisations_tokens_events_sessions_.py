@@ -1,8 +1,8 @@
-"""organisations, tokens, events, sessions, rates, registrations, outbox
+"""organisations, tokens, events, sessions, rates, discount codes, registrations, payments, documents, outbox
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 11:34:53.082500
+Create Date: 2026-11-26 11:48:27.351566
 """
 from alembic import op
 import sqlalchemy as sa
@@ -21,6 +21,10 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('legal_name', sa.String(length=200), nullable=True),
+    sa.Column('address', sa.Text(), nullable=True),
+    sa.Column('vat_number', sa.String(length=40), nullable=True),
+    sa.Column('billing_email', sa.String(length=254), nullable=True),
     sa.Column('created_at', suite_common.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations')),
     sa.UniqueConstraint('slug', name=op.f('uq_organisations_slug'))
@@ -44,6 +48,12 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_due', ['delivered_at', 'next_attempt_at'], unique=False)
 
+    op.create_table('stripe_events',
+    sa.Column('id', sa.String(length=255), nullable=False),
+    sa.Column('type', sa.String(length=100), nullable=False),
+    sa.Column('received_at', suite_common.db.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stripe_events'))
+    )
     op.create_table('api_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organisation_id', sa.Integer(), nullable=False),
@@ -58,6 +68,14 @@ def upgrade() -> None:
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_tokens_organisation_id'), ['organisation_id'], unique=False)
 
+    op.create_table('document_counters',
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('last_value', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_document_counters_organisation_id_organisations')),
+    sa.PrimaryKeyConstraint('organisation_id', 'kind', 'year', name=op.f('pk_document_counters'))
+    )
     op.create_table('events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organisation_id', sa.Integer(), nullable=False),
@@ -76,6 +94,13 @@ def upgrade() -> None:
     sa.Column('registration_opens_at', suite_common.db.UTCDateTime(), nullable=True),
     sa.Column('registration_closes_at', suite_common.db.UTCDateTime(), nullable=True),
     sa.Column('consent_text', sa.Text(), nullable=False),
+    sa.Column('vat_rate', sa.Numeric(precision=5, scale=2), nullable=False),
+    sa.Column('prices_include_vat', sa.Boolean(), nullable=False),
+    sa.Column('seat_hold_minutes', sa.Integer(), nullable=False),
+    sa.Column('refund_full_until', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('refund_partial_until', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('refund_partial_percent', sa.Integer(), nullable=False),
+    sa.Column('cancellation_fee', sa.Integer(), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('created_at', suite_common.db.UTCDateTime(), nullable=False),
     sa.Column('updated_at', suite_common.db.UTCDateTime(), nullable=False),
@@ -88,6 +113,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_events_organisation_id'), ['organisation_id'], unique=False)
+
+    op.create_table('discount_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('percent_off', sa.Integer(), nullable=True),
+    sa.Column('amount_off', sa.Integer(), nullable=True),
+    sa.Column('max_uses', sa.Integer(), nullable=True),
+    sa.Column('uses', sa.Integer(), nullable=False),
+    sa.Column('valid_until', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('rates', sa.JSON(), nullable=True),
+    sa.Column('created_at', suite_common.db.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('max_uses IS NULL OR uses <= max_uses', name=op.f('ck_discount_codes_uses_within_limit')),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_discount_codes_event_id_events')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_discount_codes')),
+    sa.UniqueConstraint('event_id', 'code', name=op.f('uq_discount_codes_event_id_code'))
+    )
+    with op.batch_alter_table('discount_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_discount_codes_event_id'), ['event_id'], unique=False)
 
     op.create_table('event_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -147,11 +191,23 @@ def upgrade() -> None:
     sa.Column('idempotency_key', sa.String(length=100), nullable=True),
     sa.Column('request_fingerprint', sa.String(length=64), nullable=True),
     sa.Column('cancelled_at', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('amount_due', sa.Integer(), nullable=False),
+    sa.Column('discount_code_id', sa.Integer(), nullable=True),
+    sa.Column('payment_method', sa.String(length=20), nullable=True),
+    sa.Column('checkout_session_id', sa.String(length=255), nullable=True),
+    sa.Column('payment_url', sa.String(length=1000), nullable=True),
+    sa.Column('payment_intent_id', sa.String(length=255), nullable=True),
+    sa.Column('hold_expires_at', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('paid_at', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('amount_refunded', sa.Integer(), nullable=False),
+    sa.Column('receipt_number', sa.String(length=40), nullable=True),
     sa.Column('created_at', suite_common.db.UTCDateTime(), nullable=False),
     sa.Column('updated_at', suite_common.db.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['discount_code_id'], ['discount_codes.id'], name=op.f('fk_registrations_discount_code_id_discount_codes')),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_registrations_event_id_events')),
     sa.ForeignKeyConstraint(['rate_id'], ['rates.id'], name=op.f('fk_registrations_rate_id_rates')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registrations')),
+    sa.UniqueConstraint('checkout_session_id', name=op.f('uq_registrations_checkout_session_id')),
     sa.UniqueConstraint('manage_token', name=op.f('uq_registrations_manage_token')),
     sa.UniqueConstraint('reference', name=op.f('uq_registrations_reference')),
     sa.UniqueConstraint('ticket_code', name=op.f('uq_registrations_ticket_code')),
@@ -160,17 +216,39 @@ def upgrade() -> None:
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.create_index('ix_registrations_event_status_id', ['event_id', 'status', 'id'], unique=False)
         batch_op.create_index('ix_registrations_event_updated', ['event_id', 'updated_at'], unique=False)
-        batch_op.create_index('uq_registrations_event_email_live', ['event_id', 'email_normalised'], unique=True, postgresql_where=sa.text("status <> 'cancelled'"), sqlite_where=sa.text("status <> 'cancelled'"))
+        batch_op.create_index('uq_registrations_event_email_live', ['event_id', 'email_normalised'], unique=True, postgresql_where=sa.text("status NOT IN ('cancelled', 'refunded')"), sqlite_where=sa.text("status NOT IN ('cancelled', 'refunded')"))
         batch_op.create_index('uq_registrations_event_idempotency_key', ['event_id', 'idempotency_key'], unique=True)
+
+    op.create_table('documents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('number', sa.String(length=40), nullable=False),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('content', sa.JSON(), nullable=False),
+    sa.Column('issued_at', suite_common.db.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_documents_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['registration_id'], ['registrations.id'], name=op.f('fk_documents_registration_id_registrations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_documents')),
+    sa.UniqueConstraint('organisation_id', 'number', name=op.f('uq_documents_organisation_id_number'))
+    )
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_documents_registration_id'), ['registration_id'], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_documents_registration_id'))
+
+    op.drop_table('documents')
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.drop_index('uq_registrations_event_idempotency_key')
-        batch_op.drop_index('uq_registrations_event_email_live', postgresql_where=sa.text("status <> 'cancelled'"), sqlite_where=sa.text("status <> 'cancelled'"))
+        batch_op.drop_index('uq_registrations_event_email_live', postgresql_where=sa.text("status NOT IN ('cancelled', 'refunded')"), sqlite_where=sa.text("status NOT IN ('cancelled', 'refunded')"))
         batch_op.drop_index('ix_registrations_event_updated')
         batch_op.drop_index('ix_registrations_event_status_id')
 
@@ -183,14 +261,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_event_sessions_event_id'))
 
     op.drop_table('event_sessions')
+    with op.batch_alter_table('discount_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_discount_codes_event_id'))
+
+    op.drop_table('discount_codes')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_events_organisation_id'))
 
     op.drop_table('events')
+    op.drop_table('document_counters')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_organisation_id'))
 
     op.drop_table('api_tokens')
+    op.drop_table('stripe_events')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_due')
 

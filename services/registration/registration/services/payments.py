@@ -1,0 +1,278 @@
+"""Card payment through Stripe Checkout, and what Stripe's webhooks change.
+
+The same code talks to Stripe and to the local stand-in: only ``STRIPE_API_BASE``
+differs. Calls that change money at Stripe (refunds, expiring a session) go through
+the outbox with an idempotency key, so they are made once even if Stripe or we fail
+half-way. Webhook events are applied once (their ids are stored in the transaction
+that applies them) and only when the transition is valid from the current state:
+Stripe delivers events more than once and in any order.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import stripe
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from suite_common.db import utcnow
+from suite_common.outbox import enqueue
+from suite_common.settings import ConfigurationError
+
+from ..models import Outbox, Registration, RegistrationStatus, StripeEvent
+from . import capacity, documents, notify, receipts
+from .urls import manage_url
+
+log = logging.getLogger(__name__)
+
+STANDIN_BASE = "http://127.0.0.1:12111"
+STANDIN_KEY = "sk_test_standin"
+STANDIN_WEBHOOK_SECRET = "whsec_dev_standin"
+# Stripe refuses a Checkout Session that expires in less than 30 minutes; keep a margin.
+MIN_HOLD = dt.timedelta(minutes=31)
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    api_key: str
+    webhook_secret: str
+    api_base: str | None
+
+    @classmethod
+    def from_env(cls, production: bool) -> StripeSettings:
+        key = os.environ.get("STRIPE_API_KEY") or ""
+        secret = os.environ.get("STRIPE_WEBHOOK_SECRET") or ""
+        base = os.environ.get("STRIPE_API_BASE") or None
+        if production and (not key or not secret or key == STANDIN_KEY):
+            raise ConfigurationError("refusing to start in production: STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET "
+                                     "must be set")
+        if not key:  # no key: the local stand-in, never Stripe
+            return cls(STANDIN_KEY, secret or STANDIN_WEBHOOK_SECRET, base or STANDIN_BASE)
+        return cls(key, secret, base)
+
+    def client(self) -> stripe.StripeClient:
+        options: dict[str, Any] = {"max_network_retries": 2}
+        if self.api_base:
+            options["base_addresses"] = {"api": self.api_base}
+        return stripe.StripeClient(self.api_key, **options)
+
+
+def _settings() -> StripeSettings:
+    return current_app.extensions["stripe_settings"]
+
+
+def _client() -> stripe.StripeClient:
+    if "stripe_client" not in current_app.extensions:
+        current_app.extensions["stripe_client"] = _settings().client()
+    return current_app.extensions["stripe_client"]
+
+
+def hold_until(now: dt.datetime, minutes: int) -> dt.datetime:
+    return now + max(dt.timedelta(minutes=minutes), MIN_HOLD)
+
+
+def ensure_checkout(session: Session, registration: Registration) -> str:
+    """The Checkout Session URL for a registration awaiting card payment, created once per hold."""
+    if registration.payment_url and registration.checkout_session_id:
+        return registration.payment_url
+    assert registration.hold_expires_at is not None
+    url = manage_url(registration)
+    created = _client().v1.checkout.sessions.create(params={
+        "mode": "payment",
+        "line_items": [{"quantity": 1, "price_data": {
+            "currency": registration.currency.lower(), "unit_amount": registration.amount_due,
+            "product_data": {"name": f"{registration.event.title}: {registration.rate.name}"}}}],
+        "client_reference_id": registration.reference,
+        "metadata": {"registration": registration.reference, "event": registration.event.slug},
+        "customer_email": registration.email,
+        "success_url": f"{url}?paid=1",
+        "cancel_url": url,
+        "expires_at": int(registration.hold_expires_at.timestamp()),
+    }, options={"idempotency_key": f"checkout:{registration.reference}:{int(registration.hold_expires_at.timestamp())}"})
+    registration.checkout_session_id = created.id
+    registration.payment_url = created.url
+    session.flush()
+    return created.url or url
+
+
+def payment_url(session: Session, registration: Registration) -> str | None:
+    """Where the attendee pays: Stripe's page, or ours that tries again if Stripe could not be reached."""
+    if registration.status != RegistrationStatus.PENDING_PAYMENT:
+        return None
+    try:
+        url = ensure_checkout(session, registration)
+        session.commit()
+        return url
+    except stripe.StripeError:
+        session.rollback()
+        log.warning("checkout session not created yet", extra={"registration": registration.id})
+        return f"{manage_url(registration)}/pay"
+
+
+# --- webhooks -------------------------------------------------------------------------
+
+
+class BadSignature(Exception):
+    """The body was not signed by Stripe with our endpoint secret."""
+
+
+def verify(payload: bytes, signature: str) -> dict[str, Any]:
+    """The event as plain JSON, once the stripe library has checked that Stripe signed this body."""
+    try:
+        stripe.Webhook.construct_event(payload, signature, _settings().webhook_secret)
+        return json.loads(payload)
+    except (ValueError, stripe.SignatureVerificationError) as exc:
+        raise BadSignature(str(exc)) from exc
+
+
+def apply_event(session: Session, event: dict[str, Any]) -> str:
+    """Applies one event once; returns what happened, for the log and the response."""
+    try:
+        with session.begin_nested():
+            session.add(StripeEvent(id=event["id"], type=event["type"]))
+            session.flush()
+    except IntegrityError:
+        return "duplicate"
+    obj = event["data"]["object"]
+    handlers = {
+        "checkout.session.completed": _completed,
+        "checkout.session.async_payment_succeeded": _paid,
+        "checkout.session.async_payment_failed": _released,
+        "checkout.session.expired": _released,
+        "charge.refunded": _refunded,
+    }
+    handler = handlers.get(event["type"])
+    if handler is None:
+        return "ignored"
+    return handler(session, obj)
+
+
+def _registration_for(session: Session, obj: Any) -> Registration | None:
+    metadata = obj.get("metadata") or {}
+    reference = metadata.get("registration") or obj.get("client_reference_id")
+    if not reference:
+        return None
+    return session.scalar(select(Registration).where(Registration.reference == reference))
+
+
+def _completed(session: Session, obj: Any) -> str:
+    if obj.get("payment_status") != "paid":
+        return "awaiting asynchronous payment"
+    return _paid(session, obj)
+
+
+def _paid(session: Session, obj: Any) -> str:
+    registration = _registration_for(session, obj)
+    if registration is None:
+        return "unknown registration"
+    if obj.get("amount_total") != registration.amount_due or (obj.get("currency") or "").upper() != registration.currency:
+        log.error("payment amount does not match", extra={"registration": registration.id})
+        return "amount mismatch: not applied"
+    capacity.lock_event(session, registration.event_id)
+    session.refresh(registration)
+    status = RegistrationStatus(registration.status)
+    if registration.paid_at is not None or status == RegistrationStatus.CONFIRMED:
+        return "already paid"
+    now = utcnow()
+    registration.paid_at = now
+    registration.payment_intent_id = obj.get("payment_intent")
+    registration.amount_paid = obj["amount_total"]
+    if status == RegistrationStatus.PENDING_PAYMENT:
+        seated = True
+    else:
+        # The hold ran out (or the payment failed) and the seat was released: take one if any is free.
+        seated = capacity.take_seat(session, registration.event_id)
+    if not seated:
+        registration.status = RegistrationStatus.REFUNDED
+        registration.cancelled_at = now
+        refund(session, registration, registration.amount_paid, "the seat went to someone else before payment")
+        notify.cancelled(session, registration, held_seat=False,
+                         refund_amount=documents.format_money(registration.amount_paid, registration.currency))
+        return "paid too late, no seat: refunded"
+    registration.status = RegistrationStatus.CONFIRMED
+    registration.updated_at = now
+    receipt = receipts.issue_receipt(session, registration, now)
+    notify.paid(session, registration, receipt.number, now)
+    return "confirmed"
+
+
+def _released(session: Session, obj: Any) -> str:
+    """Expired or failed: the held seat goes back (to the waiting list), unless the payment came first."""
+    registration = _registration_for(session, obj)
+    if registration is None:
+        return "unknown registration"
+    capacity.lock_event(session, registration.event_id)
+    session.refresh(registration)
+    if registration.status != RegistrationStatus.PENDING_PAYMENT or registration.checkout_session_id != obj.get("id"):
+        return "nothing held"
+    registration.status = RegistrationStatus.CANCELLED
+    registration.cancelled_at = utcnow()
+    session.flush()
+    capacity.release_seat(session, registration.event_id)
+    now = utcnow()
+    for person in capacity.promote_waitlisted(session, registration.event_id):
+        notify.confirmed(session, person, now)
+    return "hold released"
+
+
+def _refunded(session: Session, obj: Any) -> str:
+    intent = obj.get("payment_intent")
+    registration = session.scalar(select(Registration).where(Registration.payment_intent_id == intent)) \
+        if intent else None
+    if registration is None:
+        return "unknown payment"
+    refunded = int(obj.get("amount_refunded") or 0)
+    if refunded > registration.amount_refunded:
+        registration.amount_refunded = refunded
+        registration.updated_at = utcnow()
+    return "refund recorded"
+
+
+def refund(session: Session, registration: Registration, amount: int, reason: str) -> None:
+    """Asks Stripe for a refund through the outbox: made once, retried while Stripe cannot be reached."""
+    if amount <= 0 or not registration.payment_intent_id:
+        return
+    key = f"refund:{registration.reference}:{registration.amount_refunded + amount}"
+    enqueue(session, Outbox, "stripe", "POST", "/v1/refunds", key, {
+        "payment_intent": registration.payment_intent_id, "amount": amount, "reason": "requested_by_customer",
+        "metadata": {"registration": registration.reference, "why": reason[:400]}})
+
+
+class StripeTarget:
+    """Lets the outbox dispatcher call Stripe like a service: ``request`` answers with a status code."""
+
+    def __init__(self, settings: StripeSettings) -> None:
+        self.client = settings.client()
+
+    def request(self, method: str, path: str, *, json: Any = None, params: Any = None,
+                idempotency_key: str | None = None, timeout: float | None = None) -> _Answer:
+        options = {"idempotency_key": idempotency_key} if idempotency_key else {}
+        try:
+            if path == "/v1/refunds":
+                self.client.v1.refunds.create(params=json, options=options)
+            elif path.startswith("/v1/checkout/sessions/") and path.endswith("/expire"):
+                self.client.v1.checkout.sessions.expire(path.split("/")[4], options=options)
+            else:
+                return _Answer(400, f"no such Stripe call: {method} {path}")
+        except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+            raise requests.ConnectionError(str(exc)) from exc
+        except stripe.StripeError as exc:
+            status = exc.http_status or 500
+            if status >= 500:
+                raise requests.ConnectionError(str(exc)) from exc
+            return _Answer(status, str(exc))
+        return _Answer(200, "")
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status_code: int
+    text: str

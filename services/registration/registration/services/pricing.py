@@ -1,0 +1,104 @@
+"""What a registration costs: the rate, a discount code, and VAT. Integer minor units only."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from suite_common.errors import ApiError, validation_error
+
+from ..models import DiscountCode, Event, Rate
+
+
+@dataclass(frozen=True)
+class Price:
+    amount: int  # what the attendee pays, as rates are priced (gross if prices include VAT)
+    list_amount: int
+    discount: int
+    discount_code: DiscountCode | None
+
+
+def discounted(amount: int, code: DiscountCode | None) -> int:
+    """The price after the code; never below zero."""
+    if code is None:
+        return amount
+    if code.percent_off is not None:
+        off = int((Decimal(amount) * code.percent_off / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    else:
+        off = code.amount_off or 0
+    return max(0, amount - off)
+
+
+def find_code(session: Session, event: Event, rate: Rate, code: str, now: dt.datetime) -> DiscountCode:
+    found = session.scalar(select(DiscountCode).where(DiscountCode.event_id == event.id,
+                                                      DiscountCode.code == code.strip().upper()))
+    refusal = None
+    if found is None:
+        refusal = "Unknown discount code."
+    elif found.valid_until is not None and now >= found.valid_until:
+        refusal = "This discount code has expired."
+    elif found.rates and rate.code not in found.rates:
+        refusal = "This discount code does not apply to this rate."
+    elif found.max_uses is not None and found.uses >= found.max_uses:
+        refusal = "This discount code has been used up."
+    if refusal:
+        raise validation_error({"discount_code": [refusal]})
+    assert found is not None
+    return found
+
+
+def claim_use(session: Session, code: DiscountCode) -> None:
+    """Takes one use with a conditional UPDATE (a row lock on PostgreSQL), so the limit holds under any race."""
+    result = session.execute(
+        update(DiscountCode)
+        .where(DiscountCode.id == code.id, (DiscountCode.max_uses.is_(None)) | (DiscountCode.uses < DiscountCode.max_uses))
+        .values(uses=DiscountCode.uses + 1)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise validation_error({"discount_code": ["This discount code has been used up."]})
+
+
+def release_use(session: Session, code_id: int) -> None:
+    session.execute(update(DiscountCode).where(DiscountCode.id == code_id, DiscountCode.uses > 0)
+                    .values(uses=DiscountCode.uses - 1).execution_options(synchronize_session=False))
+
+
+def price(session: Session, event: Event, rate: Rate, code: str | None, now: dt.datetime) -> Price:
+    discount_code = find_code(session, event, rate, code, now) if code else None
+    amount = discounted(rate.amount, discount_code)
+    return Price(amount=amount, list_amount=rate.amount, discount=rate.amount - amount, discount_code=discount_code)
+
+
+def add_code(session: Session, event: Event, data: dict[str, object]) -> DiscountCode:
+    rate_codes = {rate.code for rate in event.rates}
+    unknown = [code for code in (data.get("rates") or []) if code not in rate_codes]
+    if unknown:
+        raise validation_error({"rates": [f"Unknown rate: {', '.join(map(str, unknown))}."]})
+    item = DiscountCode(event_id=event.id, uses=0, **{**data, "code": str(data["code"]).upper()})
+    try:
+        with session.begin_nested():
+            session.add(item)
+    except IntegrityError as exc:
+        raise ApiError(409, "conflict", "A discount code with this code already exists.",
+                       {"code": ["Already in use."]}) from exc
+    return item
+
+
+def refund_due(event: Event, paid: int, now: dt.datetime) -> int:
+    """The event's cancellation policy applied to what was paid: full, a percentage, or nothing; minus the fee."""
+    if paid <= 0:
+        return 0
+    if event.refund_full_until is not None and now < event.refund_full_until:
+        share = 100
+    elif event.refund_partial_until is not None and now < event.refund_partial_until:
+        share = event.refund_partial_percent
+    elif event.refund_full_until is None and event.refund_partial_until is None:
+        share = 100  # no policy set: cancellations are refunded in full
+    else:
+        share = 0
+    gross = int((Decimal(paid) * share / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return max(0, gross - event.cancellation_fee) if share else 0

@@ -1,0 +1,93 @@
+"""Numbered receipts (and later invoices and credit notes): the numbers, and the frozen content.
+
+Numbers run per organisation, kind and year without gaps or duplicates: the next
+number is taken by incrementing the counter row in the transaction that issues the
+document (the row lock queues concurrent issuers; a rolled-back issue gives its
+number back with it).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import Document, DocumentCounter, Organisation, Registration
+from .documents import Buyer, DocumentData, Line, Seller, render_document
+from .urls import event_dates
+
+PREFIXES = {"receipt": "R", "invoice": "I", "credit_note": "C"}
+
+
+def next_number(session: Session, organisation_id: int, kind: str, year: int) -> str:
+    for _ in range(2):
+        result = session.execute(
+            update(DocumentCounter)
+            .where(DocumentCounter.organisation_id == organisation_id, DocumentCounter.kind == kind,
+                   DocumentCounter.year == year)
+            .values(last_value=DocumentCounter.last_value + 1)
+            .returning(DocumentCounter.last_value))
+        value = result.scalar_one_or_none()
+        if value is not None:
+            return f"{PREFIXES[kind]}{year}-{value:06d}"
+        try:
+            with session.begin_nested():
+                session.add(DocumentCounter(organisation_id=organisation_id, kind=kind, year=year, last_value=0))
+        except IntegrityError:
+            pass  # another transaction created the series first; increment it
+    raise RuntimeError("document counter could not be created")
+
+
+def _seller(organisation: Organisation) -> dict[str, Any]:
+    return {"name": organisation.legal_name or organisation.name,
+            "address": [line for line in (organisation.address or "").splitlines() if line.strip()],
+            "vat_number": organisation.vat_number, "email": organisation.billing_email}
+
+
+def issue_receipt(session: Session, registration: Registration, now: dt.datetime) -> Document:
+    existing = session.scalar(select(Document).where(Document.registration_id == registration.id,
+                                                     Document.kind == "receipt"))
+    if existing is not None:
+        return existing
+    event = registration.event
+    organisation = session.get(Organisation, event.organisation_id)
+    number = next_number(session, event.organisation_id, "receipt", now.year)
+    content = {
+        "seller": _seller(organisation),
+        "buyer": {"name": f"{registration.given_name} {registration.family_name}", "email": registration.email},
+        "lines": [[f"{event.title}: {registration.rate.name}", 1, registration.amount_paid]],
+        "currency": registration.currency, "vat_rate": str(event.vat_rate),
+        "prices_include_vat": event.prices_include_vat, "event_title": event.title,
+        "event_dates": event_dates(event), "reference": registration.reference,
+        "payment_method": "Card (Stripe)", "paid_on": now.date().isoformat(), "issued_on": now.date().isoformat(),
+    }
+    document = Document(organisation_id=event.organisation_id, registration_id=registration.id, kind="receipt",
+                        number=number, amount=registration.amount_paid, currency=registration.currency,
+                        content=content, issued_at=now)
+    session.add(document)
+    registration.receipt_number = number
+    session.flush()
+    return document
+
+
+def render(document: Document) -> bytes:
+    content = document.content
+    data = DocumentData(
+        kind=document.kind, number=document.number, issued_on=dt.date.fromisoformat(content["issued_on"]),
+        seller=Seller(**content["seller"]), buyer=Buyer(**content["buyer"]),
+        lines=[Line(description, quantity, amount) for description, quantity, amount in content["lines"]],
+        currency=content["currency"], vat_rate=Decimal(content["vat_rate"]),
+        prices_include_vat=content["prices_include_vat"], event_title=content["event_title"],
+        event_dates=content["event_dates"], reference=content["reference"],
+        payment_method=content.get("payment_method"),
+        paid_on=dt.date.fromisoformat(content["paid_on"]) if content.get("paid_on") else None,
+    )
+    return render_document(data)
+
+
+def for_registration(session: Session, registration: Registration, kind: str) -> Document | None:
+    return session.scalar(select(Document).where(Document.registration_id == registration.id,
+                                                 Document.kind == kind))

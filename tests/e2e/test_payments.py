@@ -1,0 +1,184 @@
+"""Paying for a conference seat with the real stripe library against the local stand-in:
+checkout, signed webhooks (repeated, out of order, late, forged, wrong amount), receipts, refunds."""
+from __future__ import annotations
+
+import collections
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from devtools.smtp_sink import SmtpSink
+from devtools.stripe_standin import StripeStandin
+from tests.support.factories import iso
+from tests.support.mail import eventually
+from tests.support.pdf import pdf_text
+from tests.support.stack import running_stack, url
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "whsec_test_payments"
+STRIPE_AUTH = {"Authorization": "Bearer sk_test_checker"}
+
+
+def signed_post(endpoint: str, event: dict[str, Any], secret: str = SECRET) -> requests.Response:
+    """Posts an event signed exactly as Stripe signs: HMAC-SHA256 over "<timestamp>.<body>"."""
+    body = json.dumps(event)
+    stamp = int(time.time())
+    signature = hmac.new(secret.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    return requests.post(endpoint, data=body, headers={"Stripe-Signature": f"t={stamp},v1={signature}",
+                                                       "Content-Type": "application/json"})
+
+
+def event_of(kind: str, obj: dict[str, Any], n: int) -> dict[str, Any]:
+    return {"id": f"evt_test_{kind}_{n}", "object": "event", "type": kind, "api_version": "2026-10-28.endive",
+            "created": int(time.time()), "livemode": False, "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None}, "data": {"object": obj}}
+
+
+@pytest.fixture
+def world(tmp_path: Path):  # type: ignore[no-untyped-def]
+    with SmtpSink(tmp_path / "mail") as sink, StripeStandin(webhook_secret=SECRET) as stripe_standin, running_stack(
+        tmp_path, SMTP_PORT=str(sink.port), STRIPE_API_BASE=stripe_standin.url, STRIPE_WEBHOOK_SECRET=SECRET,
+    ) as stack:
+        registration = url(stack, "registration")
+        requests.post(f"{stripe_standin.url}/_standin/webhook",
+                      json={"url": f"{registration}/webhooks/stripe"}).raise_for_status()
+        auth = {"Authorization": f"Bearer {stack.create_token('society')}"}
+        requests.put(f"{registration}/api/v1/organisation/billing", headers=auth, json={
+            "legal_name": "European Society of Imaging Informatics", "address": "Am Gestade 1\n1010 Wien\nAustria",
+            "vat_number": "ATU12345678", "billing_email": "office@esii.example"}).raise_for_status()
+        created = requests.post(f"{registration}/api/v1/events", headers=auth, json={
+            "slug": "congress", "title": "Congress of Imaging Informatics", "kind": "conference",
+            "starts_at": iso(days=40), "ends_at": iso(days=41), "timezone": "Europe/Vienna", "capacity": 2,
+            "currency": "EUR", "venue": "Vienna", "vat_rate": "20", "prices_include_vat": True,
+            "refund_full_until": iso(days=30), "cancellation_fee": 2500})
+        assert created.status_code == 201, created.text
+        for rate in ({"code": "member", "name": "Member", "amount": 45000, "category": "member"},
+                     {"code": "non-member", "name": "Non-member", "amount": 60000, "category": "non_member"}):
+            requests.post(f"{registration}/api/v1/events/congress/rates", headers=auth,
+                          json={**rate, "currency": "EUR"}).raise_for_status()
+        requests.post(f"{registration}/api/v1/events/congress/discount-codes", headers=auth, json={
+            "code": "RAD10", "percent_off": 10, "max_uses": 1, "rates": ["member"]}).raise_for_status()
+        yield stack, stripe_standin, sink, registration, auth
+
+
+def sign_up(registration: str, email: str, **extra: Any) -> dict[str, Any]:
+    response = requests.post(f"{registration}/api/v1/events/congress/registrations", json={
+        "email": email, "given_name": "Zoë", "family_name": "Łukasiewicz", "rate": "member", "consent": True, **extra})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def status_of(registration: str, auth: dict[str, str], reg_id: int) -> dict[str, Any]:
+    return requests.get(f"{registration}/api/v1/registrations/{reg_id}", headers=auth).json()
+
+
+def checkout_session(stripe_standin: StripeStandin, payment_url: str) -> dict[str, Any]:
+    session_id = payment_url.rstrip("/").rsplit("/", 1)[-1]
+    return requests.get(f"{stripe_standin.url}/v1/checkout/sessions/{session_id}", headers=STRIPE_AUTH).json()
+
+
+def test_paid_sign_up_with_discount_webhooks_applied_once_receipt_and_refund(world) -> None:  # type: ignore[no-untyped-def]
+    stack, stripe_standin, sink, registration, auth = world
+    zoe = sign_up(registration, "zoe@szpital.example", discount_code="rad10")
+    assert (zoe["status"], zoe["amount_due"], zoe["currency"]) == ("pending_payment", 40500, "EUR")
+    checkout = checkout_session(stripe_standin, zoe["payment_url"])
+    assert (checkout["amount_total"], checkout["client_reference_id"]) == (40500, zoe["reference"])
+    assert checkout["expires_at"] - time.time() > 30 * 60
+
+    # The code had one use: nobody else gets it, however they ask.
+    refused = requests.post(f"{registration}/api/v1/events/congress/registrations", json={
+        "email": "other@h.example", "given_name": "A", "family_name": "B", "rate": "member", "consent": True,
+        "discount_code": "RAD10"})
+    assert refused.status_code == 422 and "discount_code" in refused.json()["error"]["fields"]
+
+    # A forged webhook changes nothing.
+    forged = signed_post(f"{registration}/webhooks/stripe", event_of(
+        "checkout.session.completed", {**checkout, "payment_status": "paid", "status": "complete"}, 1),
+        secret="whsec_wrong")
+    assert forged.status_code == 400 and forged.json()["error"]["code"] == "bad_signature"
+    assert status_of(registration, auth, zoe["id"])["status"] == "pending_payment"
+
+    # Pay on the stand-in's checkout page, as the attendee's browser does.
+    page = requests.get(zoe["payment_url"])
+    assert page.status_code == 200 and "405.00" in page.text
+    paid = requests.post(zoe["payment_url"], allow_redirects=False)
+    assert paid.status_code == 303 and paid.headers["Location"].startswith(zoe["manage_url"])
+    eventually(lambda: status_of(registration, auth, zoe["id"])["status"] == "confirmed")
+
+    # The same event delivered three times changes state once and mails once.
+    completed = requests.get(f"{stripe_standin.url}/_standin/events",
+                             params={"type": "checkout.session.completed"}).json()["data"][0]
+    for _ in range(2):
+        requests.post(f"{stripe_standin.url}/_standin/events/{completed['event']['id']}/redeliver").raise_for_status()
+    stripe_standin.wait_idle()
+    mails = sink.wait_for(2, timeout=30)
+    time.sleep(1.5)
+    subjects = collections.Counter(m["Subject"] for m in sink.messages())
+    assert subjects["Payment received: Congress of Imaging Informatics"] == 1
+    assert subjects["Registration confirmed: Congress of Imaging Informatics"] == 1
+    assert any(m["To"] == "zoe@szpital.example" for m in mails)
+
+    person = status_of(registration, auth, zoe["id"])
+    assert (person["amount_paid"], person["receipt_number"]) == (40500, person["receipt_number"])
+    receipt = requests.get(f"{zoe['manage_url']}/receipt.pdf")
+    assert receipt.headers["Content-Type"] == "application/pdf"
+    text = " ".join(pdf_text(receipt.content).split())
+    for expected in (person["receipt_number"], "ATU12345678", "Zoë Łukasiewicz", "337.50", "67.50", "405.00"):
+        assert expected in text, expected
+
+    # Cancelling before the full-refund date refunds all but the fee, through Stripe.
+    cancelled = requests.post(f"{registration}/api/v1/registrations/{zoe['id']}/cancel", headers=auth).json()
+    assert cancelled["status"] == "refunded"
+    eventually(lambda: status_of(registration, auth, zoe["id"])["amount_refunded"] == 40500 - 2500, timeout=30)
+
+
+def test_expired_hold_releases_the_seat_and_a_late_payment_is_confirmed_or_refunded(world) -> None:  # type: ignore[no-untyped-def]
+    stack, stripe_standin, sink, registration, auth = world
+    first = sign_up(registration, "first@h.example")
+    second = sign_up(registration, "second@h.example")
+    waiting = sign_up(registration, "waiting@h.example")
+    assert [first["status"], second["status"], waiting["status"]] == ["pending_payment", "pending_payment",
+                                                                       "waitlisted"]
+
+    # The first hold runs out: the seat goes to the waiting list, whose person now pays in turn.
+    first_session = checkout_session(stripe_standin, first["payment_url"])["id"]
+    requests.post(f"{stripe_standin.url}/_standin/checkout/sessions/{first_session}/expire-now").raise_for_status()
+    eventually(lambda: status_of(registration, auth, first["id"])["status"] == "cancelled")
+    assert status_of(registration, auth, waiting["id"])["status"] == "pending_payment"
+
+    # Out of order: "expired" arrives before "completed" for the second person, and nobody is waiting:
+    # the late payment takes the freed seat and is confirmed.
+    second_checkout = checkout_session(stripe_standin, second["payment_url"])
+    expired = {**second_checkout, "status": "expired"}
+    assert signed_post(f"{registration}/webhooks/stripe",
+                       event_of("checkout.session.expired", expired, 2)).json()["outcome"] == "hold released"
+    paid = {**second_checkout, "status": "complete", "payment_status": "paid", "payment_intent": "pi_test_late"}
+    outcome = signed_post(f"{registration}/webhooks/stripe", event_of("checkout.session.completed", paid, 3))
+    assert outcome.json()["outcome"] == "confirmed"
+    assert status_of(registration, auth, second["id"])["status"] == "confirmed"
+
+    # The same for the first person, whose seat went to someone else: refunded, never oversold.
+    late = {**checkout_session(stripe_standin, first["payment_url"]), "status": "complete",
+            "payment_status": "paid", "payment_intent": "pi_test_too_late"}
+    outcome = signed_post(f"{registration}/webhooks/stripe", event_of("checkout.session.completed", late, 4))
+    assert outcome.json()["outcome"] == "paid too late, no seat: refunded"
+    assert status_of(registration, auth, first["id"])["status"] == "refunded"
+    event = requests.get(f"{registration}/api/v1/events/congress", headers=auth).json()
+    assert event["seats_taken"] == 2
+
+    # A payment for another amount than asked is not applied.
+    # The promoted person pays from their page, which opens a Checkout Session for the new hold.
+    to_checkout = requests.get(f"{waiting['manage_url']}/pay", allow_redirects=False)
+    assert to_checkout.status_code == 303 and to_checkout.headers["Location"].startswith(stripe_standin.url)
+    wrong = {**checkout_session(stripe_standin, to_checkout.headers["Location"]), "status": "complete",
+             "payment_status": "paid", "amount_total": 100, "payment_intent": "pi_test_wrong"}
+    outcome = signed_post(f"{registration}/webhooks/stripe", event_of("checkout.session.completed", wrong, 5))
+    assert outcome.json()["outcome"] == "amount mismatch: not applied"
+    assert status_of(registration, auth, waiting["id"])["status"] == "pending_payment"
