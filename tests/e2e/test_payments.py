@@ -52,12 +52,14 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
         auth = {"Authorization": f"Bearer {stack.create_token('society')}"}
         requests.put(f"{registration}/api/v1/organisation/billing", headers=auth, json={
             "legal_name": "European Society of Imaging Informatics", "address": "Am Gestade 1\n1010 Wien\nAustria",
-            "vat_number": "ATU12345678", "billing_email": "office@esii.example"}).raise_for_status()
+            "vat_number": "ATU12345678", "billing_email": "office@esii.example",
+            "bank_details": "ESII, Erste Bank\nIBAN AT61 1904 3002 3457 3201\nBIC GIBAATWW"}).raise_for_status()
         created = requests.post(f"{registration}/api/v1/events", headers=auth, json={
             "slug": "congress", "title": "Congress of Imaging Informatics", "kind": "conference",
             "starts_at": iso(days=40), "ends_at": iso(days=41), "timezone": "Europe/Vienna", "capacity": 2,
             "currency": "EUR", "venue": "Vienna", "vat_rate": "20", "prices_include_vat": True,
-            "refund_full_until": iso(days=30), "cancellation_fee": 2500})
+            "refund_full_until": iso(days=30), "cancellation_fee": 2500, "allows_invoice": True,
+            "invoice_due_days": 30})
         assert created.status_code == 201, created.text
         for rate in ({"code": "member", "name": "Member", "amount": 45000, "category": "member"},
                      {"code": "non-member", "name": "Non-member", "amount": 60000, "category": "non_member"}):
@@ -182,3 +184,44 @@ def test_expired_hold_releases_the_seat_and_a_late_payment_is_confirmed_or_refun
     outcome = signed_post(f"{registration}/webhooks/stripe", event_of("checkout.session.completed", wrong, 5))
     assert outcome.json()["outcome"] == "amount mismatch: not applied"
     assert status_of(registration, auth, waiting["id"])["status"] == "pending_payment"
+
+
+def test_payment_by_invoice_keeps_the_seat_until_marked_paid_and_a_refund_issues_a_credit_note(world) -> None:  # type: ignore[no-untyped-def]
+    stack, stripe_standin, sink, registration, auth = world
+    person = sign_up(registration, "radiology@klinikum.example")
+    assert person["status"] == "pending_payment" and person["payment_url"]
+    invoiced = requests.post(f"{registration}/api/v1/registrations/{person['id']}/invoice", headers=auth, json={
+        "name": "Universitätsklinikum Köln, Institut für Radiologie", "address": "Kerpener Str. 62\n50937 Köln",
+        "vat_number": "DE123456789", "purchase_order": "PO-2027-0815"})
+    assert invoiced.status_code == 201, invoiced.text
+    body = invoiced.json()
+    assert (body["status"], body["payment_method"]) == ("pending_payment", "invoice")
+    assert body["hold_expires_at"] is None and body["invoice_number"].startswith("I")
+    again = requests.post(f"{registration}/api/v1/registrations/{person['id']}/invoice", headers=auth, json={
+        "name": "Other", "address": "Elsewhere"})
+    assert again.json()["invoice_number"] == body["invoice_number"]
+
+    # The card checkout opened at sign-up is expired, and its expiry does not release the seat.
+    session_id = checkout_session(stripe_standin, person["payment_url"])["id"]
+    eventually(lambda: checkout_session(stripe_standin, f"/{session_id}")["status"] == "expired", timeout=30)
+    stripe_standin.wait_idle()
+    assert status_of(registration, auth, person["id"])["status"] == "pending_payment"
+
+    text = " ".join(pdf_text(requests.get(f"{person['manage_url']}/invoice.pdf").content).split())
+    for expected in (body["invoice_number"], "PO-2027-0815", "DE123456789", "IBAN AT61", "Universitätsklinikum Köln"):
+        assert expected in text, expected
+    open_list = requests.get(f"{registration}/api/v1/events/congress/invoices", headers=auth).json()["items"]
+    assert [i["invoice_number"] for i in open_list] == [body["invoice_number"]]
+    assert requests.get(f"{registration}/api/v1/events/congress/invoices", headers=auth,
+                        params={"overdue": "true"}).json()["items"] == []
+
+    paid = requests.post(f"{registration}/api/v1/registrations/{person['id']}/mark-paid", headers=auth).json()
+    assert (paid["status"], paid["amount_paid"]) == ("confirmed", 45000)
+    subjects = {m["Subject"] for m in sink.wait_for(3, timeout=30)}
+    assert {f"Invoice {body['invoice_number']}: Congress of Imaging Informatics",
+            "Payment received: Congress of Imaging Informatics"} <= subjects
+
+    cancelled = requests.post(f"{registration}/api/v1/registrations/{person['id']}/cancel", headers=auth).json()
+    assert cancelled["status"] == "refunded"
+    credit = " ".join(pdf_text(requests.get(f"{person['manage_url']}/credit-note.pdf").content).split())
+    assert body["invoice_number"] in credit and "425.00" in credit  # 450.00 paid, 25.00 fee kept

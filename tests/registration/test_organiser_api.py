@@ -17,8 +17,9 @@ from flask.testing import FlaskClient
 from tests.support.assertions import assert_error
 from tests.support.factories import create_event, event_payload, iso, sign_up
 
-CSV_HEADER = ["id", "reference", "status", "email", "given_name", "family_name", "rate", "amount_paid", "currency",
-              "created_at", "updated_at"]
+CSV_HEADER = ["id", "reference", "status", "email", "given_name", "family_name", "rate", "amount_due", "amount_paid",
+              "amount_refunded", "currency", "payment_method", "invoice_number", "receipt_number", "created_at",
+              "updated_at"]
 ROSTER_ITEM_KEYS = {"id", "reference", "status", "email", "given_name", "family_name", "rate", "amount_paid",
                     "currency", "created_at", "updated_at"}
 MISSING = object()

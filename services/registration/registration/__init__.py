@@ -60,13 +60,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     init_csrf(app)
 
-    from .blueprints import internal_api, mail_links, organiser_api, pages, public_api, webhooks
+    from .blueprints import internal_api, invoices, mail_links, organiser_api, pages, public_api, webhooks
 
-    for blueprint in (organiser_api.blp, public_api.blp, internal_api.blp):
+    for blueprint in (organiser_api.blp, invoices.api, public_api.blp, internal_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(pages.blp)
     app.register_blueprint(mail_links.blp)
     app.register_blueprint(webhooks.blp)
+    app.register_blueprint(invoices.pages)
     app.add_template_filter(local_time, "local")
     app.add_template_filter(money, "money")
     app.add_template_filter(event_when, "when")

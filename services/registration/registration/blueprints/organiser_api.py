@@ -210,4 +210,4 @@ def put_billing(data: dict[str, Any]) -> Any:
     for key, value in data.items():
         setattr(organisation, key, value)
     session.commit()
-    return {key: getattr(organisation, key) for key in ("legal_name", "address", "vat_number", "billing_email")}
+    return {key: getattr(organisation, key) for key in ("legal_name", "address", "vat_number", "billing_email", "bank_details")}

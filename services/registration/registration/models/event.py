@@ -55,6 +55,9 @@ class Event(Base):
     refund_partial_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     refund_partial_percent: Mapped[int] = mapped_column(default=0)
     cancellation_fee: Mapped[int] = mapped_column(default=0)
+    # Institutions may pay by invoice (bank transfer) instead of card; payable within this many days.
+    allows_invoice: Mapped[bool] = mapped_column(default=False)
+    invoice_due_days: Mapped[int] = mapped_column(default=30)
     # Bumped whenever time or place changes, so calendar entries update instead of duplicating.
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -23,6 +23,7 @@ class Organisation(Base):
     address: Mapped[str | None] = mapped_column(Text)
     vat_number: Mapped[str | None] = mapped_column(String(40))
     billing_email: Mapped[str | None] = mapped_column(String(254))
+    bank_details: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="organisation")

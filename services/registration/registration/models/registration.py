@@ -84,6 +84,10 @@ class Registration(Base):
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     amount_refunded: Mapped[int] = mapped_column(default=0)
     receipt_number: Mapped[str | None] = mapped_column(String(40))
+    # Payment by invoice: the institution's billing details, the invoice and when it is due.
+    billing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    invoice_number: Mapped[str | None] = mapped_column(String(40))
+    invoice_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

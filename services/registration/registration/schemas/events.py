@@ -46,6 +46,8 @@ class EventInput(Schema):
     refund_partial_percent = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
     cancellation_fee = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000_000),
                                       metadata={"description": "kept from every refund, minor units"})
+    allows_invoice = fields.Boolean(metadata={"description": "institutions may pay by invoice (bank transfer)"})
+    invoice_due_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=365))
 
     @validates_schema
     def _times_in_order(self, data: dict[str, Any], **_: Any) -> None:
@@ -128,6 +130,8 @@ class EventOutput(Schema):
     refund_partial_until = fields.AwareDateTime(allow_none=True)
     refund_partial_percent = fields.Integer()
     cancellation_fee = fields.Integer()
+    allows_invoice = fields.Boolean()
+    invoice_due_days = fields.Integer()
     public_url = fields.Method("_public_url")
     sessions = fields.List(fields.Nested(EventSessionOutput))
     rates = fields.List(fields.Nested(RateOutput))

@@ -67,6 +67,7 @@ class RegistrationOutput(Schema):
     amount_refunded = fields.Integer()
     payment_method = fields.String(allow_none=True)
     receipt_number = fields.String(allow_none=True)
+    invoice_number = fields.String(allow_none=True)
     hold_expires_at = fields.AwareDateTime(allow_none=True)
     currency = fields.String()
     answers = fields.Dict()
@@ -82,6 +83,8 @@ class RosterQuery(Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     rate = fields.String(validate=CODE)
     updated_since = Moment()
+    payment = fields.String(validate=validate.OneOf(("paid", "unpaid", "refunded", "free")),
+                            metadata={"description": "paid, unpaid (amount due, not paid), refunded or free"})
     cursor = fields.String(validate=validate.Length(max=200))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
@@ -112,3 +115,34 @@ class BillingInput(Schema):
     address = Text(1000, required=True, metadata={"description": "postal address, one line per line"})
     vat_number = Text(40, allow_none=True, load_default=None)
     billing_email = fields.Email(allow_none=True, load_default=None)
+    bank_details = Text(1000, allow_none=True, load_default=None,
+                        metadata={"description": "printed on invoices: account holder, IBAN, BIC"})
+
+
+class InvoiceRequest(Schema):
+    """The institution that pays: printed on the invoice."""
+
+    name = Text(200, required=True, metadata={"example": "Universitätsklinikum Köln, Radiology"})
+    address = Text(1000, required=True)
+    vat_number = Text(40, allow_none=True, load_default=None)
+    purchase_order = Text(60, allow_none=True, load_default=None)
+    email = fields.Email(allow_none=True, load_default=None, metadata={"description": "accounts payable"})
+
+
+class InvoiceOutput(Schema):
+    registration_id = fields.Integer(attribute="id")
+    reference = fields.String()
+    email = fields.String()
+    invoice_number = fields.String()
+    amount_due = fields.Integer()
+    currency = fields.String()
+    invoice_due_at = fields.AwareDateTime()
+    billing = fields.Dict()
+
+
+class InvoiceList(Schema):
+    items = fields.List(fields.Nested(InvoiceOutput))
+
+
+class InvoiceQuery(Schema):
+    overdue = fields.Boolean(load_default=False)

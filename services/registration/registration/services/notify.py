@@ -165,6 +165,16 @@ def paid(session: Session, registration: Registration, receipt_number: str, now:
     confirmed(session, registration, now, template="registration_confirmed")
 
 
+def invoice_issued(session: Session, registration: Registration, document: Any) -> None:
+    from .documents import format_money
+
+    due = registration.invoice_due_at.date().isoformat() if registration.invoice_due_at else ""
+    context = {**base_context(registration),
+               "invoice": {"number": document.number, "amount": format_money(document.amount, document.currency),
+                           "due": due, "url": f"{manage_url(registration)}/invoice.pdf"}}
+    _send(session, registration, "invoice_issued", f"reg:{registration.reference}:invoice", context)
+
+
 def event_moved(session: Session, event: Event, previous_sequence: int, now: dt.datetime) -> None:
     """Tells every confirmed attendee, with a calendar update, and moves their reminders."""
     registrations = session.scalars(

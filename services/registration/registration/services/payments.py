@@ -211,7 +211,8 @@ def _released(session: Session, obj: Any) -> str:
         return "unknown registration"
     capacity.lock_event(session, registration.event_id)
     session.refresh(registration)
-    if registration.status != RegistrationStatus.PENDING_PAYMENT or registration.checkout_session_id != obj.get("id"):
+    if (registration.status != RegistrationStatus.PENDING_PAYMENT or registration.payment_method == "invoice"
+            or registration.checkout_session_id != obj.get("id")):
         return "nothing held"
     registration.status = RegistrationStatus.CANCELLED
     registration.cancelled_at = utcnow()
@@ -238,8 +239,11 @@ def _refunded(session: Session, obj: Any) -> str:
 
 def refund(session: Session, registration: Registration, amount: int, reason: str) -> None:
     """Asks Stripe for a refund through the outbox: made once, retried while Stripe cannot be reached."""
-    if amount <= 0 or not registration.payment_intent_id:
+    if amount <= 0:
         return
+    receipts.issue_credit_note(session, registration, amount, utcnow())
+    if not registration.payment_intent_id:
+        return  # paid by bank transfer: the organiser transfers the money back; the credit note records it
     key = f"refund:{registration.reference}:{registration.amount_refunded + amount}"
     enqueue(session, Outbox, "stripe", "POST", "/v1/refunds", key, {
         "payment_intent": registration.payment_intent_id, "amount": amount, "reason": "requested_by_customer",

@@ -47,30 +47,49 @@ def _seller(organisation: Organisation) -> dict[str, Any]:
             "vat_number": organisation.vat_number, "email": organisation.billing_email}
 
 
-def issue_receipt(session: Session, registration: Registration, now: dt.datetime) -> Document:
-    existing = session.scalar(select(Document).where(Document.registration_id == registration.id,
-                                                     Document.kind == "receipt"))
-    if existing is not None:
-        return existing
+def _base_content(registration: Registration, organisation: Organisation, now: dt.datetime) -> dict[str, Any]:
     event = registration.event
-    organisation = session.get(Organisation, event.organisation_id)
-    number = next_number(session, event.organisation_id, "receipt", now.year)
-    content = {
+    return {
         "seller": _seller(organisation),
         "buyer": {"name": f"{registration.given_name} {registration.family_name}", "email": registration.email},
-        "lines": [[f"{event.title}: {registration.rate.name}", 1, registration.amount_paid]],
+        "lines": [[f"{event.title}: {registration.rate.name}", 1, registration.amount_due]],
         "currency": registration.currency, "vat_rate": str(event.vat_rate),
         "prices_include_vat": event.prices_include_vat, "event_title": event.title,
         "event_dates": event_dates(event), "reference": registration.reference,
-        "payment_method": "Card (Stripe)", "paid_on": now.date().isoformat(), "issued_on": now.date().isoformat(),
+        "issued_on": now.date().isoformat(),
     }
-    document = Document(organisation_id=event.organisation_id, registration_id=registration.id, kind="receipt",
-                        number=number, amount=registration.amount_paid, currency=registration.currency,
-                        content=content, issued_at=now)
+
+
+def issue(session: Session, registration: Registration, kind: str, now: dt.datetime,
+          **content: Any) -> Document:
+    """Issues a numbered document once per registration and kind (a second call returns the first)."""
+    existing = for_registration(session, registration, kind)
+    if existing is not None:
+        return existing
+    organisation = session.get(Organisation, registration.event.organisation_id)
+    number = next_number(session, organisation.id, kind, now.year)
+    body = {**_base_content(registration, organisation, now), **content}
+    amount = sum(quantity * unit for _description, quantity, unit in body["lines"])
+    document = Document(organisation_id=organisation.id, registration_id=registration.id, kind=kind,
+                        number=number, amount=amount, currency=registration.currency, content=body, issued_at=now)
     session.add(document)
-    registration.receipt_number = number
     session.flush()
     return document
+
+
+def issue_receipt(session: Session, registration: Registration, now: dt.datetime) -> Document:
+    document = issue(session, registration, "receipt", now, payment_method="Card (Stripe)",
+                     paid_on=now.date().isoformat(),
+                     lines=[[f"{registration.event.title}: {registration.rate.name}", 1, registration.amount_paid]])
+    registration.receipt_number = document.number
+    return document
+
+
+def issue_credit_note(session: Session, registration: Registration, amount: int, now: dt.datetime) -> Document:
+    refers_to = registration.invoice_number or registration.receipt_number or registration.reference
+    return issue(session, registration, "credit_note", now, refers_to=refers_to, paid_on=now.date().isoformat(),
+                 payment_method="Refund to the original payment method",
+                 lines=[[f"Refund: {registration.event.title}: {registration.rate.name}", 1, amount]])
 
 
 def render(document: Document) -> bytes:
@@ -84,6 +103,8 @@ def render(document: Document) -> bytes:
         event_dates=content["event_dates"], reference=content["reference"],
         payment_method=content.get("payment_method"),
         paid_on=dt.date.fromisoformat(content["paid_on"]) if content.get("paid_on") else None,
+        due_on=dt.date.fromisoformat(content["due_on"]) if content.get("due_on") else None,
+        bank_details=content.get("bank_details") or (), refers_to=content.get("refers_to"),
     )
     return render_document(data)
 

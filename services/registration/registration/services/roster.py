@@ -15,8 +15,9 @@ from suite_common.errors import validation_error
 
 from ..models import MAX_ID, Event, Rate, Registration
 
-CSV_COLUMNS = ("id", "reference", "status", "email", "given_name", "family_name", "rate", "amount_paid",
-               "currency", "created_at", "updated_at")
+CSV_COLUMNS = ("id", "reference", "status", "email", "given_name", "family_name", "rate", "amount_due",
+               "amount_paid", "amount_refunded", "currency", "payment_method", "invoice_number", "receipt_number",
+               "created_at", "updated_at")
 CSV_BATCH = 1000
 
 SessionFactory = Callable[[], Session]
@@ -43,6 +44,15 @@ def roster_query(event: Event, filters: dict[str, Any]) -> Select[tuple[Registra
         query = query.where(Registration.status == filters["status"])
     if filters.get("rate"):
         query = query.join(Rate, Rate.id == Registration.rate_id).where(Rate.code == filters["rate"])
+    payment = filters.get("payment")
+    if payment == "paid":
+        query = query.where(Registration.paid_at.is_not(None))
+    elif payment == "unpaid":
+        query = query.where(Registration.amount_due > 0, Registration.paid_at.is_(None))
+    elif payment == "refunded":
+        query = query.where(Registration.amount_refunded > 0)
+    elif payment == "free":
+        query = query.where(Registration.amount_due == 0)
     if filters.get("updated_since"):
         query = query.where(Registration.updated_at >= filters["updated_since"])
     if filters.get("cursor"):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 11:48:27.351566
+Create Date: 2026-11-26 11:56:15.751272
 """
 from alembic import op
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('address', sa.Text(), nullable=True),
     sa.Column('vat_number', sa.String(length=40), nullable=True),
     sa.Column('billing_email', sa.String(length=254), nullable=True),
+    sa.Column('bank_details', sa.Text(), nullable=True),
     sa.Column('created_at', suite_common.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations')),
     sa.UniqueConstraint('slug', name=op.f('uq_organisations_slug'))
@@ -101,6 +102,8 @@ def upgrade() -> None:
     sa.Column('refund_partial_until', suite_common.db.UTCDateTime(), nullable=True),
     sa.Column('refund_partial_percent', sa.Integer(), nullable=False),
     sa.Column('cancellation_fee', sa.Integer(), nullable=False),
+    sa.Column('allows_invoice', sa.Boolean(), nullable=False),
+    sa.Column('invoice_due_days', sa.Integer(), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('created_at', suite_common.db.UTCDateTime(), nullable=False),
     sa.Column('updated_at', suite_common.db.UTCDateTime(), nullable=False),
@@ -201,6 +204,9 @@ def upgrade() -> None:
     sa.Column('paid_at', suite_common.db.UTCDateTime(), nullable=True),
     sa.Column('amount_refunded', sa.Integer(), nullable=False),
     sa.Column('receipt_number', sa.String(length=40), nullable=True),
+    sa.Column('billing', sa.JSON(), nullable=True),
+    sa.Column('invoice_number', sa.String(length=40), nullable=True),
+    sa.Column('invoice_due_at', suite_common.db.UTCDateTime(), nullable=True),
     sa.Column('created_at', suite_common.db.UTCDateTime(), nullable=False),
     sa.Column('updated_at', suite_common.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['discount_code_id'], ['discount_codes.id'], name=op.f('fk_registrations_discount_code_id_discount_codes')),
