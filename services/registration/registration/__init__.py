@@ -17,6 +17,7 @@ from suite_common.forms import init_csrf
 from suite_common.outbox import Dispatcher, dispatcher_for
 from suite_common.settings import Settings
 
+from .services.documents import format_money
 from .services.organisations import resolve_token
 from .services.payments import StripeSettings, StripeTarget
 
@@ -48,7 +49,7 @@ def qr_svg(text: str) -> Markup:
 
 
 def money(amount: int, currency: str) -> str:
-    return "free" if amount == 0 else f"{currency} {amount // 100}.{amount % 100:02d}"
+    return "free" if amount == 0 else format_money(amount, currency)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_template_filter(money, "money")
     app.add_template_filter(event_when, "when")
     app.add_template_filter(qr_svg, "qr_svg")
+    app.add_template_filter(lambda rate: f"{rate.normalize():f}%", "vat_percent")
     app.add_template_filter(lambda s: STATUS_LABELS.get(s, s), "status_label")
 
     from .cli import register_cli

@@ -26,9 +26,10 @@ blp = Blueprint("pages", __name__)
 
 protect_forms(blp)
 
-FORM_FIELDS = ("email", "given_name", "family_name", "rate", "profession", "institution")
+FORM_FIELDS = ("email", "given_name", "family_name", "rate", "discount_code", "profession", "institution")
 FIELD_LABELS = {"given_name": "Given name", "family_name": "Family name", "email": "Email", "rate": "Rate",
-                "answers": "Answers", "consent": "Consent"}
+                "answers": "Answers", "consent": "Consent",
+                "discount_code": "Discount code"}
 PROFESSIONS = (
     "Radiologist", "Nuclear medicine physician", "Radiation oncologist", "Pathologist", "Radiographer / technologist",
     "Medical physicist", "Technical physician", "Data scientist / engineer", "Trainee / resident", "Student", "Other",
@@ -66,6 +67,7 @@ def _form_payload(form: Any) -> dict[str, Any]:
         "answers": answers,
         "consent": form.get("consent") == "yes",
         "announcements": form.get("announcements") == "yes",
+        "discount_code": form.get("discount_code", "").strip() or None,
     }
 
 
