@@ -7,7 +7,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 PACKAGES := -e services/common -e services/registration -e services/notifications -e services/certificates
 PYPROJECTS := $(wildcard services/*/pyproject.toml)
 
-.PHONY: run test lint system-packages clean
+.PHONY: run test lint system-packages clean bench
 
 $(VENV)/.runtime: requirements.txt $(PYPROJECTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: $(VENV)/.test system-packages lint
 
 lint: $(VENV)/.test
 	$(PY) -m ruff check services devtools tests
+
+## make bench: the benchmarks of issue 7 against the PostgreSQL of DATABASE_URL_TEST (bench/RESULTS.md)
+bench: $(VENV)/.runtime
+	$(PIP) -r bench/requirements.txt
+	$(PY) bench/run_all.py $(if $(QUICK),--quick)
 
 system-packages:
 	@bash devtools/system-packages.sh
