@@ -39,8 +39,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(public.blp)
     # The limits wrap the registered views: a decorator applied to the module's functions after the
     # blueprint took them would never run.
-    limited = {"public.verify": limiter.limit(os.environ.get("VERIFY_RATE_LIMIT") or "60/minute"),
-               "public.participant": limiter.limit("30/minute", methods=["POST"])}
+    slow_down = "Too many requests from your address; wait for the time in Retry-After and try again."
+    limited = {"public.verify": limiter.limit(os.environ.get("VERIFY_RATE_LIMIT") or "60/minute",
+                                              error_message=slow_down),
+               "public.participant": limiter.limit("30/minute", methods=["POST"], error_message=slow_down)}
     for endpoint, limit in limited.items():
         app.view_functions[endpoint] = limit(app.view_functions[endpoint])
     register_worker_cli(

@@ -152,15 +152,15 @@ def check_in(session: Session, organisation_id: int, slug: str, data: dict[str, 
         if record.checked_out_at is not None:
             return record, "repeated"
         stay = _current_stay(session, record)
-        record.checked_out_at = max(at, record.checked_in_at)
+        record.checked_out_at = max(at, stay.starts_at if stay is not None else record.checked_in_at)
         if stay is not None:
-            stay.ends_at = _clamp(at, stay.starts_at, window[1])
+            stay.ends_at = min(record.checked_out_at, window[1])
         session.flush()
         return record, "changed"
     if record.checked_out_at is None:
         return record, "repeated"
     record.checked_out_at = None  # back in after a check-out: a new stay, the earlier one is kept
-    _open_stay(session, record, window, event.timezone, max(at, record.checked_in_at), first=False)
+    _open_stay(session, record, window, event.timezone, at, first=False)
     return record, "changed"
 
 

@@ -9,14 +9,15 @@ takes precedence when set.
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from typing import Any
 
 from limits.storage import Storage
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import Select, case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..models import RateLimitCounter
 
@@ -56,24 +57,43 @@ class DatabaseStorage(Storage):
         return int(count)
 
     def get(self, key: str) -> int:
-        with self.engine.connect() as connection:
-            count = connection.execute(select(_table.c.count).where(
-                _table.c.key == key, _table.c.expires_at > time.time())).scalar()
+        count = self._read(select(_table.c.count).where(_table.c.key == key, _table.c.expires_at > time.time()))
         return int(count or 0)
 
     def get_expiry(self, key: str) -> float:
-        with self.engine.connect() as connection:
-            expires = connection.execute(select(_table.c.expires_at).where(_table.c.key == key)).scalar()
+        expires = self._read(select(_table.c.expires_at).where(_table.c.key == key))
         now = time.time()
         return float(expires) if expires is not None and expires > now else now
 
     def check(self) -> bool:
         try:
-            with self.engine.connect() as connection:
-                connection.execute(select(func.count()).select_from(_table))
+            self._read(select(func.count()).select_from(_table))
         except SQLAlchemyError:
             return False
         return True
+
+    def _read(self, statement: Select[Any]) -> Any:
+        """The first column of the first row. The limiter reads after the view too (the X-RateLimit headers),
+        while the request's own transaction is still open; the suite begins SQLite transactions IMMEDIATE, so
+        a read through the engine would wait for that very transaction. On SQLite the read therefore runs
+        on the raw connection in autocommit (isolation_level None), which under WAL takes no lock."""
+        if self.engine.dialect.name != "sqlite":
+            with self.engine.connect() as connection:
+                return connection.execute(statement).scalar()
+        compiled = statement.compile(dialect=self.engine.dialect)
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(str(compiled), [compiled.params[name] for name in compiled.positiontup or ()])
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except sqlite3.Error as exc:
+            raise OperationalError(str(compiled), None, exc) from exc
+        finally:
+            raw.close()
+        return row[0] if row else None
 
     def reset(self) -> int | None:
         with self.engine.begin() as connection:
