@@ -13,6 +13,7 @@ from .errors import register_error_handlers
 from .health import blueprint as health_blueprint
 from .identity import identity_blueprint
 from .logs import configure_logging, init_request_logging
+from .security import init_security_headers
 from .settings import Settings
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
@@ -20,7 +21,7 @@ MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 def create_service_app(
     import_name: str, settings: Settings, title: str, description: str, token_resolver: TokenResolver,
-    migrations: Path,
+    migrations: Path, form_targets: tuple[str, ...] = (),
 ) -> tuple[Flask, SuiteApi, Database]:
     configure_logging(settings.service, settings.log_level)
     app = Flask(import_name)
@@ -38,6 +39,7 @@ def create_service_app(
     database = Database(settings.database_url)
     database.init_app(app)
     init_request_logging(app)
+    init_security_headers(app, settings.public_base_url.startswith("https://"), form_targets)
     register_error_handlers(app)
     api = init_api(app, title, description)
     app.register_blueprint(health_blueprint)

@@ -54,10 +54,11 @@ def money(amount: int, currency: str) -> str:
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env("registration")
+    stripe_settings = StripeSettings.from_env(settings.production)
     app, api, database = create_service_app(
         __name__, settings, "Registration API",
         "Events, sessions, rates, sign-ups, waiting lists and the organiser's roster.", _resolve_token,
-        Path(__file__).parent / "migrations",
+        Path(__file__).parent / "migrations", form_targets=(stripe_settings.checkout_origin,),
     )
     init_csrf(app)
 
@@ -80,7 +81,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .models import Outbox
 
     register_cli(app)
-    stripe_settings = StripeSettings.from_env(settings.production)
     app.extensions["stripe_settings"] = stripe_settings
 
     def outbox_dispatcher() -> Dispatcher:

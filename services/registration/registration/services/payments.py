@@ -15,6 +15,7 @@ import logging
 import os
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import stripe
@@ -57,6 +58,14 @@ class StripeSettings:
         if not key:  # no key: the local stand-in, never Stripe
             return cls(STANDIN_KEY, secret or STANDIN_WEBHOOK_SECRET, base or STANDIN_BASE)
         return cls(key, secret, base)
+
+    @property
+    def checkout_origin(self) -> str:
+        """Where the sign-up form's redirect leads to pay (the CSP must allow it)."""
+        if self.api_base:
+            parts = urlsplit(self.api_base)
+            return f"{parts.scheme}://{parts.netloc}"
+        return "https://checkout.stripe.com"
 
     def client(self) -> stripe.StripeClient:
         options: dict[str, Any] = {"max_network_retries": 2}
