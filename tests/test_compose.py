@@ -204,7 +204,7 @@ def test_postgres_creates_the_three_databases_and_keeps_its_data(config: dict[st
 
 def test_every_dockerfile_the_compose_file_builds_exists(config: dict[str, Any]) -> None:
     built = {name: service["build"] for name, service in config["services"].items() if "build" in service}
-    assert set(built) == set(PORTS) | {f"{name}-migrate" for name in PORTS}
+    assert set(built) == set(PORTS) | {f"{name}-{role}" for name in PORTS for role in ("migrate", "worker")}
     for name, build in built.items():
         dockerfile = Path(build["context"]) / build.get("dockerfile", "Dockerfile")
         assert dockerfile.is_file(), f"{name}: {dockerfile} does not exist"
@@ -246,3 +246,12 @@ def test_dockerignore_keeps_local_state_and_secrets_out_of_the_build_context() -
     for pattern in (".git", ".venv", "var", "tests", ".env", "**/__pycache__", "**/*.egg-info",
                     ".pytest_cache", ".ruff_cache"):
         assert pattern in patterns, pattern
+
+
+def test_each_service_has_a_worker_running_its_background_loop(config: dict[str, Any]) -> None:
+    for name in PORTS:
+        worker = config["services"][f"{name}-worker"]
+        assert worker["command"] == ["flask", "--app", name, "worker"]
+        assert worker["environment"]["DATABASE_URL"].endswith(f"@postgres:5432/{name}")
+        assert "ports" not in worker, "workers serve no port, so they scale freely"
+        assert worker["depends_on"][f"{name}-migrate"]["condition"] == "service_completed_successfully"
