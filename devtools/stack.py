@@ -34,6 +34,13 @@ def _bind(url: str) -> str:
     return f"{parts.hostname}:{parts.port}"
 
 
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:  # it ended meanwhile
+        pass
+
+
 @dataclass
 class Stack:
     env: dict[str, str]
@@ -130,7 +137,7 @@ class Stack:
         process = self.processes.pop(name, None)
         if process is None or process.poll() is not None:
             return
-        os.killpg(process.pid, sig)
+        _signal_group(process, sig)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -138,6 +145,10 @@ class Stack:
             process.wait()
 
     def stop(self) -> None:
+        """SIGTERM to every process at once, then wait: shutdowns overlap instead of queueing."""
+        running = {name: p for name, p in self.processes.items() if p.poll() is None}
+        for process in running.values():
+            _signal_group(process, signal.SIGTERM)
         for name in list(self.processes):
             self.stop_service(name)
 
