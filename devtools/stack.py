@@ -8,6 +8,7 @@ everything on Ctrl-C. The end-to-end tests start the same stack with ``Stack``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -35,10 +36,8 @@ def _bind(url: str) -> str:
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
         os.killpg(process.pid, sig)
-    except ProcessLookupError:  # it ended meanwhile
-        pass
 
 
 @dataclass
