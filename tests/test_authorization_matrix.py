@@ -1,0 +1,215 @@
+"""Who may call what, for every route of every service, generated from the apps' URL maps.
+
+A route missing from MATRIX fails the test, so a new endpoint cannot ship without a decision
+about who may call it. Audiences:
+  public     anyone; never answers 401/403 to an anonymous caller
+  organiser  a bearer token of an organisation: 401 without or with a wrong token
+  attendee   an unguessable token in the URL: an unknown token answers 404
+  service    signed calls from the named services: 401 unsigned or wrongly signed, 403 from others
+  stripe     Stripe's webhook: 400 without a valid Stripe signature
+Another organisation's token is checked on the organiser routes that read one event or
+registration (404, indistinguishable from a missing one).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from suite_common.auth import Organisation, sign
+from tests.support.apps import make_settings
+
+ORG = "organiser"
+PUBLIC = "public"
+ATTENDEE = "attendee"
+STRIPE = "stripe"
+
+
+def service(*names: str) -> tuple[str, tuple[str, ...]]:
+    return ("service", names)
+
+
+MATRIX: dict[tuple[str, str, str], Any] = {
+    ("registration", "pages.index", "GET"): PUBLIC,
+    ("registration", "organiser_api.Events", "GET"): ORG,
+    ("registration", "organiser_api.Events", "POST"): ORG,
+    ("registration", "organiser_api.EventItem", "GET"): ORG,
+    ("registration", "organiser_api.EventItem", "PATCH"): ORG,
+    ("registration", "organiser_api.announce", "POST"): ORG,
+    ("registration", "organiser_api.add_discount_code", "POST"): ORG,
+    ("registration", "invoices_api.open_invoices", "GET"): ORG,
+    ("registration", "organiser_api.add_rate", "POST"): ORG,
+    ("registration", "organiser_api.list_registrations", "GET"): ORG,
+    ("registration", "public_api.register", "POST"): PUBLIC,
+    ("registration", "organiser_api.add_session", "POST"): ORG,
+    ("registration", "identity.organisation", "GET"): ORG,
+    ("registration", "organiser_api.put_billing", "PUT"): ORG,
+    ("registration", "organiser_api.get_registration", "GET"): ORG,
+    ("registration", "organiser_api.cancel_registration", "POST"): ORG,
+    ("registration", "invoices_api.issue", "POST"): ORG,
+    ("registration", "invoices_api.mark_paid", "POST"): ORG,
+    ("registration", "pages.event_page", "GET"): PUBLIC,
+    ("registration", "pages.register", "GET"): PUBLIC,
+    ("registration", "pages.register", "POST"): PUBLIC,
+    ("registration", "internal_api.attendees", "GET"): service("certificates"),
+    ("registration", "identity.ping", "POST"): service("registration", "notifications", "certificates"),
+    ("registration", "internal_api.registration", "GET"): service("certificates"),
+    ("registration", "internal_api.ticket", "GET"): service("certificates"),
+    ("registration", "internal_api.introspect", "POST"): service("notifications", "certificates"),
+    ("registration", "pages.manage", "GET"): ATTENDEE,
+    ("registration", "invoice_pages.document_pdf", "GET"): ATTENDEE,
+    ("registration", "pages.calendar_file", "GET"): ATTENDEE,
+    ("registration", "pages.cancel", "GET"): ATTENDEE,
+    ("registration", "pages.cancel", "POST"): ATTENDEE,
+    ("registration", "invoice_pages.request_invoice", "GET"): ATTENDEE,
+    ("registration", "invoice_pages.request_invoice", "POST"): ATTENDEE,
+    ("registration", "pages.correct_name", "POST"): ATTENDEE,
+    ("registration", "pages.pay", "GET"): ATTENDEE,
+    ("registration", "pages.receipt", "GET"): ATTENDEE,
+    ("registration", "mail_links.unsubscribe", "GET"): ATTENDEE,
+    ("registration", "mail_links.unsubscribe", "POST"): ATTENDEE,
+    ("registration", "webhooks.stripe_webhook", "POST"): STRIPE,
+    ("notifications", "organiser_api.EventTemplate", "PUT"): ORG,
+    ("notifications", "organiser_api.EventTemplate", "DELETE"): ORG,
+    ("notifications", "organiser_api.list_messages", "GET"): ORG,
+    ("notifications", "identity.organisation", "GET"): ORG,
+    ("notifications", "internal_api.create_message", "POST"): service("registration", "certificates"),
+    ("notifications", "internal_api.cancel_message", "DELETE"): service("registration", "certificates"),
+    ("notifications", "identity.ping", "POST"): service("registration", "notifications", "certificates"),
+    ("certificates", "organiser_api.revoke", "POST"): ORG,
+    ("certificates", "organiser_api.AccreditationView", "GET"): ORG,
+    ("certificates", "organiser_api.AccreditationView", "PUT"): ORG,
+    ("certificates", "organiser_api.put_image", "PUT"): ORG,
+    ("certificates", "organiser_api.attendance_export", "GET"): ORG,
+    ("certificates", "organiser_api.Reports", "GET"): ORG,
+    ("certificates", "organiser_api.Reports", "POST"): ORG,
+    ("certificates", "organiser_api.Certificates", "GET"): ORG,
+    ("certificates", "organiser_api.Certificates", "POST"): ORG,
+    ("certificates", "organiser_api.check_in", "POST"): ORG,
+    ("certificates", "organiser_api.credits", "GET"): ORG,
+    ("certificates", "organiser_api.Evaluations", "GET"): ORG,
+    ("certificates", "organiser_api.Evaluations", "POST"): ORG,
+    ("certificates", "organiser_api.job", "GET"): ORG,
+    ("certificates", "identity.organisation", "GET"): ORG,
+    ("certificates", "public.download", "GET"): ATTENDEE,
+    ("certificates", "public.badge", "GET"): ATTENDEE,
+    ("certificates", "public.participant", "GET"): ATTENDEE,
+    ("certificates", "public.participant", "POST"): ATTENDEE,
+    ("certificates", "identity.ping", "POST"): service("registration", "notifications", "certificates"),
+    ("certificates", "public.verify", "GET"): PUBLIC,
+}
+# The same on every service: probes, the API description and static files.
+COMMON = {("health.healthz", "GET"), ("health.readyz", "GET"), ("api-docs.openapi_json", "GET"),
+          ("api-docs.openapi_swagger_ui", "GET"), ("swagger_assets", "GET"), ("static", "GET")}
+SERVICES = ("registration", "notifications", "certificates")
+VALUES = {"slug": "matrix-event", "token": "x" * 43, "code": "AAAAA-AAAAA", "idempotency_key": "k1",
+          "template": "reminder", "job_id": "0" * 32, "filename": "style.css", "image": "logo",
+          "kind": "invoice", "registration_id": "1"}
+
+
+def routes(app: Flask) -> set[tuple[str, str, str]]:
+    found = set()
+    for rule in app.url_map.iter_rules():
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            found.add((rule.endpoint, method, rule.rule))
+    return found
+
+
+def concrete(rule: str) -> str:
+    return re.sub(r"<(?:[^:<>]+:)?(\w+)>", lambda m: VALUES[m.group(1)], re.sub(r"\([^)]*\)", "", rule))
+
+
+@pytest.fixture(scope="module")
+def apps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Flask]:
+    tmp = tmp_path_factory.mktemp("matrix")
+    built = {}
+    for name in SERVICES:
+        module = __import__(name)
+        app = module.create_app(make_settings(name, f"sqlite:///{tmp / (name + '.db')}", tmp))
+        app.extensions["suite_db"].engine.dispose()
+        __import__(f"{name}.models").models.Base.metadata.create_all(app.extensions["suite_db"].engine)
+        built[name] = app
+    return built
+
+
+def test_every_route_of_every_service_has_a_decision(apps: dict[str, Flask]) -> None:
+    missing, unknown = [], set(MATRIX)
+    for name, app in apps.items():
+        for endpoint, method, rule in routes(app):
+            if (endpoint, method) in COMMON:
+                continue
+            key = (name, endpoint, method)
+            if key not in MATRIX:
+                missing.append(f"{name} {method} {rule} ({endpoint})")
+            unknown.discard(key)
+    assert not missing, "routes without an entry in MATRIX: " + "; ".join(sorted(missing))
+    assert not unknown, f"entries for routes that no longer exist: {sorted(unknown)}"
+
+
+def _call(app: Flask, method: str, path: str, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return app.test_client().open(path, method=method, headers=headers or {}, data=b"")
+
+
+@pytest.mark.parametrize("key", sorted(MATRIX), ids=lambda k: f"{k[0]}-{k[1]}-{k[2]}")
+def test_each_audience_is_enforced(apps: dict[str, Flask], key: tuple[str, str, str]) -> None:
+    name, endpoint, method = key
+    app = apps[name]
+    app.extensions["suite_token_resolver"] = {"sto_matrix_a": Organisation(1, "a", "A")}.get
+    app.config["WTF_CSRF_ENABLED"] = False
+    rule = next(r for e, m, r in routes(app) if e == endpoint and m == method)
+    path = concrete(rule)
+    audience = MATRIX[key]
+    anonymous = _call(app, method, path)
+    if audience == PUBLIC:
+        assert anonymous.status_code not in (401, 403), f"{method} {path}: {anonymous.status_code}"
+    elif audience == ORG:
+        assert anonymous.status_code == 401
+        assert anonymous.get_json()["error"]["code"] == "unauthorized"
+        wrong = _call(app, method, path, {"Authorization": "Bearer sto_not_a_token"})
+        assert wrong.status_code == 401
+    elif audience == ATTENDEE:
+        assert anonymous.status_code == 404, f"{method} {path}: {anonymous.status_code}"
+    elif audience == STRIPE:
+        assert anonymous.status_code == 400 and anonymous.get_json()["error"]["code"] == "bad_signature"
+    else:
+        _kind, allowed = audience
+        assert anonymous.status_code == 401
+        forged = sign(allowed[0], "not-the-key", method, path, b"")
+        assert _call(app, method, path, forged).status_code == 401
+        others = [s for s in SERVICES if s not in allowed]
+        for other in others:
+            signed = sign(other, f"dev-insecure-{other}-key", method, path, b"")
+            assert _call(app, method, path, signed).status_code == 403, f"{other} may not call {method} {path}"
+        signed = sign(allowed[0], f"dev-insecure-{allowed[0]}-key", method, path, b"")
+        assert _call(app, method, path, signed).status_code not in (401, 403)
+
+
+def test_another_organisations_token_finds_nothing(apps: dict[str, Flask], tmp_path: Path) -> None:
+    from registration.services import organisations
+
+    app = apps["registration"]
+    app.extensions["suite_token_resolver"] = __import__("registration")._resolve_token
+    with app.app_context(), app.extensions["suite_db"].session_scope() as session:
+        token_a = organisations.create_token(session, organisations.get_or_create_organisation(session, "m-a"), "t")
+        token_b = organisations.create_token(session, organisations.get_or_create_organisation(session, "m-b"), "t")
+    client = app.test_client()
+    a, b = {"Authorization": f"Bearer {token_a}"}, {"Authorization": f"Bearer {token_b}"}
+    created = client.post("/api/v1/events", headers=a, json={
+        "slug": "matrix-event", "title": "Matrix", "kind": "webinar", "starts_at": "2030-01-01T10:00:00+00:00",
+        "ends_at": "2030-01-01T11:00:00+00:00", "timezone": "UTC", "capacity": 5, "currency": "EUR"})
+    assert created.status_code == 201
+    client.post("/api/v1/events/matrix-event/rates", headers=a, json={
+        "code": "free", "name": "Free", "amount": 0, "currency": "EUR", "category": "other"})
+    person = client.post("/api/v1/events/matrix-event/registrations", json={
+        "email": "m@h.example", "given_name": "M", "family_name": "N", "rate": "free", "consent": True}).get_json()
+    for path in ("/api/v1/events/matrix-event", "/api/v1/events/matrix-event/registrations",
+                 "/api/v1/events/matrix-event/invoices", f"/api/v1/registrations/{person['id']}"):
+        assert client.get(path, headers=a).status_code == 200, path
+        theirs = client.get(path, headers=b)
+        assert theirs.status_code == 404 and theirs.get_json()["error"]["code"] == "not_found", path
+    for path in (f"/api/v1/registrations/{person['id']}/cancel", f"/api/v1/registrations/{person['id']}/mark-paid"):
+        assert client.post(path, headers=b).status_code == 404, path
+    assert client.get("/api/v1/events", headers=b).get_json()["items"] == []
