@@ -24,7 +24,8 @@ def create_service_app(
     migrations: Path, form_targets: tuple[str, ...] = (),
 ) -> tuple[Flask, SuiteApi, Database]:
     configure_logging(settings.service, settings.log_level)
-    app = Flask(import_name)
+    # One stylesheet and static folder for every service's pages.
+    app = Flask(import_name, static_folder=str(Path(__file__).parent / "static"))
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,

@@ -15,12 +15,12 @@ import secrets
 import threading
 import uuid
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from suite_common import dates
 from suite_common.db import Database, is_postgresql, utcnow
 from suite_common.outbox import enqueue
 
@@ -59,13 +59,7 @@ def evaluated_ids(session: Session, organisation_id: int, slug: str) -> set[int]
 
 
 def event_dates(event: registry.EventInfo) -> str:
-    zone = ZoneInfo(event.timezone)
-    start, end = event.starts_at.astimezone(zone).date(), event.ends_at.astimezone(zone).date()
-    if start == end:
-        return f"{start.day} {start:%B %Y}"
-    if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day}–{end.day} {start:%B %Y}"
-    return f"{start.day} {start:%B %Y} – {end.day} {end:%B %Y}"
+    return dates.event_dates(event.starts_at, event.ends_at, event.timezone)
 
 
 def snapshot(accreditation: Accreditation, event: registry.EventInfo, person: registry.Person,

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from suite_common import dates
 from suite_common.auth import participant_token
 
 from ..models import Event, Registration
@@ -31,12 +31,4 @@ def participant_url(registration: Registration) -> str:
 
 
 def event_dates(event: Event) -> str:
-    """'4 March 2027', '4–5 March 2027' or '30 March – 2 April 2027', in the event's time zone."""
-    zone = ZoneInfo(event.timezone)
-    start, end = event.starts_at.astimezone(zone).date(), event.ends_at.astimezone(zone).date()
-    if start == end:
-        return f"{start.day} {start:%B %Y}"
-    if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day}–{end.day} {start:%B %Y}"
-    return f"{start.day} {start:%B} – {end.day} {end:%B %Y}" if start.year == end.year else \
-        f"{start.day} {start:%B %Y} – {end.day} {end:%B %Y}"
+    return dates.event_dates(event.starts_at, event.ends_at, event.timezone)
