@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .models import Event, Outbox
-from .services import events, organisations, signup
+from .models import Event, Organisation, Outbox
+from .services import events, organisations, pricing, signup
 
 CONFERENCE = "demo-congress"
 WEBINAR = "demo-webinar"
@@ -29,6 +29,9 @@ def _seed_events(session: Session, organisation_id: int) -> None:
         "starts_at": _at(60, 9, 0, tz), "ends_at": _at(61, 17, 30, tz), "timezone": tz, "capacity": 400,
         "currency": "EUR", "venue": "Austria Center Vienna, Vienna, Austria",
         "description": "Two days of AI in radiology, PACS interoperability and quantitative imaging.",
+        "vat_rate": Decimal("20"), "prices_include_vat": True, "allows_invoice": True,
+        "refund_full_until": _at(30, 0, 0, tz), "refund_partial_until": _at(46, 0, 0, tz),
+        "refund_partial_percent": 50, "cancellation_fee": 2500,
     })
     for code, title, day, start, end, credits in (
         ("D1-AM", "Foundation models in radiology", 60, (9, 0), (12, 30), "3"),
@@ -40,8 +43,20 @@ def _seed_events(session: Session, organisation_id: int) -> None:
             "code": code, "title": title, "starts_at": _at(day, *start, tz), "ends_at": _at(day, *end, tz),
             "credits": Decimal(credits),
         })
-    events.add_rate(session, congress, {"code": "invited", "name": "Invited faculty", "amount": 0,
-                                        "currency": "EUR", "category": "other"})
+    for code, name, amount, category, valid_until in (
+        ("member-early", "Member, early bird", 39000, "member", _at(30, 0, 0, tz)),
+        ("member", "Member", 45000, "member", None),
+        ("non-member", "Non-member", 60000, "non_member", None),
+        ("invited", "Invited faculty", 0, "other", None),
+    ):
+        events.add_rate(session, congress, {"code": code, "name": name, "amount": amount, "currency": "EUR",
+                                            "category": category, "valid_until": valid_until})
+    pricing.add_code(session, congress, {"code": "DEMO10", "percent_off": 10, "max_uses": 100})
+    organisation = session.get(Organisation, organisation_id)
+    organisation.legal_name = "Demo Society of Imaging Informatics"
+    organisation.address = "Am Gestade 1\n1010 Wien\nAustria"
+    organisation.vat_number = "ATU00000000"
+    organisation.bank_details = "Demo Society, Demo Bank\nIBAN AT00 0000 0000 0000 0000, BIC DEMOATWW"
     _seed_webinar(session, organisation_id)
 
 
