@@ -13,6 +13,7 @@ from suite_common.cli import RoundRobin, register_worker_cli
 from suite_common.client import introspecting_resolver
 from suite_common.forms import init_csrf
 from suite_common.outbox import dispatcher_for
+from suite_common.privacy import privacy_blueprint
 from suite_common.settings import Settings
 
 
@@ -33,9 +34,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from .blueprints import organiser_api, public
     from .models import Outbox
+    from .services import privacy
     from .services.issuing import JobRunner
 
     api.register_blueprint(organiser_api.blp)
+    api.register_blueprint(privacy_blueprint(privacy.export, privacy.erase))
     app.register_blueprint(public.blp)
     # The limits wrap the registered views: a decorator applied to the module's functions after the
     # blueprint took them would never run.

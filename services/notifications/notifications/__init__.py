@@ -9,6 +9,7 @@ from flask import Flask
 from suite_common.app import create_service_app
 from suite_common.cli import register_worker_cli
 from suite_common.client import introspecting_resolver
+from suite_common.privacy import privacy_blueprint
 from suite_common.settings import Settings
 
 from .services.sender import Sender, SmtpSettings
@@ -36,9 +37,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAIL_DOMAIN"] = os.environ.get("MAIL_DOMAIN") or "imaging-events.local"
 
     from .blueprints import internal_api, organiser_api
+    from .services import privacy
 
     api.register_blueprint(internal_api.blp)
     api.register_blueprint(organiser_api.blp)
+    api.register_blueprint(privacy_blueprint(privacy.export, privacy.erase))
 
     register_worker_cli(app, lambda: Sender(database, smtp_settings()), "the SMTP sender")
     return app

@@ -62,9 +62,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     init_csrf(app)
 
-    from .blueprints import internal_api, invoices, mail_links, organiser_api, pages, public_api, webhooks
+    from .blueprints import internal_api, invoices, mail_links, organiser_api, pages, privacy, public_api, webhooks
 
-    for blueprint in (organiser_api.blp, invoices.api, public_api.blp, internal_api.blp):
+    for blueprint in (organiser_api.blp, invoices.api, privacy.blp, public_api.blp, internal_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(pages.blp)
     app.register_blueprint(mail_links.blp)
