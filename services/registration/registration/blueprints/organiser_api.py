@@ -11,7 +11,7 @@ from sqlalchemy import select
 from suite_common.api import ORGANISER, SuiteBlueprint
 from suite_common.auth import current_organisation, organiser_required
 from suite_common.db import get_db, get_session
-from suite_common.errors import not_found
+from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import MAX_ID, Event, Organisation, Registration
 from ..schemas.events import (
@@ -26,6 +26,7 @@ from ..schemas.events import (
     RateInput,
     RateOutput,
 )
+from ..schemas.members import MemberImportResult, MemberPage, MemberQuery, MemberUpload
 from ..schemas.registrations import (
     AnnouncementInput,
     AnnouncementResult,
@@ -35,7 +36,7 @@ from ..schemas.registrations import (
     RosterQuery,
 )
 from ..services import events as event_service
-from ..services import notify, pricing, roster, signup
+from ..services import members, notify, pricing, roster, signup
 
 blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
 
@@ -211,3 +212,62 @@ def put_billing(data: dict[str, Any]) -> Any:
         setattr(organisation, key, value)
     session.commit()
     return {key: getattr(organisation, key) for key in ("legal_name", "address", "vat_number", "billing_email", "bank_details")}
+
+
+# --- member list ----------------------------------------------------------------------
+
+MAX_MEMBER_FILE_BYTES = 10 * 1024 * 1024
+
+
+def _member_file() -> list[members.MemberRow]:
+    upload = request.files.get("file")
+    if upload is None:
+        raise validation_error({"file": ["Attach the CSV file as multipart field 'file'."]})
+    data = upload.read(MAX_MEMBER_FILE_BYTES + 1)
+    if len(data) > MAX_MEMBER_FILE_BYTES:
+        raise ApiError(413, "payload_too_large", "The file is larger than 10 MB.")
+    return members.parse_csv(data)
+
+
+@blp.route("/members")
+class Members(MethodView):
+    """The organisation's member list, which member rates check the attendee's email or member number against."""
+
+    decorators = [organiser_required]
+
+    @blp.doc(security=ORGANISER, responses={"200": {"description": "the list; CSV with format=csv",
+                                                    "content": {"text/csv": {"schema": {"type": "string"}}}}})
+    @blp.arguments(MemberQuery, location="query")
+    @blp.response(200, MemberPage)
+    def get(self, query: dict[str, Any]) -> Any:
+        organisation_id = current_organisation().id
+        if query["format"] == "csv":
+            body = members.export_csv(get_db().session_factory, organisation_id, bom=query["bom"])
+            return Response(body, mimetype="text/csv",
+                            headers={"Content-Disposition": 'attachment; filename="members.csv"'})
+        return members.page(get_session(), organisation_id, query.get("cursor"), query["limit"])
+
+    @blp.doc(security=ORGANISER)
+    @blp.arguments(MemberUpload, location="files")
+    @blp.response(200, MemberImportResult)
+    @blp.alt_response(422, description="bad rows, each as \"line N: reason\" in error.fields.file; nothing imported")
+    def put(self, _files: dict[str, Any]) -> Any:
+        """Replaces the member list with the uploaded CSV, all or nothing."""
+        rows = _member_file()
+        session = get_session()
+        outcome = members.replace_members(session, current_organisation().id, rows)
+        session.commit()
+        return outcome
+
+    @blp.doc(security=ORGANISER)
+    @blp.arguments(MemberUpload, location="files")
+    @blp.response(200, MemberImportResult)
+    @blp.alt_response(422, description="bad rows, each as \"line N: reason\" in error.fields.file; nothing imported")
+    def post(self, _files: dict[str, Any]) -> Any:
+        """Adds the uploaded CSV to the member list, all or nothing; a row naming a listed member updates it."""
+        rows = _member_file()
+        session = get_session()
+        outcome = members.append_members(session, current_organisation().id, rows)
+        session.commit()
+        return outcome
+

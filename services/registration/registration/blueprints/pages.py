@@ -26,9 +26,10 @@ blp = Blueprint("pages", __name__)
 
 protect_forms(blp)
 
-FORM_FIELDS = ("email", "given_name", "family_name", "rate", "discount_code", "profession", "institution")
+FORM_FIELDS = ("email", "given_name", "family_name", "rate", "member_number", "discount_code", "profession",
+               "institution")
 FIELD_LABELS = {"given_name": "Given name", "family_name": "Family name", "email": "Email", "rate": "Rate",
-                "answers": "Answers", "consent": "Consent",
+                "member_number": "Member number", "answers": "Answers", "consent": "Consent",
                 "discount_code": "Discount code"}
 PROFESSIONS = (
     "Radiologist", "Nuclear medicine physician", "Radiation oncologist", "Pathologist", "Radiographer / technologist",
@@ -64,6 +65,7 @@ def _form_payload(form: Any) -> dict[str, Any]:
         "given_name": form.get("given_name", ""),
         "family_name": form.get("family_name", ""),
         "rate": form.get("rate", ""),
+        **({"member_number": form["member_number"]} if form.get("member_number", "").strip() else {}),
         "answers": answers,
         "consent": form.get("consent") == "yes",
         "announcements": form.get("announcements") == "yes",

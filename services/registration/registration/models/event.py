@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -106,9 +107,19 @@ class Rate(Base):
     currency: Mapped[str] = mapped_column(String(3))
     category: Mapped[str] = mapped_column(String(20))
     valid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Only people on the organisation's member list (by email or member number) may choose it.
+    requires_membership: Mapped[bool] = mapped_column(default=False)
+    # The organiser approves each sign-up first (e.g. proof of training status); it holds no seat until then.
+    requires_approval: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     event: Mapped[Event] = relationship(back_populates="rates")
+
+    def __init__(self, **kwargs: Any) -> None:
+        # What the category usually means, unless the organiser says otherwise.
+        kwargs.setdefault("requires_membership", kwargs.get("category") == "member")
+        kwargs.setdefault("requires_approval", kwargs.get("category") == "trainee")
+        super().__init__(**kwargs)
 
     def on_offer(self, now: dt.datetime) -> bool:
         return self.valid_until is None or now < self.valid_until

@@ -73,6 +73,8 @@ class Registration(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The member number given at sign-up, as typed; the member list is checked when signing up only.
+    member_number: Mapped[str | None] = mapped_column(String(64))
     # Money, in minor units of ``currency``: what the rate and discount made due, what was paid and refunded.
     amount_due: Mapped[int] = mapped_column(default=0)
     discount_code_id: Mapped[int | None] = mapped_column(ForeignKey("discount_codes.id"))

@@ -6,7 +6,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from .common import CODE, CURRENCY, SLUG, Moment, Text, TimeZone
+from .common import CODE, CURRENCY, SLUG, Moment, StrictBoolean, Text, TimeZone
 
 KINDS = ("conference", "webinar")
 CATEGORIES = ("member", "non_member", "trainee", "other")
@@ -96,6 +96,12 @@ class RateInput(Schema):
     currency = fields.String(required=True, validate=CURRENCY)
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
     valid_until = Moment(allow_none=True, metadata={"description": "an early-bird rate stops being offered then"})
+    requires_membership = StrictBoolean(metadata={
+        "description": "only people on the member list (email or member number) may choose it; "
+                       "default: true for category member, else false"})
+    requires_approval = StrictBoolean(metadata={
+        "description": "each sign-up waits as pending_approval, without a seat, until the organiser approves it; "
+                       "default: true for category trainee, else false"})
 
 
 class RateOutput(Schema):
@@ -105,6 +111,8 @@ class RateOutput(Schema):
     currency = fields.String()
     category = fields.String()
     valid_until = fields.AwareDateTime(allow_none=True)
+    requires_membership = fields.Boolean()
+    requires_approval = fields.Boolean()
 
 
 class EventOutput(Schema):

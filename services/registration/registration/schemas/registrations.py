@@ -18,6 +18,8 @@ class SignUpInput(Schema):
     family_name = Text(100, required=True)
     rate = fields.String(required=True, validate=validate.Length(min=1, max=40))
     discount_code = fields.String(allow_none=True, validate=validate.Length(max=40))
+    member_number = Text(64, min_length=0, allow_none=True, metadata={
+        "description": "for a member rate: the member number, when the email is not the one on the member list"})
     answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=60)),
                           values=fields.Raw(allow_none=True), load_default=dict)
     consent = StrictBoolean(required=True, metadata={"description": "must be true: the attendee consents"})
@@ -62,6 +64,7 @@ class RegistrationOutput(Schema):
     given_name = fields.String()
     family_name = fields.String()
     rate = fields.Function(lambda r: r.rate.code)
+    member_number = fields.String(allow_none=True, metadata={"description": "as given at sign-up"})
     amount_due = fields.Integer()
     amount_paid = fields.Integer()
     amount_refunded = fields.Integer()

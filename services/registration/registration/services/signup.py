@@ -18,7 +18,7 @@ from suite_common.errors import ApiError, validation_error
 
 from ..models import Event, Registration, RegistrationStatus
 from ..models.registration import ENDED
-from . import capacity, notify, payments, pricing
+from . import capacity, members, notify, payments, pricing
 from .documents import format_money as money_text
 from .events import consent_version, rates_on_offer, registration_window_refusal
 
@@ -74,6 +74,8 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
             now: dt.datetime | None = None) -> SignUpOutcome:
     """Stores the sign-up and takes a seat (or a place on the waiting list) in one transaction.
 
+    A member rate is refused unless the email or member number is on the member list.
+
     The caller commits. The same ``idempotency_key`` with the same data returns the
     registration made the first time.
     """
@@ -93,6 +95,9 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
     email_normalised = normalise_email(data["email"])
     if len(email_normalised) > EMAIL_MAX:  # lower-casing can lengthen some letters (e.g. "İ")
         raise validation_error({"email": [f"Use at most {EMAIL_MAX} characters."]})
+    member_number = (data.get("member_number") or "").strip() or None
+    if rate.requires_membership:
+        members.check_membership(session, event, email_normalised, member_number)
     if session.scalar(select(Registration.id).where(
         Registration.event_id == event.id, Registration.email_normalised == email_normalised,
         Registration.status.not_in(ENDED),
@@ -122,7 +127,7 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
                 discount_code_id=price.discount_code.id if price.discount_code else None,
                 payment_method="card" if price.amount > 0 else None,
                 hold_expires_at=payments_hold(event, now) if status == RegistrationStatus.PENDING_PAYMENT else None,
-                email=data["email"].strip(), email_normalised=email_normalised,
+                email=data["email"].strip(), email_normalised=email_normalised, member_number=member_number,
                 given_name=data["given_name"], family_name=data["family_name"], answers=data.get("answers") or {},
                 amount_paid=0, currency=rate.currency, consent_at=now,
                 consent_version=consent_version(event.consent_text), idempotency_key=idempotency_key,

@@ -1,8 +1,8 @@
-"""organisations, tokens, events, sessions, rates, discount codes, registrations, payments, documents, outbox
+"""organisations, tokens, events, sessions, rates, discount codes, registrations, payments, documents, members, outbox
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 11:56:15.751272
+Create Date: 2026-11-26 12:11:59.575344
 """
 from alembic import op
 import sqlalchemy as sa
@@ -117,6 +117,19 @@ def upgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_events_organisation_id'), ['organisation_id'], unique=False)
 
+    op.create_table('members',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('email_normalised', sa.String(length=254), nullable=True),
+    sa.Column('member_number', sa.String(length=64), nullable=True),
+    sa.Column('name', sa.String(length=200), nullable=True),
+    sa.Column('created_at', suite_common.db.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('email_normalised IS NOT NULL OR member_number IS NOT NULL', name=op.f('ck_members_email_or_number')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_members_organisation_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),
+    sa.UniqueConstraint('organisation_id', 'email_normalised', name=op.f('uq_members_organisation_id_email_normalised')),
+    sa.UniqueConstraint('organisation_id', 'member_number', name=op.f('uq_members_organisation_id_member_number'))
+    )
     op.create_table('discount_codes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -163,6 +176,8 @@ def upgrade() -> None:
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('category', sa.String(length=20), nullable=False),
     sa.Column('valid_until', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('requires_membership', sa.Boolean(), nullable=False),
+    sa.Column('requires_approval', sa.Boolean(), nullable=False),
     sa.Column('created_at', suite_common.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('amount >= 0', name=op.f('ck_rates_amount_not_negative')),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_rates_event_id_events')),
@@ -194,6 +209,7 @@ def upgrade() -> None:
     sa.Column('idempotency_key', sa.String(length=100), nullable=True),
     sa.Column('request_fingerprint', sa.String(length=64), nullable=True),
     sa.Column('cancelled_at', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('member_number', sa.String(length=64), nullable=True),
     sa.Column('amount_due', sa.Integer(), nullable=False),
     sa.Column('discount_code_id', sa.Integer(), nullable=True),
     sa.Column('payment_method', sa.String(length=20), nullable=True),
@@ -271,6 +287,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_discount_codes_event_id'))
 
     op.drop_table('discount_codes')
+    op.drop_table('members')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_events_organisation_id'))
 
