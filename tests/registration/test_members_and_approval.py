@@ -307,3 +307,126 @@ def test_form_refuses_a_non_member_and_keeps_what_was_typed(client, auth):
     assert response.status_code == 303, response.get_data(as_text=True)
     manage = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'data-status="confirmed"' in manage
+
+
+def test_form_names_rates_that_need_approval_and_sends_there_to_wait(client, auth):
+    event = trainee_event(client, auth)
+    page = client.get(f"/events/{event['slug']}/register").get_data(as_text=True)
+    assert "(requires the organiser's approval)" in page and 'name="member_number"' not in page
+    response = client.post(f"/events/{event['slug']}/register", data=form(rate="trainee"))
+    assert response.status_code == 303
+    manage = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-status="pending_approval"' in manage and "waits for the organiser" in manage
+
+
+# --- approval -----------------------------------------------------------------------------
+
+
+def test_a_registration_awaiting_approval_holds_no_seat_and_is_not_waitlisted(client, auth, registration_app):
+    event = trainee_event(client, auth, capacity=1)
+    response = post_signup(client, event["slug"], rate="trainee", email="trainee@h.example")
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert (body["status"], body["payment_url"], body["waitlist_position"]) == ("pending_approval", None, None)
+    assert seats_taken(client, auth, event["slug"]) == 0
+    # The seat is still free for someone else.
+    other = post_signup(client, event["slug"], rate="free").get_json()
+    assert other["status"] == "confirmed"
+    roster = client.get(f"/api/v1/events/{event['slug']}/registrations", headers=auth,
+                        query_string={"status": "pending_approval"}).get_json()["items"]
+    assert [item["id"] for item in roster] == [body["id"]]
+    assert set(mails(registration_app, "trainee@h.example")) == {"approval_pending"}
+    # The same email again is a duplicate, as for any live registration.
+    assert_error(post_signup(client, event["slug"], rate="trainee", email="trainee@h.example"), 409,
+                 "already_registered", "email")
+
+
+def test_approving_a_free_registration_confirms_it_and_mails_twice(client, auth, registration_app):
+    event = trainee_event(client, auth)
+    reg = post_signup(client, event["slug"], rate="trainee", email="t@h.example").get_json()
+    response = client.post(f"/api/v1/registrations/{reg['id']}/approve", headers=auth)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["status"], body["payment_url"]) == ("confirmed", None)
+    assert body["approved_at"] and body["rejected_at"] is None
+    assert seats_taken(client, auth, event["slug"]) == 1
+    sent = mails(registration_app, "t@h.example")
+    assert {"approval_pending", "approval_granted", "registration_confirmed"} <= set(sent)
+    assert sent["registration_confirmed"]["context"]["ticket"]["code"]
+    # Approving twice, or rejecting after approving, is a conflict and changes nothing.
+    assert_error(client.post(f"/api/v1/registrations/{reg['id']}/approve", headers=auth), 409, "conflict")
+    assert_error(client.post(f"/api/v1/registrations/{reg['id']}/reject", headers=auth, json={}), 409, "conflict")
+    assert seats_taken(client, auth, event["slug"]) == 1
+
+
+def test_approving_when_the_event_is_full_puts_them_on_the_waiting_list(client, auth, registration_app):
+    event = trainee_event(client, auth, capacity=1, amount=15000)
+    reg = post_signup(client, event["slug"], rate="trainee", email="late@h.example").get_json()
+    assert reg["amount_due"] == 15000
+    post_signup(client, event["slug"], rate="free")
+    body = client.post(f"/api/v1/registrations/{reg['id']}/approve", headers=auth).get_json()
+    assert (body["status"], body["waitlist_position"], body["payment_url"]) == ("waitlisted", 1, None)
+    assert {"approval_granted", "registration_waitlisted"} <= set(mails(registration_app, "late@h.example"))
+
+
+def test_rejecting_cancels_and_tells_the_reason(client, auth, registration_app):
+    event = trainee_event(client, auth, capacity=5)
+    client.post(f"/api/v1/events/{event['slug']}/discount-codes", headers=auth,
+                json={"code": "RES", "percent_off": 50, "max_uses": 1})
+    reg = post_signup(client, event["slug"], rate="trainee", email="r@h.example", discount_code="res").get_json()
+    reason = "Please send a letter from your programme director confirming your training status."
+    response = client.post(f"/api/v1/registrations/{reg['id']}/reject", headers=auth, json={"reason": reason})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["status"], body["rejection_reason"]) == ("cancelled", reason)
+    assert body["rejected_at"] and body["cancelled_at"]
+    assert seats_taken(client, auth, event["slug"]) == 0
+    sent = mails(registration_app, "r@h.example")
+    assert sent["approval_rejected"]["context"]["approval"] == {"reason": reason}
+    assert "registration_cancelled" not in sent
+    # The discount code's use was given back; the decision is final.
+    assert post_signup(client, event["slug"], rate="free", discount_code="RES").status_code == 201
+    assert_error(client.post(f"/api/v1/registrations/{reg['id']}/approve", headers=auth), 409, "conflict")
+    assert_error(client.post(f"/api/v1/registrations/{reg['id']}/reject", headers=auth), 409, "conflict")
+    manage = client.get(reg["manage_url"].removeprefix("http://registration.test")).get_data(as_text=True)
+    assert "did not approve" in manage and "programme director" in manage
+
+
+def test_rejecting_without_a_reason(client, auth, registration_app):
+    event = trainee_event(client, auth)
+    reg = post_signup(client, event["slug"], rate="trainee", email="n@h.example").get_json()
+    response = client.post(f"/api/v1/registrations/{reg['id']}/reject", headers=auth)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["rejection_reason"] is None
+    assert mails(registration_app, "n@h.example")["approval_rejected"]["context"]["approval"] == {"reason": None}
+    assert_error(client.post(f"/api/v1/registrations/{reg['id']}/reject", headers=auth, json={"reason": 5}), 422,
+                 "validation_error", "reason")
+
+
+def test_a_cancelled_registration_cannot_be_approved(client, auth):
+    event = trainee_event(client, auth, capacity=1)
+    reg = post_signup(client, event["slug"], rate="trainee").get_json()
+    cancelled = client.post(f"/api/v1/registrations/{reg['id']}/cancel", headers=auth).get_json()
+    assert cancelled["status"] == "cancelled"
+    assert seats_taken(client, auth, event["slug"]) == 0
+    assert_error(client.post(f"/api/v1/registrations/{reg['id']}/approve", headers=auth), 409, "conflict")
+    assert seats_taken(client, auth, event["slug"]) == 0
+
+
+def test_decisions_reach_only_the_organisations_own_registrations(client, auth, other_token):
+    event = trainee_event(client, auth)
+    reg = post_signup(client, event["slug"], rate="trainee").get_json()
+    other = {"Authorization": f"Bearer {other_token}"}
+    assert_error(client.post(f"/api/v1/registrations/{reg['id']}/approve", headers=other), 404, "not_found")
+    assert_error(client.post(f"/api/v1/registrations/{reg['id']}/reject", headers=other), 404, "not_found")
+    assert_error(client.post(f"/api/v1/registrations/{reg['id']}/approve"), 401, "unauthorized")
+    assert registration(client, auth, reg["id"])["status"] == "pending_approval"
+
+
+def test_a_member_rate_that_also_needs_approval(client, auth):
+    upload(client, auth, HEADER + "m@h.example,,\n")
+    event = create_event(client, auth)
+    add_rate(client, auth, event["slug"], code="member-trainee", category="trainee", requires_membership=True)
+    assert_error(post_signup(client, event["slug"], rate="member-trainee"), 422, "validation_error", "rate")
+    response = post_signup(client, event["slug"], rate="member-trainee", email="m@h.example")
+    assert response.get_json()["status"] == "pending_approval"

@@ -31,12 +31,14 @@ from ..schemas.registrations import (
     AnnouncementInput,
     AnnouncementResult,
     BillingInput,
+    DecisionResult,
     RegistrationOutput,
+    RejectionInput,
     RosterPage,
     RosterQuery,
 )
+from ..services import approvals, capacity, members, notify, payments, pricing, roster, signup
 from ..services import events as event_service
-from ..services import members, notify, pricing, roster, signup
 
 blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
 
@@ -214,7 +216,7 @@ def put_billing(data: dict[str, Any]) -> Any:
     return {key: getattr(organisation, key) for key in ("legal_name", "address", "vat_number", "billing_email", "bank_details")}
 
 
-# --- member list ----------------------------------------------------------------------
+# --- member list and approvals ----------------------------------------------------------
 
 MAX_MEMBER_FILE_BYTES = 10 * 1024 * 1024
 
@@ -271,3 +273,45 @@ class Members(MethodView):
         session.commit()
         return outcome
 
+
+class _Decided:
+    """The registration as the organiser sees it, with where it now stands: its place on the waiting
+    list, or where to pay (which opens the Checkout Session, after the decision is committed)."""
+
+    def __init__(self, session: Any, registration: Registration) -> None:
+        self._registration = registration
+        self.waitlist_position = capacity.waitlist_position(session, registration)
+        self.payment_url = payments.payment_url(session, registration)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._registration, name)
+
+
+@blp.route(f"/registrations/<int(max={MAX_ID}):registration_id>/approve", methods=["POST"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.response(200, DecisionResult)
+@blp.alt_response(404, description="no such registration in this organisation")
+@blp.alt_response(409, description="not awaiting approval (already decided, or cancelled)")
+def approve_registration(registration_id: int) -> Any:
+    """Approves a registration awaiting approval: it takes a seat now (confirmed if free, pending_payment
+    with payment_url if paid, waitlisted if full) and the attendee is told."""
+    session = get_session()
+    registration = approvals.approve(session, _registration(registration_id))
+    session.commit()
+    return _Decided(session, registration)
+
+
+@blp.route(f"/registrations/<int(max={MAX_ID}):registration_id>/reject", methods=["POST"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(RejectionInput(), required=False)
+@blp.response(200, DecisionResult)
+@blp.alt_response(404, description="no such registration in this organisation")
+@blp.alt_response(409, description="not awaiting approval (already decided, or cancelled)")
+def reject_registration(data: dict[str, Any], registration_id: int) -> Any:
+    """Rejects a registration awaiting approval: it is cancelled and the attendee gets the reason by mail."""
+    session = get_session()
+    registration = approvals.reject(session, _registration(registration_id), (data or {}).get("reason"))
+    session.commit()
+    return _Decided(session, registration)

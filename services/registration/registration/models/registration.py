@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from suite_common.db import UTCDateTime, utcnow
@@ -19,6 +19,8 @@ class RegistrationStatus(enum.StrEnum):
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
+    # Waits for the organiser's decision (a rate that requires approval): no seat, not on the waiting list.
+    PENDING_APPROVAL = "pending_approval"
 
     @property
     def holds_seat(self) -> bool:
@@ -75,6 +77,10 @@ class Registration(Base):
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # The member number given at sign-up, as typed; the member list is checked when signing up only.
     member_number: Mapped[str | None] = mapped_column(String(64))
+    # The organiser's decision on a rate that requires approval.
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rejected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
     # Money, in minor units of ``currency``: what the rate and discount made due, what was paid and refunded.
     amount_due: Mapped[int] = mapped_column(default=0)
     discount_code_id: Mapped[int | None] = mapped_column(ForeignKey("discount_codes.id"))

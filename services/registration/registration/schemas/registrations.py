@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from .common import CODE, Moment, StrictBoolean, Text
 
-STATUSES = ("pending_payment", "confirmed", "waitlisted", "cancelled", "refunded")
+STATUSES = ("pending_payment", "confirmed", "waitlisted", "cancelled", "refunded", "pending_approval")
 MAX_ANSWERS = 30
 
 
@@ -65,6 +65,9 @@ class RegistrationOutput(Schema):
     family_name = fields.String()
     rate = fields.Function(lambda r: r.rate.code)
     member_number = fields.String(allow_none=True, metadata={"description": "as given at sign-up"})
+    approved_at = fields.AwareDateTime(allow_none=True)
+    rejected_at = fields.AwareDateTime(allow_none=True)
+    rejection_reason = fields.String(allow_none=True)
     amount_due = fields.Integer()
     amount_paid = fields.Integer()
     amount_refunded = fields.Integer()
@@ -80,6 +83,18 @@ class RegistrationOutput(Schema):
     cancelled_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+
+
+class DecisionResult(RegistrationOutput):
+    """A registration after the organiser's decision; when it now awaits payment, where to pay."""
+
+    payment_url = fields.String(allow_none=True, metadata={"description": "where to pay, when status is pending_payment"})
+    waitlist_position = fields.Integer(allow_none=True)
+
+
+class RejectionInput(Schema):
+    reason = Text(1000, min_length=0, allow_none=True, load_default=None,
+                  metadata={"description": "told to the attendee in the rejection mail"})
 
 
 class RosterQuery(Schema):

@@ -186,3 +186,19 @@ def event_moved(session: Session, event: Event, previous_sequence: int, now: dt.
         _send(session, registration, "event_changed", f"reg:{registration.reference}:changed:v{event.sequence}",
               base_context(registration), [_calendar_attachment(registration)])
         schedule_reminders(session, registration, now)
+
+
+def approval_pending(session: Session, registration: Registration) -> None:
+    """Signed up at a rate that needs the organiser's approval: no seat yet, an answer will follow."""
+    _send(session, registration, "approval_pending", f"reg:{registration.reference}:approval_pending",
+          base_context(registration))
+
+
+def approval_granted(session: Session, registration: Registration) -> None:
+    _send(session, registration, "approval_granted", f"reg:{registration.reference}:approval_granted",
+          base_context(registration, position=None))
+
+
+def approval_rejected(session: Session, registration: Registration, reason: str | None) -> None:
+    _send(session, registration, "approval_rejected", f"reg:{registration.reference}:approval_rejected",
+          {**base_context(registration), "approval": {"reason": reason}})

@@ -74,7 +74,8 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
             now: dt.datetime | None = None) -> SignUpOutcome:
     """Stores the sign-up and takes a seat (or a place on the waiting list) in one transaction.
 
-    A member rate is refused unless the email or member number is on the member list.
+    A member rate is refused unless the email or member number is on the member list; a rate
+    that requires approval takes no seat yet: the registration waits as ``pending_approval``.
 
     The caller commits. The same ``idempotency_key`` with the same data returns the
     registration made the first time.
@@ -109,10 +110,13 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
         # The savepoint holds the seat and the row together: a refused insert gives the seat
         # back and leaves the caller's transaction usable.
         with session.begin_nested():
-            seated = capacity.take_seat(session, event.id)
+            # A sign-up that waits for the organiser's approval takes no seat until it is approved.
+            seated = not rate.requires_approval and capacity.take_seat(session, event.id)
             if price.discount_code is not None:
                 pricing.claim_use(session, price.discount_code)
-            if not seated:
+            if rate.requires_approval:
+                status = RegistrationStatus.PENDING_APPROVAL
+            elif not seated:
                 status = RegistrationStatus.WAITLISTED
             elif price.amount > 0:
                 status = RegistrationStatus.PENDING_PAYMENT
@@ -141,7 +145,10 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
             if existing is not None:
                 return SignUpOutcome(existing, created=False)
         raise _duplicate_email() from exc
-    notify.signed_up(session, registration, capacity.waitlist_position(session, registration), now)
+    if status == RegistrationStatus.PENDING_APPROVAL:
+        notify.approval_pending(session, registration)
+    else:
+        notify.signed_up(session, registration, capacity.waitlist_position(session, registration), now)
     return SignUpOutcome(registration, created=True)
 
 

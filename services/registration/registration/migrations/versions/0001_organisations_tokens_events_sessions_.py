@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 12:11:59.575344
+Create Date: 2026-11-26 12:13:23.905687
 """
 from alembic import op
 import sqlalchemy as sa
@@ -210,6 +210,9 @@ def upgrade() -> None:
     sa.Column('request_fingerprint', sa.String(length=64), nullable=True),
     sa.Column('cancelled_at', suite_common.db.UTCDateTime(), nullable=True),
     sa.Column('member_number', sa.String(length=64), nullable=True),
+    sa.Column('approved_at', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('rejected_at', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('rejection_reason', sa.Text(), nullable=True),
     sa.Column('amount_due', sa.Integer(), nullable=False),
     sa.Column('discount_code_id', sa.Integer(), nullable=True),
     sa.Column('payment_method', sa.String(length=20), nullable=True),
