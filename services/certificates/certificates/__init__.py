@@ -9,6 +9,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from suite_common.app import create_service_app
+from suite_common.audit import init_audit
 from suite_common.cli import RoundRobin, register_worker_cli
 from suite_common.client import introspecting_resolver
 from suite_common.forms import init_csrf
@@ -33,10 +34,12 @@ def create_app(settings: Settings | None = None) -> Flask:
                       storage_options={"engine": database.engine} if storage_uri.startswith(ratelimit.SCHEME) else {})
 
     from .blueprints import organiser_api, public
+    from .models import AuditEntry as _AuditEntry
     from .models import Outbox
     from .services import privacy
     from .services.issuing import JobRunner
 
+    api.register_blueprint(init_audit(app, _AuditEntry))
     api.register_blueprint(organiser_api.blp)
     api.register_blueprint(privacy_blueprint(privacy.export, privacy.erase))
     app.register_blueprint(public.blp)

@@ -41,6 +41,8 @@ class Organisation:
     id: int
     slug: str
     name: str
+    # Who acts: the token's name ("treasurer laptop") and id, for the audit log.
+    actor: str = ""
 
 
 def new_token() -> str:

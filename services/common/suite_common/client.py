@@ -90,7 +90,7 @@ def introspecting_resolver(settings: Settings) -> TokenResolver:
             raise ApiError(503, "unavailable", "Cannot check the organiser token right now; try again.") from exc
         if response.status_code == 200:
             data = response.json()["organisation"]
-            return Organisation(id=data["id"], slug=data["slug"], name=data["name"])
+            return Organisation(id=data["id"], slug=data["slug"], name=data["name"], actor=data.get("actor", ""))
         if response.status_code == 404:
             return None
         raise ApiError(503, "unavailable", "Cannot check the organiser token right now; try again.")

@@ -15,6 +15,7 @@ class OrganisationOutput(Schema):
     id = fields.Integer()
     slug = fields.String()
     name = fields.String()
+    actor = fields.String(metadata={"description": "the token that speaks, as the audit log names it"})
 
 
 class PingOutput(Schema):

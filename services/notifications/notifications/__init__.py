@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from suite_common.app import create_service_app
+from suite_common.audit import init_audit
 from suite_common.cli import register_worker_cli
 from suite_common.client import introspecting_resolver
 from suite_common.privacy import privacy_blueprint
@@ -37,8 +38,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAIL_DOMAIN"] = os.environ.get("MAIL_DOMAIN") or "imaging-events.local"
 
     from .blueprints import internal_api, organiser_api
+    from .models import AuditEntry as _AuditEntry
     from .services import privacy
 
+    api.register_blueprint(init_audit(app, _AuditEntry))
     api.register_blueprint(internal_api.blp)
     api.register_blueprint(organiser_api.blp)
     api.register_blueprint(privacy_blueprint(privacy.export, privacy.erase))

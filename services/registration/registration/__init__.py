@@ -11,6 +11,7 @@ from flask import Flask
 from markupsafe import Markup
 
 from suite_common.app import create_service_app
+from suite_common.audit import init_audit
 from suite_common.cli import register_worker_cli
 from suite_common.db import get_session
 from suite_common.forms import init_csrf
@@ -63,6 +64,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_csrf(app)
 
     from .blueprints import internal_api, invoices, mail_links, organiser_api, pages, privacy, public_api, webhooks
+    from .models import AuditEntry
+
+    api.register_blueprint(init_audit(app, AuditEntry))
 
     for blueprint in (organiser_api.blp, invoices.api, privacy.blp, public_api.blp, internal_api.blp):
         api.register_blueprint(blueprint)

@@ -1,10 +1,11 @@
 """Certificates' tables; imported here so metadata is complete."""
 from .accreditation import Accreditation
 from .attendance import AttendanceInterval, AttendanceReport, CheckIn, Evaluation
+from .audit import AuditEntry
 from .base import Base
 from .certificate import Certificate, CertificateRevision, IssueJob
 from .outbox import Outbox
 from .ratelimit import RateLimitCounter
 
-__all__ = ["Accreditation", "AttendanceInterval", "AttendanceReport", "Base", "Certificate", "CertificateRevision",
+__all__ = ["AuditEntry", "Accreditation", "AttendanceInterval", "AttendanceReport", "Base", "Certificate", "CertificateRevision",
            "CheckIn", "Evaluation", "IssueJob", "Outbox", "RateLimitCounter"]

@@ -1,5 +1,6 @@
 """Notifications' tables; imported here so metadata is complete."""
+from .audit import AuditEntry
 from .base import Base
 from .message import Message, MessageStatus, TemplateOverride
 
-__all__ = ["Base", "Message", "MessageStatus", "TemplateOverride"]
+__all__ = ["AuditEntry", "Base", "Message", "MessageStatus", "TemplateOverride"]

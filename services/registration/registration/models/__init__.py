@@ -1,4 +1,5 @@
 """Registration's tables, one module per area; imported here so metadata is complete."""
+from .audit import AuditEntry
 from .base import MAX_ID, Base
 from .event import DiscountCode, Event, EventSession, Rate
 from .member import Member
@@ -7,4 +8,4 @@ from .outbox import Outbox
 from .payment import Document, DocumentCounter, StripeEvent
 from .registration import Registration, RegistrationStatus
 
-__all__ = ["MAX_ID", "ApiToken", "Base", "DiscountCode", "Document", "DocumentCounter", "Event", "EventSession", "Member", "Organisation", "Outbox", "Rate", "Registration", "RegistrationStatus", "StripeEvent"]
+__all__ = ["AuditEntry", "MAX_ID", "ApiToken", "Base", "DiscountCode", "Document", "DocumentCounter", "Event", "EventSession", "Member", "Organisation", "Outbox", "Rate", "Registration", "RegistrationStatus", "StripeEvent"]

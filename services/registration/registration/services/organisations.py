@@ -37,8 +37,11 @@ def revoke_token(session: Session, token: str) -> bool:
 
 def resolve_token(session: Session, token: str) -> auth.Organisation | None:
     row = session.execute(
-        select(Organisation.id, Organisation.slug, Organisation.name)
+        select(Organisation.id, Organisation.slug, Organisation.name, ApiToken.id.label("token_id"),
+               ApiToken.name.label("token_name"))
         .join(ApiToken, ApiToken.organisation_id == Organisation.id)
         .where(ApiToken.token_hash == auth.hash_token(token), ApiToken.revoked_at.is_(None))
     ).first()
-    return auth.Organisation(id=row.id, slug=row.slug, name=row.name) if row else None
+    if row is None:
+        return None
+    return auth.Organisation(id=row.id, slug=row.slug, name=row.name, actor=f"token {row.token_id} ({row.token_name})")

@@ -1,8 +1,8 @@
-"""accreditation, attendance, evaluations, certificates, jobs, outbox
+"""accreditation, attendance, evaluations, certificates, jobs, outbox, audit log
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 11:53:03.331124
+Create Date: 2026-11-26 12:25:30.972446
 """
 from alembic import op
 import sqlalchemy as sa
@@ -58,6 +58,21 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance_reports')),
     sa.UniqueConstraint('organisation_id', 'event_slug', 'digest', name=op.f('uq_attendance_reports_organisation_id_event_slug_digest'))
     )
+    op.create_table('audit_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('actor', sa.String(length=200), nullable=False),
+    sa.Column('method', sa.String(length=10), nullable=False),
+    sa.Column('route', sa.String(length=300), nullable=False),
+    sa.Column('target', sa.JSON(), nullable=False),
+    sa.Column('status', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.String(length=64), nullable=True),
+    sa.Column('at', suite_common.db.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
+    )
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_log_organisation', ['organisation_id', 'id'], unique=False)
+
     op.create_table('certificates',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organisation_id', sa.Integer(), nullable=False),
@@ -215,6 +230,10 @@ def downgrade() -> None:
         batch_op.drop_index('uq_certificates_current', sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
 
     op.drop_table('certificates')
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_organisation')
+
+    op.drop_table('audit_log')
     op.drop_table('attendance_reports')
     op.drop_table('accreditations')
     # ### end Alembic commands ###

@@ -1,0 +1,114 @@
+"""The audit log: every change an organiser makes, and every export of personal data.
+
+Recorded for all organiser API calls in one place (an after-request hook), so a new endpoint
+is audited without anyone remembering to: who (organisation and token), when, what (method,
+route and its parameters), and the outcome. Each service keeps its own log in its own
+database and shows it at ``GET /api/v1/audit``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, request
+from marshmallow import Schema, fields, validate
+from sqlalchemy import JSON, Index, String, select
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from .api import ORGANISER, SuiteBlueprint
+from .auth import current_organisation, organiser_required
+from .db import UTCDateTime, get_session, utcnow
+from .logs import current_request_id
+
+log = logging.getLogger(__name__)
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+# Reads that hand out personal data in bulk are audited too.
+PERSONAL_READS = ("/registrations", "/privacy/export", "/evaluations", "/attendance", "/certificates")
+
+
+class AuditMixin:
+    """Columns of an audit table; a service declares ``class AuditEntry(AuditMixin, Base)``."""
+
+    __tablename__ = "audit_log"
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index, ...]:  # noqa: N805 - a new Index per service's table
+        return (Index("ix_audit_log_organisation", "organisation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(10))
+    route: Mapped[str] = mapped_column(String(300))
+    target: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[int] = mapped_column()
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def _audited(method: str, rule: str) -> bool:
+    if not rule.startswith("/api/v1/"):
+        return False
+    return method in WRITES or rule.endswith(PERSONAL_READS)
+
+
+def init_audit(app: Flask, model: type[AuditMixin]) -> SuiteBlueprint:
+    """Records organiser calls in ``model``'s table; returns the blueprint that lists them."""
+
+    @app.after_request
+    def _record(response: Response) -> Response:
+        organisation = g.get("organisation")
+        rule = request.url_rule.rule if request.url_rule else ""
+        if organisation is None or not _audited(request.method, rule) or response.status_code >= 500:
+            return response
+        target = {k: v for k, v in (request.view_args or {}).items() if isinstance(v, str | int)}
+        # Views commit what they do, so whatever the request's session still holds is to be discarded.
+        # Writing with that same session keeps SQLite to one connection per request (no self-deadlock).
+        session = get_session()
+        try:
+            session.rollback()
+            session.add(model(organisation_id=organisation.id, actor=organisation.actor or "organiser token",
+                              method=request.method, route=rule, target=target,
+                              status=response.status_code, request_id=current_request_id(), at=utcnow()))
+            session.commit()
+        except Exception:  # the action itself succeeded; a lost audit line must not turn it into an error
+            session.rollback()
+            log.exception("audit entry not recorded")
+        return response
+
+    blp = SuiteBlueprint("audit", __name__, url_prefix="/api/v1", description="Audit log")
+
+    class AuditQuery(Schema):
+        before = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1),
+                                metadata={"description": "next_cursor of the previous page"})
+        limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+    class AuditEntryOutput(Schema):
+        id = fields.Integer()
+        actor = fields.String()
+        method = fields.String()
+        route = fields.String()
+        target = fields.Dict()
+        status = fields.Integer()
+        request_id = fields.String(allow_none=True)
+        at = fields.AwareDateTime()
+
+    class AuditPage(Schema):
+        items = fields.List(fields.Nested(AuditEntryOutput))
+        next_cursor = fields.Integer(allow_none=True)
+
+    @blp.route("/audit", methods=["GET"])
+    @organiser_required
+    @blp.doc(security=ORGANISER)
+    @blp.arguments(AuditQuery, location="query")
+    @blp.response(200, AuditPage)
+    def audit_log(query: dict[str, Any]) -> Any:
+        """Who did what and when in this organisation, newest first."""
+        rows = select(model).where(model.organisation_id == current_organisation().id)
+        if query.get("before"):
+            rows = rows.where(model.id < query["before"])
+        items = list(get_session().scalars(rows.order_by(model.id.desc()).limit(query["limit"])))
+        return {"items": items, "next_cursor": items[-1].id if len(items) == query["limit"] else None}
+
+    return blp
