@@ -72,6 +72,11 @@ MATRIX: dict[tuple[str, str, str], Any] = {
     ("registration", "mail_links.unsubscribe", "GET"): ATTENDEE,
     ("registration", "mail_links.unsubscribe", "POST"): ATTENDEE,
     ("registration", "webhooks.stripe_webhook", "POST"): STRIPE,
+    ("registration", "organiser_api.Members", "GET"): ORG,
+    ("registration", "organiser_api.Members", "POST"): ORG,
+    ("registration", "organiser_api.Members", "PUT"): ORG,
+    ("registration", "organiser_api.approve_registration", "POST"): ORG,
+    ("registration", "organiser_api.reject_registration", "POST"): ORG,
     ("registration", "privacy.export", "GET"): ORG,
     ("registration", "audit.audit_log", "GET"): ORG,
     ("notifications", "audit.audit_log", "GET"): ORG,
@@ -219,6 +224,7 @@ def test_another_organisations_token_finds_nothing(apps: dict[str, Flask], tmp_p
         assert client.get(path, headers=a).status_code == 200, path
         theirs = client.get(path, headers=b)
         assert theirs.status_code == 404 and theirs.get_json()["error"]["code"] == "not_found", path
-    for path in (f"/api/v1/registrations/{person['id']}/cancel", f"/api/v1/registrations/{person['id']}/mark-paid"):
+    for path in (f"/api/v1/registrations/{person['id']}/cancel", f"/api/v1/registrations/{person['id']}/mark-paid",
+                 f"/api/v1/registrations/{person['id']}/approve", f"/api/v1/registrations/{person['id']}/reject"):
         assert client.post(path, headers=b).status_code == 404, path
     assert client.get("/api/v1/events", headers=b).get_json()["items"] == []
