@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .models import Event, Organisation, Outbox
-from .services import events, organisations, pricing, signup
+from .services import events, members, organisations, pricing, signup
 
 CONFERENCE = "demo-congress"
 WEBINAR = "demo-webinar"
@@ -52,6 +52,9 @@ def _seed_events(session: Session, organisation_id: int) -> None:
         events.add_rate(session, congress, {"code": code, "name": name, "amount": amount, "currency": "EUR",
                                             "category": category, "valid_until": valid_until})
     pricing.add_code(session, congress, {"code": "DEMO10", "percent_off": 10, "max_uses": 100})
+    # Member rates are for listed members: DEMO-0001 ... DEMO-0050 are on the demo list.
+    members.replace_members(session, organisation_id, [
+        members.MemberRow(line=n + 1, email=None, member_number=f"DEMO-{n:04d}", name=None) for n in range(1, 51)])
     organisation = session.get(Organisation, organisation_id)
     organisation.legal_name = "Demo Society of Imaging Informatics"
     organisation.address = "Am Gestade 1\n1010 Wien\nAustria"
