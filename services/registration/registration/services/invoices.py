@@ -32,6 +32,12 @@ def issue_invoice(session: Session, registration: Registration, billing: dict[st
         raise ApiError(409, "invoice_not_offered", "This event does not accept payment by invoice.")
     capacity.lock_event(session, registration.event_id)
     session.refresh(registration)
+    # Asked twice at once (a double click, an organiser's retry): the first request, which held the
+    # lock, issued it. Looked up again under the lock, or the second would overwrite the billing
+    # details of an invoice made out to someone else.
+    existing = receipts.for_registration(session, registration, "invoice")
+    if existing is not None:
+        return existing
     if registration.status != RegistrationStatus.PENDING_PAYMENT:
         raise ApiError(409, "not_awaiting_payment", "Only a registration awaiting payment can be invoiced.")
     organisation = session.get(Organisation, event.organisation_id)

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import requests
 import stripe
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -93,6 +93,10 @@ def ensure_checkout(session: Session, registration: Registration) -> str:
     if registration.payment_url and registration.checkout_session_id:
         return registration.payment_url
     assert registration.hold_expires_at is not None
+    # Stripe refuses a session that expires within 30 minutes of its creation. A hold that began a
+    # while before the attendee came to pay (a seat from the waiting list, a retry after Stripe could
+    # not be reached) is renewed to that minimum, once: the session, once made, is reused.
+    registration.hold_expires_at = max(registration.hold_expires_at, utcnow() + MIN_HOLD)
     url = manage_url(registration)
     created = _client().v1.checkout.sessions.create(params={
         "mode": "payment",
@@ -239,10 +243,13 @@ def _refunded(session: Session, obj: Any) -> str:
         if intent else None
     if registration is None:
         return "unknown payment"
+    # The charge's cumulative amount: the largest wins, whatever order concurrent deliveries commit in
+    # (a conditional UPDATE, not read-compare-write, which would let a smaller amount commit last).
     refunded = int(obj.get("amount_refunded") or 0)
-    if refunded > registration.amount_refunded:
-        registration.amount_refunded = refunded
-        registration.updated_at = utcnow()
+    session.execute(update(Registration)
+                    .where(Registration.id == registration.id, Registration.amount_refunded < refunded)
+                    .values(amount_refunded=refunded, updated_at=utcnow())
+                    .execution_options(synchronize_session=False))
     return "refund recorded"
 
 
