@@ -68,3 +68,29 @@ def test_200_concurrent_signups_fill_exactly_50_seats_and_waitlist_the_rest_in_o
         promoted = requests.get(f"{base}/api/v1/registrations/{by_id[0]['id']}", headers=auth).json()
         assert promoted["status"] == "confirmed"
         assert requests.get(f"{base}/api/v1/events/{slug}", headers=auth).json()["seats_taken"] == CAPACITY
+
+
+def test_the_last_workshop_seat_goes_to_exactly_one_of_20_concurrent_sign_ups(tmp_path: Path, backend: str) -> None:
+    with fresh_database(backend, tmp_path, "registration") as database_url, running_stack(
+        tmp_path, {"registration": database_url}, workers=4, services=("registration",)
+    ) as stack:
+        base = url(stack, "registration")
+        auth = {"Authorization": f"Bearer {stack.create_token('society')}"}
+        event = requests.post(f"{base}/api/v1/events", json=event_payload(capacity=100), headers=auth).json()
+        slug = event["slug"]
+        requests.post(f"{base}/api/v1/events/{slug}/rates", headers=auth, json={
+            "code": "free", "name": "Free", "amount": 0, "currency": "EUR", "category": "other"}).raise_for_status()
+        requests.post(f"{base}/api/v1/events/{slug}/sessions", headers=auth, json={
+            "code": "W1", "title": "Hands-on segmentation", "starts_at": event["starts_at"],
+            "ends_at": event["ends_at"], "credits": "1", "capacity": 1, "is_workshop": True}).raise_for_status()
+
+        def sign_up(n: int) -> requests.Response:
+            return requests.post(f"{base}/api/v1/events/{slug}/registrations", timeout=60, json={
+                "email": f"w{n}@hospital.example", "given_name": "Ana", "family_name": f"Núñez {n}",
+                "rate": "free", "consent": True, "workshops": ["W1"]})
+
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            statuses = sorted(r.status_code for r in pool.map(sign_up, range(20)))
+        assert statuses == [201] + [422] * 19
+        details = requests.get(f"{base}/api/v1/events/{slug}", headers=auth).json()
+        assert (details["seats_taken"], details["sessions"][0]["seats_taken"]) == (1, 1)

@@ -178,7 +178,8 @@ def congress(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Congress:
             "starts_at": c.at(day, int(start), int(start % 1 * 60)).isoformat(),
             "ends_at": c.at(day, int(end), int(end % 1 * 60)).isoformat()}).raise_for_status()
     requests.post(f"{c.registration}/api/v1/events/{SLUG}/rates", headers=c.auth, json={
-        "code": "free", "name": "Members", "amount": 0, "currency": "JPY", "category": "member"}).raise_for_status()
+        "code": "free", "name": "Members", "amount": 0, "currency": "JPY", "category": "member",
+        "requires_membership": False}).raise_for_status()
     qr_dir = tmp_path_factory.mktemp("qr")
     for name, (email, given, family) in PEOPLE.items():
         signed_up = requests.post(f"{c.registration}/api/v1/events/{SLUG}/registrations", json={

@@ -61,7 +61,8 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
             "refund_full_until": iso(days=30), "cancellation_fee": 2500, "allows_invoice": True,
             "invoice_due_days": 30})
         assert created.status_code == 201, created.text
-        for rate in ({"code": "member", "name": "Member", "amount": 45000, "category": "member"},
+        for rate in ({"code": "member", "name": "Member", "amount": 45000, "category": "member",
+                      "requires_membership": False},
                      {"code": "non-member", "name": "Non-member", "amount": 60000, "category": "non_member"}):
             requests.post(f"{registration}/api/v1/events/congress/rates", headers=auth,
                           json={**rate, "currency": "EUR"}).raise_for_status()

@@ -321,7 +321,7 @@ def test_add_rate(client, auth):
     assert response.status_code == 201, response.get_json()
     rate = response.get_json()
     assert rate == {"code": "member", "name": "Members", "amount": 0, "currency": "EUR", "category": "member",
-                    "valid_until": rate["valid_until"]}
+                    "valid_until": rate["valid_until"], "requires_membership": True, "requires_approval": False}
     assert utc(rate["valid_until"]) == utc(until)
     rates = client.get(f"/api/v1/events/{event['slug']}", headers=auth).get_json()["rates"]
     assert [r["code"] for r in rates] == ["member"]
@@ -485,7 +485,7 @@ def test_roster_page_of_exactly_limit_items_has_no_next_cursor(client, auth):
 
 def test_roster_filters_by_status_and_rate(client, auth):
     event = create_event(client, auth, capacity=2)
-    client.post(f"/api/v1/events/{event['slug']}/rates", json=rate_payload(code="trainee", category="trainee"),
+    client.post(f"/api/v1/events/{event['slug']}/rates", json=rate_payload(code="trainee", category="trainee", requires_approval=False),
                 headers=auth)
     first, second = sign_up(client, event["slug"]), sign_up(client, event["slug"], rate="trainee")
     third = sign_up(client, event["slug"])

@@ -155,7 +155,8 @@ def test_add_session_within_the_event_only(db_session, org_id):
 
 def test_add_rate_rules(db_session, org_id):
     event = new_event(db_session, org_id, rate=None)
-    base = {"code": "member", "name": "Members", "amount": 0, "currency": "EUR", "category": "member"}
+    base = {"code": "member", "name": "Members", "amount": 0, "currency": "EUR", "category": "member",
+            "requires_membership": False}
     with pytest.raises(ApiError) as excinfo:
         events.add_rate(db_session, event, RateInput().load({**base, "currency": "CHF"}))
     assert refusal(excinfo) == (422, "validation_error", {"currency"})

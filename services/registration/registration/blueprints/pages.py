@@ -30,7 +30,7 @@ FORM_FIELDS = ("email", "given_name", "family_name", "rate", "member_number", "d
                "institution")
 FIELD_LABELS = {"given_name": "Given name", "family_name": "Family name", "email": "Email", "rate": "Rate",
                 "member_number": "Member number", "answers": "Answers", "consent": "Consent",
-                "discount_code": "Discount code"}
+                "discount_code": "Discount code", "workshops": "Workshops"}
 PROFESSIONS = (
     "Radiologist", "Nuclear medicine physician", "Radiation oncologist", "Pathologist", "Radiographer / technologist",
     "Medical physicist", "Technical physician", "Data scientist / engineer", "Trainee / resident", "Student", "Other",
@@ -70,6 +70,7 @@ def _form_payload(form: Any) -> dict[str, Any]:
         "consent": form.get("consent") == "yes",
         "announcements": form.get("announcements") == "yes",
         "discount_code": form.get("discount_code", "").strip() or None,
+        "workshops": form.getlist("workshops"),
     }
 
 
@@ -86,6 +87,7 @@ def register(slug: str) -> Any:
         values = {k: request.form.get(k, "") for k in FORM_FIELDS}
         values["consent"] = request.form.get("consent") == "yes"
         values["announcements"] = request.form.get("announcements") == "yes"
+        values["workshops"] = request.form.getlist("workshops")
         values["form_key"] = request.form.get("form_key", "")[:100] or uuid.uuid4().hex
         try:
             data = SignUpInput().load(_form_payload(request.form))

@@ -1,11 +1,11 @@
 """Registration's tables, one module per area; imported here so metadata is complete."""
 from .audit import AuditEntry
 from .base import MAX_ID, Base
-from .event import DiscountCode, Event, EventSession, Rate
+from .event import DiscountCode, Event, EventSession, Rate, RegistrationWorkshop
 from .member import Member
 from .organisation import ApiToken, Organisation
 from .outbox import Outbox
 from .payment import Document, DocumentCounter, StripeEvent
 from .registration import Registration, RegistrationStatus
 
-__all__ = ["AuditEntry", "MAX_ID", "ApiToken", "Base", "DiscountCode", "Document", "DocumentCounter", "Event", "EventSession", "Member", "Organisation", "Outbox", "Rate", "Registration", "RegistrationStatus", "StripeEvent"]
+__all__ = ["AuditEntry", "MAX_ID", "ApiToken", "Base", "DiscountCode", "Document", "DocumentCounter", "Event", "EventSession", "Member", "Organisation", "Outbox", "Rate", "Registration", "RegistrationStatus", "RegistrationWorkshop", "StripeEvent"]

@@ -85,9 +85,28 @@ class EventSession(Base):
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     capacity: Mapped[int | None] = mapped_column()
     credits: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("0"))
+    # A workshop is chosen at sign-up, at its own price, within its own capacity; its seats,
+    # like the event's, change only through conditional UPDATEs (services.capacity).
+    is_workshop: Mapped[bool] = mapped_column(default=False)
+    amount: Mapped[int] = mapped_column(default=0)
+    seats_taken: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     event: Mapped[Event] = relationship(back_populates="sessions")
+
+
+class RegistrationWorkshop(Base):
+    """A workshop seat held by a registration."""
+
+    __tablename__ = "registration_workshops"
+    __table_args__ = (UniqueConstraint("registration_id", "session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("event_sessions.id"), index=True)
+    amount: Mapped[int] = mapped_column(default=0)
+
+    session: Mapped[EventSession] = relationship()
 
 
 class Rate(Base):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from suite_common.db import UTCDateTime, utcnow
 
 from .base import Base
-from .event import Event, Rate
+from .event import Event, Rate, RegistrationWorkshop
 
 
 class RegistrationStatus(enum.StrEnum):
@@ -100,4 +100,5 @@ class Registration(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     event: Mapped[Event] = relationship()
+    workshops: Mapped[list[RegistrationWorkshop]] = relationship(order_by="RegistrationWorkshop.session_id")
     rate: Mapped[Rate] = relationship()

@@ -73,6 +73,10 @@ class EventSessionInput(Schema):
     capacity = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=1_000_000))
     credits = fields.Decimal(required=True, places=2, as_string=True, validate=validate.Range(min=0, max=100),
                              metadata={"description": "accredited CME hours of the session", "example": "1.5"})
+    is_workshop = fields.Boolean(load_default=False,
+                                 metadata={"description": "chosen at sign-up, at its own price and capacity"})
+    amount = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=100_000_000),
+                            metadata={"description": "a workshop's price, minor units, in the event's currency"})
 
     @validates_schema
     def _times_in_order(self, data: dict[str, Any], **_: Any) -> None:
@@ -86,6 +90,9 @@ class EventSessionOutput(Schema):
     ends_at = fields.AwareDateTime()
     capacity = fields.Integer(allow_none=True)
     credits = fields.Decimal(as_string=True)
+    is_workshop = fields.Boolean()
+    amount = fields.Integer()
+    seats_taken = fields.Integer()
 
 
 class RateInput(Schema):

@@ -23,6 +23,9 @@ class SignUpInput(Schema):
     answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=60)),
                           values=fields.Raw(allow_none=True), load_default=dict)
     consent = StrictBoolean(required=True, metadata={"description": "must be true: the attendee consents"})
+    workshops = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=list,
+                            validate=validate.Length(max=20),
+                            metadata={"description": "codes of the workshops chosen (sessions with is_workshop)"})
     announcements = StrictBoolean(load_default=False,
                                   metadata={"description": "optional consent to announcements about the event"})
 
@@ -68,6 +71,7 @@ class RegistrationOutput(Schema):
     approved_at = fields.AwareDateTime(allow_none=True)
     rejected_at = fields.AwareDateTime(allow_none=True)
     rejection_reason = fields.String(allow_none=True)
+    workshops = fields.Function(lambda r: [w.session.code for w in r.workshops])
     amount_due = fields.Integer()
     amount_paid = fields.Integer()
     amount_refunded = fields.Integer()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from suite_common.db import utcnow
 
-from ..models import Event, Registration, RegistrationStatus
+from ..models import Event, EventSession, Registration, RegistrationStatus, RegistrationWorkshop
 
 
 def lock_event(session: Session, event_id: int) -> None:
@@ -93,3 +93,25 @@ def waitlist_position(session: Session, registration: Registration) -> int | Non
         )
     )
     return int(ahead or 0) + 1
+
+
+def take_workshop_seat(session: Session, session_id: int) -> bool:
+    """A seat in a workshop, like ``take_seat``; called under the event's lock, in session-id order."""
+    result = session.execute(
+        update(EventSession)
+        .where(EventSession.id == session_id,
+               (EventSession.capacity.is_(None)) | (EventSession.seats_taken < EventSession.capacity))
+        .values(seats_taken=EventSession.seats_taken + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release_workshop_seats(session: Session, registration_id: int) -> None:
+    held = select(RegistrationWorkshop.session_id).where(RegistrationWorkshop.registration_id == registration_id)
+    session.execute(
+        update(EventSession)
+        .where(EventSession.id.in_(held), EventSession.seats_taken > 0)
+        .values(seats_taken=EventSession.seats_taken - 1)
+        .execution_options(synchronize_session=False)
+    )

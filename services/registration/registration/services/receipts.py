@@ -47,12 +47,19 @@ def _seller(organisation: Organisation) -> dict[str, Any]:
             "vat_number": organisation.vat_number, "email": organisation.billing_email}
 
 
+def lines(registration: Registration) -> list[list[Any]]:
+    """The rate (after any discount), then each workshop at its price."""
+    workshops = [[f"Workshop: {w.session.title}", 1, w.amount] for w in registration.workshops]
+    rate_amount = registration.amount_due - sum(line[2] for line in workshops)
+    return [[f"{registration.event.title}: {registration.rate.name}", 1, rate_amount], *workshops]
+
+
 def _base_content(registration: Registration, organisation: Organisation, now: dt.datetime) -> dict[str, Any]:
     event = registration.event
     return {
         "seller": _seller(organisation),
         "buyer": {"name": f"{registration.given_name} {registration.family_name}", "email": registration.email},
-        "lines": [[f"{event.title}: {registration.rate.name}", 1, registration.amount_due]],
+        "lines": lines(registration),
         "currency": registration.currency, "vat_rate": str(event.vat_rate),
         "prices_include_vat": event.prices_include_vat, "event_title": event.title,
         "event_dates": event_dates(event), "reference": registration.reference,
@@ -79,8 +86,7 @@ def issue(session: Session, registration: Registration, kind: str, now: dt.datet
 
 def issue_receipt(session: Session, registration: Registration, now: dt.datetime) -> Document:
     document = issue(session, registration, "receipt", now, payment_method="Card (Stripe)",
-                     paid_on=now.date().isoformat(),
-                     lines=[[f"{registration.event.title}: {registration.rate.name}", 1, registration.amount_paid]])
+                     paid_on=now.date().isoformat())
     registration.receipt_number = document.number
     return document
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from suite_common.db import utcnow
 from suite_common.errors import ApiError, validation_error
 
-from ..models import Event, Registration, RegistrationStatus
+from ..models import Event, EventSession, Registration, RegistrationStatus, RegistrationWorkshop
 from ..models.registration import ENDED
 from . import capacity, members, notify, payments, pricing
 from .documents import format_money as money_text
@@ -93,6 +93,10 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
     if rate is None:
         raise validation_error({"rate": ["Unknown rate, or no longer on offer."]})
     price = pricing.price(session, event, rate, data.get("discount_code"), now)
+    workshops = _chosen_workshops(event, data.get("workshops") or [])
+    if workshops and rate.requires_approval:
+        raise validation_error({"workshops": ["Workshops are chosen once the registration is approved."]})
+    amount_due = price.amount + sum(w.amount for w in workshops)
     email_normalised = normalise_email(data["email"])
     if len(email_normalised) > EMAIL_MAX:  # lower-casing can lengthen some letters (e.g. "İ")
         raise validation_error({"email": [f"Use at most {EMAIL_MAX} characters."]})
@@ -118,7 +122,7 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
                 status = RegistrationStatus.PENDING_APPROVAL
             elif not seated:
                 status = RegistrationStatus.WAITLISTED
-            elif price.amount > 0:
+            elif amount_due > 0:
                 status = RegistrationStatus.PENDING_PAYMENT
             else:
                 status = RegistrationStatus.CONFIRMED
@@ -127,9 +131,9 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
                 manage_token=secrets.token_urlsafe(32), unsubscribe_token=secrets.token_urlsafe(32),
                 ticket_code=new_ticket_code(),
                 announcements_consent_at=now if data.get("announcements") else None,
-                status=status, amount_due=price.amount,
+                status=status, amount_due=amount_due,
                 discount_code_id=price.discount_code.id if price.discount_code else None,
-                payment_method="card" if price.amount > 0 else None,
+                payment_method="card" if amount_due > 0 else None,
                 hold_expires_at=payments_hold(event, now) if status == RegistrationStatus.PENDING_PAYMENT else None,
                 email=data["email"].strip(), email_normalised=email_normalised, member_number=member_number,
                 given_name=data["given_name"], family_name=data["family_name"], answers=data.get("answers") or {},
@@ -138,6 +142,8 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
                 request_fingerprint=request_fingerprint if idempotency_key else None, created_at=now, updated_at=now,
             )
             session.add(registration)
+            if workshops:
+                _take_workshops(session, registration, workshops, seated)
     except IntegrityError as exc:
         # A concurrent request won the race: same email, or the same idempotency key.
         if idempotency_key:
@@ -150,6 +156,27 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
     else:
         notify.signed_up(session, registration, capacity.waitlist_position(session, registration), now)
     return SignUpOutcome(registration, created=True)
+
+
+def _chosen_workshops(event: Event, codes: list[str]) -> list[EventSession]:
+    offered = {s.code: s for s in event.sessions if s.is_workshop}
+    unknown = [code for code in codes if code not in offered]
+    if unknown:
+        raise validation_error({"workshops": [f"No such workshop: {', '.join(unknown)}."]})
+    return sorted({offered[code] for code in codes}, key=lambda s: s.id)  # one lock order: by id
+
+
+def _take_workshops(session: Session, registration: Registration, workshops: list[EventSession],
+                    seated: bool) -> None:
+    """All chosen workshops or none: a full one refuses the whole sign-up (the savepoint rolls back)."""
+    if not seated:
+        raise validation_error({"workshops": ["The event is full: join the waiting list without workshops."]})
+    session.flush()
+    for workshop in workshops:
+        if not capacity.take_workshop_seat(session, workshop.id):
+            raise validation_error({"workshops": [f"{workshop.title} is full."]})
+        session.add(RegistrationWorkshop(registration_id=registration.id, session_id=workshop.id,
+                                         amount=workshop.amount))
 
 
 def cancel(session: Session, registration: Registration) -> list[Registration]:
@@ -173,6 +200,7 @@ def cancel(session: Session, registration: Registration) -> list[Registration]:
                      refund_amount=money_text(refund_amount, registration.currency) if refund_amount else None)
     if not held_seat:
         return []
+    capacity.release_workshop_seats(session, registration.id)
     capacity.release_seat(session, registration.event_id)
     promoted = capacity.promote_waitlisted(session, registration.event_id)
     for person in promoted:
