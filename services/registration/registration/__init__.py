@@ -23,7 +23,8 @@ from .services.organisations import resolve_token
 from .services.payments import StripeSettings, StripeTarget
 
 STATUS_LABELS = {"confirmed": "Confirmed", "waitlisted": "On the waiting list", "cancelled": "Cancelled",
-                 "pending_payment": "Awaiting payment", "refunded": "Cancelled and refunded"}
+                 "pending_payment": "Awaiting payment", "refunded": "Cancelled and refunded",
+                 "pending_approval": "Awaiting the organiser's approval"}
 
 
 def _resolve_token(token: str):  # type: ignore[no-untyped-def]
