@@ -141,6 +141,17 @@ def test_paid_sign_up_with_discount_webhooks_applied_once_receipt_and_refund(wor
     assert cancelled["status"] == "refunded"
     eventually(lambda: status_of(registration, auth, zoe["id"])["amount_refunded"] == 40500 - 2500, timeout=30)
 
+    # Someone who cancelled and then pays in a tab still open gets the money back, not the seat.
+    third = sign_up(registration, "third@h.example", rate="non-member")
+    requests.post(f"{registration}/api/v1/registrations/{third['id']}/cancel", headers=auth).raise_for_status()
+    third_checkout = checkout_session(stripe_standin, third["payment_url"])
+    eventually(lambda: checkout_session(stripe_standin, f"/{third_checkout['id']}")["status"] == "expired",
+               timeout=30)  # the cancellation closed the checkout page
+    paid_anyway = {**third_checkout, "status": "complete", "payment_status": "paid", "payment_intent": "pi_test_x"}
+    outcome = signed_post(f"{registration}/webhooks/stripe", event_of("checkout.session.completed", paid_anyway, 9))
+    assert outcome.json()["outcome"] == "paid too late, no seat: refunded"
+
+
 
 def test_expired_hold_releases_the_seat_and_a_late_payment_is_confirmed_or_refunded(world) -> None:  # type: ignore[no-untyped-def]
     stack, stripe_standin, sink, registration, auth = world

@@ -81,7 +81,7 @@ class Dispatcher:
         self.batch_size = batch_size
         self.stopping = threading.Event()
 
-    def _claim(self) -> list[int]:
+    def _claim(self) -> list[tuple[int, str]]:
         model = self.model
         now = utcnow()
         with self.database.session_scope() as session:
@@ -97,7 +97,7 @@ class Dispatcher:
             rows = list(session.scalars(query))
             for row in rows:
                 row.claimed_until = now + LEASE
-            return [row.id for row in rows]
+            return [(row.id, row.target) for row in rows]
 
     def _deliver(self, row_id: int) -> bool | None:
         """True when delivered (or refused for good), False to retry later, None when the target is down."""
@@ -138,19 +138,35 @@ class Dispatcher:
         with self.database.session_scope() as session:
             session.execute(update(self.model).where(self.model.id.in_(row_ids)).values(claimed_until=None))
 
+    def _postpone(self, row_ids: list[int]) -> None:
+        """Rows for a target that is down wait a moment, so rows for other targets get their turn."""
+        if row_ids:
+            with self.database.session_scope() as session:
+                session.execute(update(self.model).where(self.model.id.in_(row_ids))
+                                .values(claimed_until=None, next_attempt_at=utcnow() + backoff(1)))
+
     def run_once(self) -> int:
-        """Delivers what is due now; returns how many rows were delivered."""
+        """Delivers what is due now; returns how many rows were delivered.
+
+        A target that does not answer is tried once per pass; its other rows wait, and the
+        rows for other targets (mails, Stripe) go on."""
         delivered = 0
         claimed = self._claim()
-        for index, row_id in enumerate(claimed):
+        down: set[str] = set()
+        waiting: list[int] = []
+        for index, (row_id, target) in enumerate(claimed):
             if self.stopping.is_set():
-                self._release(claimed[index:])
+                self._release([row for row, _target in claimed[index:]])
                 break
+            if target in down:
+                waiting.append(row_id)
+                continue
             outcome = self._deliver(row_id)
-            if outcome is None:  # the target is down: leave the rest for the next pass
-                self._release(claimed[index + 1:])
-                break
+            if outcome is None:
+                down.add(target)
+                continue
             delivered += outcome
+        self._postpone(waiting)
         return delivered
 
     def run_forever(self, idle_seconds: float = 0.5) -> None:

@@ -75,6 +75,9 @@ class Registration(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # "hold_expired" when the seat lapsed unpaid (a late payment may still take a free seat);
+    # "request" when the attendee or organiser cancelled (a late payment is refunded).
+    cancelled_by: Mapped[str | None] = mapped_column(String(20))
     # The member number given at sign-up, as typed; the member list is checked when signing up only.
     member_number: Mapped[str | None] = mapped_column(String(64))
     # The organiser's decision on a rate that requires approval.

@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session
 
 from suite_common.db import utcnow
 from suite_common.errors import ApiError
-from suite_common.outbox import enqueue
 
-from ..models import Document, Event, Organisation, Outbox, Registration, RegistrationStatus
-from . import capacity, notify, receipts
+from ..models import Document, Event, Organisation, Registration, RegistrationStatus
+from . import capacity, notify, payments, receipts
 
 
 def issue_invoice(session: Session, registration: Registration, billing: dict[str, Any],
@@ -54,9 +53,7 @@ def issue_invoice(session: Session, registration: Registration, billing: dict[st
     registration.invoice_number = document.number
     registration.invoice_due_at = due
     registration.hold_expires_at = None  # the seat stays while the invoice is open
-    if registration.checkout_session_id:
-        path = f"/v1/checkout/sessions/{registration.checkout_session_id}/expire"
-        enqueue(session, Outbox, "stripe", "POST", path, f"expire:{registration.checkout_session_id}")
+    payments.expire_checkout(session, registration)
     registration.updated_at = now
     notify.invoice_issued(session, registration, document)
     return document

@@ -22,6 +22,7 @@ from ..models import Event, Registration, RegistrationStatus
 from ..models.outbox import Outbox
 from ..models.registration import ENDED
 from . import calendar
+from .documents import format_money
 from .urls import manage_url, public_base, public_domain
 
 MESSAGES_PATH = "/internal/v1/messages"
@@ -157,7 +158,7 @@ def announce(session: Session, event: Event, subject: str, body: str, announceme
 
 def paid(session: Session, registration: Registration, receipt_number: str, now: dt.datetime) -> None:
     """Payment received, with the receipt; then the confirmation with calendar file and reminders."""
-    amount = f"{registration.currency} {registration.amount_paid // 100}.{registration.amount_paid % 100:02d}"
+    amount = format_money(registration.amount_paid, registration.currency)
     context = {**base_context(registration),
                "payment": {"amount": amount, "receipt_number": receipt_number,
                            "receipt_url": f"{manage_url(registration)}/receipt.pdf"}}
@@ -166,8 +167,6 @@ def paid(session: Session, registration: Registration, receipt_number: str, now:
 
 
 def invoice_issued(session: Session, registration: Registration, document: Any) -> None:
-    from .documents import format_money
-
     due = registration.invoice_due_at.date().isoformat() if registration.invoice_due_at else ""
     context = {**base_context(registration),
                "invoice": {"number": document.number, "amount": format_money(document.amount, document.currency),

@@ -200,9 +200,11 @@ def _paid(session: Session, obj: Any) -> str:
     registration.amount_paid = obj["amount_total"]
     if status == RegistrationStatus.PENDING_PAYMENT:
         seated = True
-    else:
+    elif registration.cancelled_by == "hold_expired":
         # The hold ran out (or the payment failed) and the seat was released: take one if any is free.
         seated = capacity.take_seat(session, registration.event_id)
+    else:
+        seated = False  # they cancelled, then paid in a tab still open: the money goes back
     if not seated:
         registration.status = RegistrationStatus.REFUNDED
         registration.cancelled_at = now
@@ -229,6 +231,7 @@ def _released(session: Session, obj: Any) -> str:
         return "nothing held"
     registration.status = RegistrationStatus.CANCELLED
     registration.cancelled_at = utcnow()
+    registration.cancelled_by = "hold_expired"
     session.flush()
     capacity.release_seat(session, registration.event_id)
     now = utcnow()
@@ -251,6 +254,13 @@ def _refunded(session: Session, obj: Any) -> str:
                     .values(amount_refunded=refunded, updated_at=utcnow())
                     .execution_options(synchronize_session=False))
     return "refund recorded"
+
+
+def expire_checkout(session: Session, registration: Registration) -> None:
+    """Closes the Stripe checkout page of a registration that no longer pays by card (through the outbox)."""
+    if registration.checkout_session_id and registration.paid_at is None:
+        path = f"/v1/checkout/sessions/{registration.checkout_session_id}/expire"
+        enqueue(session, Outbox, "stripe", "POST", path, f"expire:{registration.checkout_session_id}")
 
 
 def refund(session: Session, registration: Registration, amount: int, reason: str) -> None:

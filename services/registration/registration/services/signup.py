@@ -191,6 +191,8 @@ def cancel(session: Session, registration: Registration) -> list[Registration]:
     refund_amount = pricing.refund_due(registration.event, registration.amount_paid - registration.amount_refunded, now)
     registration.status = RegistrationStatus.REFUNDED if refund_amount else RegistrationStatus.CANCELLED
     registration.cancelled_at = now
+    registration.cancelled_by = "request"
+    payments.expire_checkout(session, registration)
     if registration.discount_code_id is not None and registration.paid_at is None:
         pricing.release_use(session, registration.discount_code_id)
     session.flush()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 12:36:06.414671
+Create Date: 2026-11-26 12:47:48.110884
 """
 from alembic import op
 import sqlalchemy as sa
@@ -227,6 +227,7 @@ def upgrade() -> None:
     sa.Column('idempotency_key', sa.String(length=100), nullable=True),
     sa.Column('request_fingerprint', sa.String(length=64), nullable=True),
     sa.Column('cancelled_at', suite_common.db.UTCDateTime(), nullable=True),
+    sa.Column('cancelled_by', sa.String(length=20), nullable=True),
     sa.Column('member_number', sa.String(length=64), nullable=True),
     sa.Column('approved_at', suite_common.db.UTCDateTime(), nullable=True),
     sa.Column('rejected_at', suite_common.db.UTCDateTime(), nullable=True),
