@@ -44,7 +44,6 @@ class Settings:
     # all of them are accepted, so keys rotate without downtime.
     service_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     log_level: str = "INFO"
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:

@@ -96,18 +96,25 @@ def _ready_mail(session: Session, certificate: Certificate, person: registry.Per
     })
 
 
+def issued_by_registration(session: Session, organisation_id: int, slug: str,
+                           registration_ids: list[int]) -> dict[int, list[Certificate]]:
+    """Each person's certificates (oldest first), for a whole batch in one query."""
+    found: dict[int, list[Certificate]] = {registration_id: [] for registration_id in registration_ids}
+    for certificate in session.scalars(select(Certificate).where(
+            Certificate.organisation_id == organisation_id, Certificate.event_slug == slug,
+            Certificate.registration_id.in_(registration_ids)).order_by(Certificate.id)):
+        found[certificate.registration_id].append(certificate)
+    return found
+
+
 def issue_one(session: Session, accreditation: Accreditation, event: registry.EventInfo, person: registry.Person,
-              result: CreditResult, now: dt.datetime) -> str:
+              result: CreditResult, now: dt.datetime, issued: list[Certificate]) -> str:
     """'issued', 'reissued', 'unchanged' or 'not_eligible' for one person.
 
     A revoked certificate is never revived (whoever holds the paper must keep reading "revoked"). The
     revocation stands while the evidence behind it is the same; when the person qualifies on new
     evidence (attendance, evaluation, rules), they get a new certificate with a new code.
     """
-    issued = list(session.scalars(select(Certificate).where(
-        Certificate.organisation_id == accreditation.organisation_id,
-        Certificate.event_slug == accreditation.event_slug, Certificate.registration_id == person.id)
-        .order_by(Certificate.id)))
     certificate = next((c for c in issued if c.revoked_at is None), None)
     if not result.eligible:
         return "unchanged" if issued else "not_eligible"
@@ -203,10 +210,11 @@ class JobRunner:
             accreditation = accreditation_service.require(session, organisation_id, slug)
             intervals = attendance.intervals_by_registration(session, organisation_id, slug, [p.id for p in batch])
             evaluated = evaluated_ids(session, organisation_id, slug)
+            issued = issued_by_registration(session, organisation_id, slug, [p.id for p in batch])
             counts = {"issued": 0, "reissued": 0, "unchanged": 0, "not_eligible": 0}
             for person in batch:
                 result = assess(accreditation, event, intervals.get(person.id, []), person.id in evaluated)
-                counts[issue_one(session, accreditation, event, person, result, now)] += 1
+                counts[issue_one(session, accreditation, event, person, result, now, issued[person.id])] += 1
             session.execute(update(IssueJob).where(IssueJob.id == job_id).values(
                 processed=IssueJob.processed + len(batch), issued=IssueJob.issued + counts["issued"],
                 reissued=IssueJob.reissued + counts["reissued"], unchanged=IssueJob.unchanged + counts["unchanged"],

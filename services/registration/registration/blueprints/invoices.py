@@ -13,8 +13,8 @@ from suite_common.errors import ApiError
 from suite_common.forms import protect_forms
 
 from ..schemas.registrations import InvoiceList, InvoiceQuery, InvoiceRequest, RegistrationOutput
-from ..services import invoices, receipts, signup
-from .organiser_api import _event, _registration
+from ..services import invoices, receipts
+from .lookups import attendee_registration, organiser_event, organiser_registration
 
 api = SuiteBlueprint("invoices_api", __name__, url_prefix="/api/v1", description="Payment by invoice")
 pages = Blueprint("invoice_pages", __name__)
@@ -30,7 +30,7 @@ protect_forms(pages)
 def issue(data: dict[str, Any], registration_id: int) -> Any:
     """Invoices a registration awaiting payment to an institution; the seat stays held until paid."""
     session = get_session()
-    registration = _registration(registration_id)
+    registration = organiser_registration(registration_id)
     invoices.issue_invoice(session, registration, data)
     session.commit()
     return registration
@@ -44,7 +44,7 @@ def issue(data: dict[str, Any], registration_id: int) -> Any:
 def mark_paid(registration_id: int) -> Any:
     """The bank transfer arrived: confirms the registration and tells the attendee."""
     session = get_session()
-    registration = invoices.mark_paid(session, _registration(registration_id))
+    registration = invoices.mark_paid(session, organiser_registration(registration_id))
     session.commit()
     return registration
 
@@ -56,20 +56,13 @@ def mark_paid(registration_id: int) -> Any:
 @api.response(200, InvoiceList)
 def open_invoices(query: dict[str, Any], slug: str) -> Any:
     """Invoices not yet paid; ``overdue=true`` for those past their due date."""
-    return {"items": invoices.open_invoices(get_session(), _event(slug), query["overdue"])}
-
-
-def _registration_or_404(token: str) -> Any:
-    registration = signup.by_manage_token(get_session(), token)
-    if registration is None:
-        abort(404, description="This link does not lead to a registration.")
-    return registration
+    return {"items": invoices.open_invoices(get_session(), organiser_event(slug), query["overdue"])}
 
 
 @pages.route("/r/<token>/invoice", methods=["GET", "POST"])
 def request_invoice(token: str) -> Any:
     """The attendee asks for an invoice to their institution instead of paying by card."""
-    registration = _registration_or_404(token)
+    registration = attendee_registration(token)
     errors: dict[str, Any] = {}
     values = dict(request.form) if request.method == "POST" else {}
     if request.method == "POST":
@@ -90,7 +83,7 @@ def request_invoice(token: str) -> Any:
 @pages.get("/r/<token>/<any(invoice, 'credit-note'):kind>.pdf")
 def document_pdf(token: str, kind: str) -> Response:
     """The invoice, or the credit note of a refund, as issued."""
-    registration = _registration_or_404(token)
+    registration = attendee_registration(token)
     document = receipts.for_registration(get_session(), registration, kind.replace("-", "_"))
     if document is None:
         abort(404, description=f"There is no {kind.replace('-', ' ')} for this registration.")

@@ -6,12 +6,11 @@ from typing import Any
 
 from flask import Response, request
 from flask.views import MethodView
-from sqlalchemy import select
 
 from suite_common.api import ORGANISER, SuiteBlueprint
 from suite_common.auth import current_organisation, organiser_required
 from suite_common.db import get_db, get_session
-from suite_common.errors import ApiError, not_found, validation_error
+from suite_common.errors import ApiError, validation_error
 
 from ..models import MAX_ID, Event, Organisation, Registration
 from ..schemas.events import (
@@ -39,23 +38,9 @@ from ..schemas.registrations import (
 )
 from ..services import approvals, capacity, members, notify, payments, pricing, roster, signup
 from ..services import events as event_service
+from .lookups import organiser_event, organiser_registration
 
 blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
-
-
-def _event(slug: str) -> Event:
-    return event_service.get_event(get_session(), current_organisation().id, slug)
-
-
-def _registration(registration_id: int) -> Registration:
-    session = get_session()
-    registration = session.scalar(
-        select(Registration).join(Event, Event.id == Registration.event_id)
-        .where(Registration.id == registration_id, Event.organisation_id == current_organisation().id)
-    )
-    if registration is None:
-        raise not_found("registration")
-    return registration
 
 
 @blp.route("/events")
@@ -86,7 +71,7 @@ class EventItem(MethodView):
     @blp.response(200, EventOutput)
     @blp.alt_response(404, description="no such event in this organisation")
     def get(self, slug: str) -> Event:
-        return _event(slug)
+        return organiser_event(slug)
 
     @blp.doc(security=ORGANISER)
     @blp.arguments(EventPatch(partial=True))
@@ -94,7 +79,7 @@ class EventItem(MethodView):
     @blp.alt_response(404, description="no such event in this organisation")
     def patch(self, changes: dict[str, Any], slug: str) -> Event:
         session = get_session()
-        event = event_service.update_event(session, _event(slug), changes)
+        event = event_service.update_event(session, organiser_event(slug), changes)
         session.commit()
         return event
 
@@ -107,7 +92,7 @@ class EventItem(MethodView):
 @blp.alt_response(404, description="no such event in this organisation")
 def add_session(data: dict[str, Any], slug: str) -> Any:
     session = get_session()
-    item = event_service.add_session(session, _event(slug), data)
+    item = event_service.add_session(session, organiser_event(slug), data)
     session.commit()
     return item
 
@@ -120,7 +105,7 @@ def add_session(data: dict[str, Any], slug: str) -> Any:
 @blp.alt_response(404, description="no such event in this organisation")
 def add_rate(data: dict[str, Any], slug: str) -> Any:
     session = get_session()
-    rate = event_service.add_rate(session, _event(slug), data)
+    rate = event_service.add_rate(session, organiser_event(slug), data)
     session.commit()
     return rate
 
@@ -134,7 +119,7 @@ def add_rate(data: dict[str, Any], slug: str) -> Any:
                              "content": {"text/csv": {"schema": {"type": "string"}}}}})
 @blp.alt_response(404, description="no such event in this organisation")
 def list_registrations(filters: dict[str, Any], slug: str) -> Any:
-    event = _event(slug)
+    event = organiser_event(slug)
     wants_csv = filters["format"] == "csv" or (
         "format" not in request.args and request.accept_mimetypes.best == "text/csv"
     )
@@ -152,7 +137,7 @@ def list_registrations(filters: dict[str, Any], slug: str) -> Any:
 @blp.response(200, RegistrationOutput)
 @blp.alt_response(404, description="no such registration in this organisation")
 def get_registration(registration_id: int) -> Registration:
-    return _registration(registration_id)
+    return organiser_registration(registration_id)
 
 
 @blp.route(f"/registrations/<int(max={MAX_ID}):registration_id>/cancel", methods=["POST"])
@@ -162,7 +147,7 @@ def get_registration(registration_id: int) -> Registration:
 @blp.alt_response(404, description="no such registration in this organisation")
 def cancel_registration(registration_id: int) -> Registration:
     session = get_session()
-    registration = _registration(registration_id)
+    registration = organiser_registration(registration_id)
     signup.cancel(session, registration)
     session.commit()
     return registration
@@ -179,7 +164,7 @@ def announce(data: dict[str, Any], slug: str) -> Any:
 
     Send the same Idempotency-Key again and nobody gets it twice."""
     session = get_session()
-    event = _event(slug)
+    event = organiser_event(slug)
     announcement_id = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
     recipients = notify.announce(session, event, data["subject"], data["body"], announcement_id[:100])
     session.commit()
@@ -196,7 +181,7 @@ def announce(data: dict[str, Any], slug: str) -> Any:
 def add_discount_code(data: dict[str, Any], slug: str) -> Any:
     """Percentage or fixed amount off, optionally limited in uses, time and rates; never below zero."""
     session = get_session()
-    code = pricing.add_code(session, _event(slug), data)
+    code = pricing.add_code(session, organiser_event(slug), data)
     session.commit()
     return code
 
@@ -297,7 +282,7 @@ def approve_registration(registration_id: int) -> Any:
     """Approves a registration awaiting approval: it takes a seat now (confirmed if free, pending_payment
     with payment_url if paid, waitlisted if full) and the attendee is told."""
     session = get_session()
-    registration = approvals.approve(session, _registration(registration_id))
+    registration = approvals.approve(session, organiser_registration(registration_id))
     session.commit()
     return _Decided(session, registration)
 
@@ -312,6 +297,6 @@ def approve_registration(registration_id: int) -> Any:
 def reject_registration(data: dict[str, Any], registration_id: int) -> Any:
     """Rejects a registration awaiting approval: it is cancelled and the attendee gets the reason by mail."""
     session = get_session()
-    registration = approvals.reject(session, _registration(registration_id), (data or {}).get("reason"))
+    registration = approvals.reject(session, organiser_registration(registration_id), (data or {}).get("reason"))
     session.commit()
     return _Decided(session, registration)

@@ -15,11 +15,12 @@ from suite_common.db import get_session, utcnow
 from suite_common.errors import ApiError
 from suite_common.forms import protect_forms
 
-from ..models import Registration, RegistrationStatus
+from ..models import RegistrationStatus
 from ..schemas.registrations import NameCorrection, SignUpInput
 from ..services import calendar, capacity, payments, receipts, signup
 from ..services import events as event_service
 from ..services.urls import manage_url, participant_url, public_domain
+from .lookups import attendee_registration
 
 blp = Blueprint("pages", __name__)
 
@@ -35,13 +36,6 @@ PROFESSIONS = (
     "Radiologist", "Nuclear medicine physician", "Radiation oncologist", "Pathologist", "Radiographer / technologist",
     "Medical physicist", "Technical physician", "Data scientist / engineer", "Trainee / resident", "Student", "Other",
 )
-
-
-def _registration_or_404(token: str) -> Registration:
-    registration = signup.by_manage_token(get_session(), token)
-    if registration is None:
-        abort(404, description="This link does not lead to a registration.")
-    return registration
 
 
 @blp.get("/")
@@ -113,7 +107,7 @@ def register(slug: str) -> Any:
 
 @blp.get("/r/<token>")
 def manage(token: str) -> str:
-    registration = _registration_or_404(token)
+    registration = attendee_registration(token)
     return render_template(
         "manage.html", registration=registration, event=registration.event, just_registered=request.args.get("new"),
         participant_url=participant_url(registration), paid_now=request.args.get("paid") and not registration.paid_at,
@@ -123,7 +117,7 @@ def manage(token: str) -> str:
 
 @blp.get("/r/<token>/calendar.ics")
 def calendar_file(token: str) -> Response:
-    registration = _registration_or_404(token)
+    registration = attendee_registration(token)
     body = calendar.registration_calendar(registration, public_domain(), manage_url(registration),
                                           cancelled=RegistrationStatus(registration.status).ended)
     return Response(body, mimetype="text/calendar", headers={
@@ -132,7 +126,7 @@ def calendar_file(token: str) -> Response:
 
 @blp.route("/r/<token>/cancel", methods=["GET", "POST"])
 def cancel(token: str) -> Any:
-    registration = _registration_or_404(token)
+    registration = attendee_registration(token)
     if request.method == "POST":
         signup.cancel(get_session(), registration)
         get_session().commit()
@@ -142,7 +136,7 @@ def cancel(token: str) -> Any:
 
 @blp.post("/r/<token>/name")
 def correct_name(token: str) -> Any:
-    registration = _registration_or_404(token)
+    registration = attendee_registration(token)
     session = get_session()
     try:
         data = NameCorrection().load({"given_name": request.form.get("given_name", ""),
@@ -162,7 +156,7 @@ def correct_name(token: str) -> Any:
 @blp.get("/r/<token>/pay")
 def pay(token: str) -> Any:
     """To Stripe's checkout page while the seat is held for this registration."""
-    registration = _registration_or_404(token)
+    registration = attendee_registration(token)
     url = payments.payment_url(get_session(), registration)
     if url is None or url.endswith(f"/r/{token}/pay"):
         return redirect(url_for("pages.manage", token=token), code=303)
@@ -171,7 +165,7 @@ def pay(token: str) -> Any:
 
 @blp.get("/r/<token>/receipt.pdf")
 def receipt(token: str) -> Response:
-    registration = _registration_or_404(token)
+    registration = attendee_registration(token)
     document = receipts.for_registration(get_session(), registration, "receipt")
     if document is None:
         abort(404, description="There is no receipt for this registration (yet).")

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from suite_common.db import utcnow
-from suite_common.errors import ApiError, validation_error
+from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import Event, EventSession, Registration, RegistrationStatus, RegistrationWorkshop
 from ..models.registration import ENDED
@@ -241,3 +241,12 @@ def by_ticket_code(session: Session, code: str) -> Registration | None:
     if not MANAGE_TOKEN.match(code):
         return None
     return session.scalar(select(Registration).where(Registration.ticket_code == code))
+
+
+def registration_of_organisation(session: Session, organisation_id: int, registration_id: int) -> Registration:
+    registration = session.scalar(
+        select(Registration).join(Event, Event.id == Registration.event_id)
+        .where(Registration.id == registration_id, Event.organisation_id == organisation_id))
+    if registration is None:
+        raise not_found("registration")
+    return registration
