@@ -21,10 +21,15 @@ from . import capacity, notify, payments, receipts
 
 def issue_invoice(session: Session, registration: Registration, billing: dict[str, Any],
                   now: dt.datetime | None = None) -> Document:
-    """Idempotent: asking again returns the invoice already issued."""
+    """Idempotent: asking again returns the invoice already issued.
+
+    On return ``registration`` is current: a request that finds the invoice another request
+    committed meanwhile must not answer with the registration as it read it before.
+    """
     now = now or utcnow()
     existing = receipts.for_registration(session, registration, "invoice")
     if existing is not None:
+        session.refresh(registration)
         return existing
     event = registration.event
     if not event.allows_invoice:
