@@ -12,13 +12,14 @@ from markupsafe import Markup
 
 from suite_common.app import create_service_app
 from suite_common.audit import init_audit
-from suite_common.cli import register_worker_cli
+from suite_common.cli import RoundRobin, register_worker_cli
 from suite_common.db import get_session
 from suite_common.forms import init_csrf
-from suite_common.outbox import Dispatcher, dispatcher_for
+from suite_common.outbox import dispatcher_for
 from suite_common.settings import Settings
 
 from .services.documents import format_money
+from .services.hold_sweeper import HoldSweeper
 from .services.organisations import resolve_token
 from .services.payments import StripeSettings, StripeTarget
 
@@ -88,10 +89,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_cli(app)
     app.extensions["stripe_settings"] = stripe_settings
 
-    def outbox_dispatcher() -> Dispatcher:
+    def background_work() -> RoundRobin:
         dispatcher = dispatcher_for(database, settings, Outbox)
         dispatcher.clients["stripe"] = StripeTarget(stripe_settings)
-        return dispatcher
+        return RoundRobin(dispatcher, HoldSweeper(app, database))
 
-    register_worker_cli(app, outbox_dispatcher, "the outbox dispatcher (mails, Stripe refunds)")
+    register_worker_cli(app, background_work, "the outbox dispatcher (mails, Stripe refunds) and the sweep of "
+                                              "expired seat holds")
     return app

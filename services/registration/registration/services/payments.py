@@ -29,7 +29,7 @@ from suite_common.outbox import enqueue
 from suite_common.settings import ConfigurationError
 
 from ..models import Outbox, Registration, RegistrationStatus, StripeEvent
-from . import capacity, documents, notify, receipts
+from . import capacity, documents, holds, notify, receipts
 from .urls import manage_url
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _settings() -> StripeSettings:
     return current_app.extensions["stripe_settings"]
 
 
-def _client() -> stripe.StripeClient:
+def stripe_client() -> stripe.StripeClient:
     if "stripe_client" not in current_app.extensions:
         current_app.extensions["stripe_client"] = _settings().client()
     return current_app.extensions["stripe_client"]
@@ -98,7 +98,7 @@ def ensure_checkout(session: Session, registration: Registration) -> str:
     # not be reached) is renewed to that minimum, once: the session, once made, is reused.
     registration.hold_expires_at = max(registration.hold_expires_at, utcnow() + MIN_HOLD)
     url = manage_url(registration)
-    created = _client().v1.checkout.sessions.create(params={
+    created = stripe_client().v1.checkout.sessions.create(params={
         "mode": "payment",
         "line_items": [{"quantity": 1, "price_data": {
             "currency": registration.currency.lower(), "unit_amount": registration.amount_due,
@@ -156,10 +156,10 @@ def apply_event(session: Session, event: dict[str, Any]) -> str:
         return "duplicate"
     obj = event["data"]["object"]
     handlers = {
-        "checkout.session.completed": _completed,
+        "checkout.session.completed": checkout_completed,
         "checkout.session.async_payment_succeeded": _paid,
-        "checkout.session.async_payment_failed": _released,
-        "checkout.session.expired": _released,
+        "checkout.session.async_payment_failed": checkout_released,
+        "checkout.session.expired": checkout_released,
         "charge.refunded": _refunded,
     }
     handler = handlers.get(event["type"])
@@ -176,7 +176,7 @@ def _registration_for(session: Session, obj: Any) -> Registration | None:
     return session.scalar(select(Registration).where(Registration.reference == reference))
 
 
-def _completed(session: Session, obj: Any) -> str:
+def checkout_completed(session: Session, obj: Any) -> str:
     if obj.get("payment_status") != "paid":
         return "awaiting asynchronous payment"
     return _paid(session, obj)
@@ -201,8 +201,8 @@ def _paid(session: Session, obj: Any) -> str:
     if status == RegistrationStatus.PENDING_PAYMENT:
         seated = True
     elif registration.cancelled_by == "hold_expired":
-        # The hold ran out (or the payment failed) and the seat was released: take one if any is free.
-        seated = capacity.take_seat(session, registration.event_id)
+        # The hold ran out (or the payment failed) and its seats were released: take them again if free.
+        seated = holds.reseat(session, registration)
     else:
         seated = False  # they cancelled, then paid in a tab still open: the money goes back
     if not seated:
@@ -213,14 +213,15 @@ def _paid(session: Session, obj: Any) -> str:
                          refund_amount=documents.format_money(registration.amount_paid, registration.currency))
         return "paid too late, no seat: refunded"
     registration.status = RegistrationStatus.CONFIRMED
+    registration.cancelled_at = registration.cancelled_by = None  # a released hold taken again
     registration.updated_at = now
     receipt = receipts.issue_receipt(session, registration, now)
     notify.paid(session, registration, receipt.number, now)
     return "confirmed"
 
 
-def _released(session: Session, obj: Any) -> str:
-    """Expired or failed: the held seat goes back (to the waiting list), unless the payment came first."""
+def checkout_released(session: Session, obj: Any) -> str:
+    """Expired or failed: the held seats go back (to the waiting list), unless the payment came first."""
     registration = _registration_for(session, obj)
     if registration is None:
         return "unknown registration"
@@ -229,14 +230,7 @@ def _released(session: Session, obj: Any) -> str:
     if (registration.status != RegistrationStatus.PENDING_PAYMENT or registration.payment_method == "invoice"
             or registration.checkout_session_id != obj.get("id")):
         return "nothing held"
-    registration.status = RegistrationStatus.CANCELLED
-    registration.cancelled_at = utcnow()
-    registration.cancelled_by = "hold_expired"
-    session.flush()
-    capacity.release_seat(session, registration.event_id)
-    now = utcnow()
-    for person in capacity.promote_waitlisted(session, registration.event_id):
-        notify.confirmed(session, person, now)
+    holds.release(session, registration, utcnow())
     return "hold released"
 
 

@@ -51,14 +51,18 @@ def find_code(session: Session, event: Event, rate: Rate, code: str, now: dt.dat
     return found
 
 
-def claim_use(session: Session, code: DiscountCode) -> None:
+def try_claim_use(session: Session, code_id: int) -> bool:
     """Takes one use with a conditional UPDATE (a row lock on PostgreSQL), so the limit holds under any race."""
     result = session.execute(
         update(DiscountCode)
-        .where(DiscountCode.id == code.id, (DiscountCode.max_uses.is_(None)) | (DiscountCode.uses < DiscountCode.max_uses))
+        .where(DiscountCode.id == code_id, (DiscountCode.max_uses.is_(None)) | (DiscountCode.uses < DiscountCode.max_uses))
         .values(uses=DiscountCode.uses + 1)
         .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+    return result.rowcount == 1
+
+
+def claim_use(session: Session, code: DiscountCode) -> None:
+    if not try_claim_use(session, code.id):
         raise validation_error({"discount_code": ["This discount code has been used up."]})
 
 
