@@ -3,7 +3,8 @@
 ``python -m devtools.stack`` is what ``make run`` calls: migrate every service,
 seed the demo organisation once, start each service under gunicorn (plus the
 local stand-ins), print the addresses and the demo organiser token, and stop
-everything on Ctrl-C. The end-to-end tests start the same stack with ``Stack``.
+everything on Ctrl-C. The end-to-end tests start the same stack with ``Stack``, some of them
+with several replicas of each service (``replicas``), as ``docker compose --scale`` runs them.
 """
 from __future__ import annotations
 
@@ -40,12 +41,33 @@ def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
         os.killpg(process.pid, sig)
 
 
+def replica_name(name: str, replica: int) -> str:
+    """Replica 1 keeps the plain name, so a one-replica stack looks as it always did."""
+    return name if replica == 1 else f"{name}-{replica}"
+
+
 @dataclass
 class Stack:
     env: dict[str, str]
     workers: int = 2
+    # Copies of each service and of its worker, sharing the service's database. Replica n of a
+    # service listens on urls[service][n - 1] and calls replica n of the others; replica 1 is
+    # the one of {SERVICE}_URL, so urls is needed only for more than one replica.
+    replicas: int = 1
+    urls: dict[str, list[str]] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     log_dir: Path | None = None
+    _readiness: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # process: its /readyz
+
+    def __post_init__(self) -> None:
+        for name in SERVICES:
+            urls = self.urls.setdefault(name, [service_url(self.env, name)])
+            if urls[0] != service_url(self.env, name) or len(urls) < self.replicas:
+                raise ValueError(f"{name}: {self.replicas} replicas need as many URLs, the first being "
+                                 f"{name.upper()}_URL")
+
+    def replica_env(self, replica: int) -> dict[str, str]:
+        return {**self.env, **{f"{name.upper()}_URL": self.urls[name][replica - 1] for name in SERVICES}}
 
     @property
     def var_dir(self) -> Path:
@@ -80,13 +102,17 @@ class Stack:
         )
         log.close()
 
-    def start_service(self, name: str) -> None:
-        self._spawn(name, ["gunicorn", "-c", "python:suite_common.gunicorn_conf",
-                           "--bind", _bind(service_url(self.env, name)), f"{name}:create_app()"],
-                    {**self.env, "WEB_CONCURRENCY": str(self.workers)})
+    def start_service(self, name: str, replica: int = 1) -> None:
+        url = self.urls[name][replica - 1]
+        process = replica_name(name, replica)
+        self._readiness[process] = url + "/readyz"
+        self._spawn(process, ["gunicorn", "-c", "python:suite_common.gunicorn_conf",
+                              "--bind", _bind(url), f"{name}:create_app()"],
+                    {**self.replica_env(replica), "WEB_CONCURRENCY": str(self.workers)})
 
-    def start_worker(self, name: str) -> None:
-        self._spawn(f"{name}-worker", ["flask", "--app", name, "worker"])
+    def start_worker(self, name: str, replica: int = 1) -> None:
+        self._spawn(replica_name(f"{name}-worker", replica), ["flask", "--app", name, "worker"],
+                    self.replica_env(replica))
 
     def start_smtp_sink(self) -> None:
         smtp = f"{self.env.get('SMTP_HOST') or '127.0.0.1'}:{self.env.get('SMTP_PORT') or 1025}"
@@ -96,10 +122,9 @@ class Stack:
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
-        for name in self.processes:
-            if name not in SERVICES:
+        for name, url in self._readiness.items():
+            if name not in self.processes:
                 continue
-            url = service_url(self.env, name) + "/readyz"
             while True:
                 if self.processes[name].poll() is not None:
                     raise RuntimeError(f"{name} exited; see its log in {self.log_dir or self.var_dir / 'log'}")
@@ -127,9 +152,10 @@ class Stack:
         if stripe_standin:
             self.start_stripe_standin()
         for name in services:
-            self.start_service(name)
-            if workers and name in WORKERS:
-                self.start_worker(name)
+            for replica in range(1, self.replicas + 1):
+                self.start_service(name, replica)
+                if workers and name in WORKERS:
+                    self.start_worker(name, replica)
         self.wait_ready()
 
     def stop_service(self, name: str, sig: int = signal.SIGTERM) -> None:

@@ -31,9 +31,16 @@ def stack_env(var_dir: Path, database_urls: dict[str, str] | None = None, **extr
 
 @contextmanager
 def running_stack(var_dir: Path, database_urls: dict[str, str] | None = None, workers: int = 2,
-                  services: tuple[str, ...] = SERVICES, background: bool = True, **extra: str) -> Iterator[Stack]:
-    """Web services under gunicorn plus their workers; mail goes to SMTP_PORT (pass an SmtpSink's port)."""
-    stack = Stack(stack_env(var_dir, database_urls, **extra), workers=workers)
+                  services: tuple[str, ...] = SERVICES, background: bool = True, replicas: int = 1,
+                  **extra: str) -> Iterator[Stack]:
+    """Web services under gunicorn plus their workers; mail goes to SMTP_PORT (pass an SmtpSink's port).
+
+    With ``replicas``, each service and each worker runs that many times, every replica of a
+    service on its own port against the service's one database (``stack.urls[service]``)."""
+    env = stack_env(var_dir, database_urls, **extra)
+    urls = {name: [env[f"{name.upper()}_URL"]] + [f"http://127.0.0.1:{free_port()}" for _ in range(replicas - 1)]
+            for name in SERVICES}
+    stack = Stack(env, workers=workers, replicas=replicas, urls=urls)
     try:
         stack.start(services, workers=background)
         yield stack
