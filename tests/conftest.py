@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,14 @@ from flask.testing import FlaskClient
 
 from tests.support.apps import make_settings
 from tests.support.databases import BACKENDS, fresh_database
+
+# The suite makes thousands of sign-ups and many deliberately wrong-token calls from one loopback
+# address, in-process and through the stacks it starts (which inherit this environment). The rate
+# limits' own tests (tests/common/test_rate_limits.py, the verification limit in the e2e tests) set
+# tight limits of their own.
+for _name, _limit in (("SIGNUP_RATE_LIMIT", "100000/minute"), ("TOKEN_RATE_LIMIT", "100000/minute"),
+                      ("TOKEN_FAILURE_RATE_LIMIT", "100000/minute")):
+    os.environ.setdefault(_name, _limit)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -4,9 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .api import SuiteApi, init_api
-from .auth import TokenResolver
+from .auth import SeenSignatureMixin, TokenResolver, init_replay_guard
 from .cli import register_db_cli
 from .db import Database
 from .errors import register_error_handlers
@@ -21,11 +22,16 @@ MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 def create_service_app(
     import_name: str, settings: Settings, title: str, description: str, token_resolver: TokenResolver,
-    migrations: Path, form_targets: tuple[str, ...] = (),
+    migrations: Path, seen_signatures: type[SeenSignatureMixin], form_targets: tuple[str, ...] = (),
 ) -> tuple[Flask, SuiteApi, Database]:
     configure_logging(settings.service, settings.log_level)
     # One stylesheet and static folder for every service's pages.
     app = Flask(import_name, static_folder=str(Path(__file__).parent / "static"))
+    if settings.trusted_proxies:
+        # Behind that many reverse proxies, the client's address (rate limits, logs) and scheme (HSTS)
+        # come from their X-Forwarded-* headers; without proxies those headers are anyone's to forge.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
@@ -39,6 +45,7 @@ def create_service_app(
     settings.ensure_var_dir()
     database = Database(settings.database_url)
     database.init_app(app)
+    init_replay_guard(app, database.engine, seen_signatures)
     init_request_logging(app)
     init_security_headers(app, settings.public_base_url.startswith("https://"), form_targets)
     register_error_handlers(app)

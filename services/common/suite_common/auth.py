@@ -5,9 +5,13 @@ notifications and certificates ask registration's internal API who a token
 belongs to and cache the answer briefly, so one token works on all three.
 
 Service calls under ``/internal/`` carry an HMAC-SHA256 signature over the
-service name, a timestamp, the method, the path and a digest of the body. Each
-service has its own keys; every listed key is accepted and the first one signs,
-so keys rotate without downtime. Old timestamps are refused, which bounds replay.
+service name, a timestamp, a random nonce, the method, the path and a digest of
+the body. Each service has its own keys; every listed key is accepted and the
+first one signs, so keys rotate without downtime. Timestamps more than five
+minutes off are refused, and within those five minutes each signature is
+accepted once: the receiving service records it in its own database (shared by
+its replicas) until the window has passed, so a captured request cannot be
+replayed. The nonce keeps two identical calls in the same second distinct.
 """
 from __future__ import annotations
 
@@ -21,7 +25,11 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
+from sqlalchemy import Float, String, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapped, mapped_column
 
 from .errors import ApiError
 
@@ -30,6 +38,7 @@ MAX_CLOCK_SKEW_SECONDS = 300
 SERVICE_HEADER = "X-Suite-Service"
 TIMESTAMP_HEADER = "X-Suite-Timestamp"
 SIGNATURE_HEADER = "X-Suite-Signature"
+NONCE_HEADER = "X-Suite-Nonce"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -121,29 +130,64 @@ class CachedTokenResolver:
 # --- service-to-service -------------------------------------------------------------
 
 
-def _signature(key: str, service: str, timestamp: str, method: str, path: str, body: bytes) -> str:
-    message = "\n".join([service, timestamp, method.upper(), path, hashlib.sha256(body).hexdigest()])
+def _signature(key: str, service: str, timestamp: str, nonce: str, method: str, path: str, body: bytes) -> str:
+    message = "\n".join([service, timestamp, nonce, method.upper(), path, hashlib.sha256(body).hexdigest()])
     return hmac.new(key.encode("utf-8"), message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def sign(service: str, key: str, method: str, path: str, body: bytes, now: float | None = None) -> dict[str, str]:
-    """Headers that authenticate one request of ``service`` (path includes the query string)."""
+    """Headers that authenticate one request of ``service`` (path includes the query string), once."""
     timestamp = str(int(now if now is not None else time.time()))
+    nonce = secrets.token_urlsafe(16)
     return {
         SERVICE_HEADER: service,
         TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: _signature(key, service, timestamp, method, path, body),
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: _signature(key, service, timestamp, nonce, method, path, body),
     }
 
 
+class SeenSignatureMixin:
+    """Signatures of accepted service calls, until their timestamp leaves the window; a service
+    declares ``class SeenSignature(SeenSignatureMixin, Base)`` and passes it to ``create_service_app``."""
+
+    __tablename__ = "seen_signatures"
+
+    signature: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[float] = mapped_column(Float, index=True, comment="seconds since the epoch")
+
+
+def init_replay_guard(app: Flask, engine: Engine, seen: type[SeenSignatureMixin]) -> None:
+    app.extensions["suite_replay_guard"] = (engine, seen.__table__)
+
+
+def _first_use(signature: str, timestamp: int) -> bool:
+    """Records the signature; False when it was recorded before (a replay). Its own transaction,
+    committed before the view runs, so two replicas receiving the same call cannot both accept it."""
+    engine, table = current_app.extensions["suite_replay_guard"]
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values(signature=signature, expires_at=timestamp + MAX_CLOCK_SKEW_SECONDS + 1)
+    with engine.begin() as connection:
+        recorded = connection.execute(statement.on_conflict_do_nothing().returning(table.c.signature)).scalar()
+    return recorded is not None
+
+
+def purge_seen_signatures(engine: Engine, seen: type[SeenSignatureMixin]) -> int:
+    """Deletes signatures whose timestamp is out of the window anyway; for the retention job."""
+    table = seen.__table__
+    with engine.begin() as connection:
+        return connection.execute(delete(table).where(table.c.expires_at < time.time())).rowcount
+
+
 def verify_service_request(service_keys: dict[str, tuple[str, ...]], allowed: tuple[str, ...] | None = None) -> str:
-    """The calling service's name, or ApiError 401 when the signature does not hold."""
+    """The calling service's name, or ApiError 401 when the signature does not hold or was used before."""
     service = request.headers.get(SERVICE_HEADER, "")
     timestamp = request.headers.get(TIMESTAMP_HEADER, "")
+    nonce = request.headers.get(NONCE_HEADER, "")
     signature = request.headers.get(SIGNATURE_HEADER, "")
     refusal = ApiError(401, "unauthorized", "Service credentials are missing or not valid.")
     keys = service_keys.get(service)
-    if not keys or not signature or not timestamp.isdigit():
+    if not keys or not signature or not timestamp.isdigit() or not 16 <= len(nonce) <= 64:
         raise refusal
     if allowed is not None and service not in allowed:
         raise ApiError(403, "forbidden", "This service may not call this endpoint.")
@@ -154,9 +198,9 @@ def verify_service_request(service_keys: dict[str, tuple[str, ...]], allowed: tu
     body = request.get_data(cache=True)
     matched = False
     for key in keys:  # compare against every key so timing does not reveal which one matched
-        expected = _signature(key, service, timestamp, request.method, path, body)
+        expected = _signature(key, service, timestamp, nonce, request.method, path, body)
         matched |= hmac.compare_digest(expected, signature)
-    if not matched:
+    if not matched or not _first_use(signature, int(timestamp)):
         raise refusal
     return service
 

@@ -2,10 +2,13 @@
 
 Every call is signed (see ``auth``), carries the request id of the request that
 caused it, and retries connection failures and 502/503/504 with backoff. POSTs
-are only retried because callers always send an idempotency key with them.
+are only retried because callers always send an idempotency key with them. A
+signature is accepted once, so an answered request that is retried is signed
+anew: only refused connections, which never reach the service, reuse one.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +22,8 @@ from .logs import current_request_id
 from .settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
+RETRIED_STATUSES = (502, 503, 504)
+BACKOFF_SECONDS = 0.2
 
 
 class _ServiceSignature(requests.auth.AuthBase):
@@ -41,18 +46,17 @@ class ServiceClient:
     def __init__(self, base_url: str, service: str, key: str, timeout: float = 10.0, retries: int = 3) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.retries = retries
         self.session = requests.Session()
         self.session.auth = _ServiceSignature(service, key)
         retry = Retry(
             total=retries,
             connect=retries,
             read=0,  # a read timeout may mean the work was done; the caller decides with its idempotency key
-            status=retries,
-            backoff_factor=0.2,
-            status_forcelist=(502, 503, 504),
+            status=0,  # answered requests are retried in request(), signed anew
+            backoff_factor=BACKOFF_SECONDS,
             allowed_methods=None,
             raise_on_status=False,
-            respect_retry_after_header=True,
         )
         adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
         scheme = urlsplit(self.base_url).scheme or "http"
@@ -68,9 +72,14 @@ class ServiceClient:
             headers[REQUEST_ID_HEADER] = request_id
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        return self.session.request(
-            method, self.base_url + path, json=json, params=params, headers=headers, timeout=timeout or self.timeout
-        )
+        for attempt in range(self.retries + 1):
+            response = self.session.request(
+                method, self.base_url + path, json=json, params=params, headers=headers, timeout=timeout or self.timeout
+            )
+            if response.status_code not in RETRIED_STATUSES or attempt == self.retries:
+                break
+            time.sleep(BACKOFF_SECONDS * 2 ** attempt)
+        return response
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)

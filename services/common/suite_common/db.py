@@ -99,9 +99,7 @@ class Database:
 
     @staticmethod
     def _remove_session(_exc: BaseException | None) -> None:
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
+        close_session()
 
     @contextmanager
     def session_scope(self) -> Iterator[Session]:
@@ -127,6 +125,13 @@ class Database:
 
 def get_db() -> Database:
     return current_app.extensions["suite_db"]
+
+
+def close_session() -> None:
+    """Ends the current request's session now, not at teardown; whatever it did not commit is dropped."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
 
 
 def get_session() -> Session:

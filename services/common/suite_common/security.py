@@ -2,7 +2,8 @@
 
 A strict Content-Security-Policy (no inline script or style, nothing from other origins,
 no framing), nosniff, a referrer policy that keeps tokens in URLs from leaking to other
-sites, and HSTS when the service is served over HTTPS. The API docs page needs Swagger
+sites, and HSTS when the service is served over HTTPS (its public URL is https, or the request
+came over HTTPS, directly or through a trusted proxy). The API docs page needs Swagger
 UI's inline start-up script, so /docs alone allows inline scripts.
 """
 from __future__ import annotations
@@ -29,6 +30,6 @@ def init_security_headers(app: Flask, https: bool, form_targets: Iterable[str] =
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if https:
+        if https or request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

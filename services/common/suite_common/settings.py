@@ -27,6 +27,12 @@ def _keys(value: str) -> tuple[str, ...]:
     return tuple(k.strip() for k in value.split(",") if k.strip())
 
 
+def _trusted_proxies(value: str) -> int:
+    if not value.isdigit():
+        raise ConfigurationError(f"TRUSTED_PROXIES must be a number of proxies (0 for none), not {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -44,6 +50,8 @@ class Settings:
     # all of them are accepted, so keys rotate without downtime.
     service_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     log_level: str = "INFO"
+    # Reverse proxies in front of the service whose X-Forwarded-For/-Proto/-Host are believed.
+    trusted_proxies: int = 0
 
     @property
     def production(self) -> bool:
@@ -83,6 +91,7 @@ class Settings:
             certificates_public_url=_env("CERTIFICATES_PUBLIC_URL", urls["certificates"]).rstrip("/"),
             service_keys=service_keys,
             log_level=_env("LOG_LEVEL", "INFO"),
+            trusted_proxies=_trusted_proxies(_env("TRUSTED_PROXIES", "0")),
         )
         settings.check()
         return settings

@@ -30,10 +30,12 @@ def smtp_settings() -> SmtpSettings:
 
 
 def create_app(settings: Settings | None = None) -> Flask:
+    from .models import SeenSignature
+
     settings = settings or Settings.from_env("notifications")
     app, api, database = create_service_app(
         __name__, settings, "Notifications API", "Messages: queued, sent over SMTP once, with retries.",
-        introspecting_resolver(settings), Path(__file__).parent / "migrations",
+        introspecting_resolver(settings), Path(__file__).parent / "migrations", SeenSignature,
     )
     app.config["MAIL_DOMAIN"] = os.environ.get("MAIL_DOMAIN") or "imaging-events.local"
 

@@ -16,8 +16,10 @@ from suite_common.cli import RoundRobin, register_worker_cli
 from suite_common.db import get_session
 from suite_common.forms import init_csrf
 from suite_common.outbox import dispatcher_for
+from suite_common.ratelimit import init_rate_limits
 from suite_common.settings import Settings
 
+from .models import RateLimitCounter, SeenSignature
 from .services.documents import format_money
 from .services.hold_sweeper import HoldSweeper
 from .services.organisations import resolve_token
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app, api, database = create_service_app(
         __name__, settings, "Registration API",
         "Events, sessions, rates, sign-ups, waiting lists and the organiser's roster.", _resolve_token,
-        Path(__file__).parent / "migrations", form_targets=(stripe_settings.checkout_origin,),
+        Path(__file__).parent / "migrations", SeenSignature, form_targets=(stripe_settings.checkout_origin,),
     )
     init_csrf(app)
 
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(mail_links.blp)
     app.register_blueprint(webhooks.blp)
     app.register_blueprint(invoices.pages)
+    init_rate_limits(app, database.engine, RateLimitCounter, signups=("pages.register", "public_api.register"))
     app.add_template_filter(local_time, "local")
     app.add_template_filter(money, "money")
     app.add_template_filter(event_when, "when")

@@ -4,8 +4,8 @@ from .attendance import AttendanceInterval, AttendanceReport, CheckIn, Evaluatio
 from .audit import AuditEntry
 from .base import Base
 from .certificate import Certificate, CertificateRevision, IssueJob
+from .guards import RateLimitCounter, SeenSignature
 from .outbox import Outbox
-from .ratelimit import RateLimitCounter
 
 __all__ = ["AuditEntry", "Accreditation", "AttendanceInterval", "AttendanceReport", "Base", "Certificate", "CertificateRevision",
-           "CheckIn", "Evaluation", "IssueJob", "Outbox", "RateLimitCounter"]
+           "CheckIn", "Evaluation", "IssueJob", "Outbox", "RateLimitCounter", "SeenSignature"]

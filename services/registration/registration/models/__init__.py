@@ -2,10 +2,11 @@
 from .audit import AuditEntry
 from .base import MAX_ID, Base
 from .event import DiscountCode, Event, EventSession, Rate, RegistrationWorkshop
+from .guards import RateLimitCounter, SeenSignature
 from .member import Member
 from .organisation import ApiToken, Organisation
 from .outbox import Outbox
 from .payment import Document, DocumentCounter, StripeEvent
 from .registration import Registration, RegistrationStatus
 
-__all__ = ["AuditEntry", "MAX_ID", "ApiToken", "Base", "DiscountCode", "Document", "DocumentCounter", "Event", "EventSession", "Member", "Organisation", "Outbox", "Rate", "Registration", "RegistrationStatus", "RegistrationWorkshop", "StripeEvent"]
+__all__ = ["AuditEntry", "MAX_ID", "ApiToken", "Base", "DiscountCode", "Document", "DocumentCounter", "Event", "EventSession", "Member", "Organisation", "Outbox", "Rate", "RateLimitCounter", "Registration", "RegistrationStatus", "RegistrationWorkshop", "SeenSignature", "StripeEvent"]

@@ -13,11 +13,19 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
 
-from certificates.models import Base
-from certificates.services.ratelimit import SCHEME, DatabaseStorage
-from suite_common.db import make_engine
+from suite_common.db import make_engine, new_metadata
+from suite_common.ratelimit import SCHEME, DatabaseStorage, RateLimitCounterMixin
 from tests.support.databases import fresh_database
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class Counter(RateLimitCounterMixin, Base):
+    """A service's counters table, as each service declares it."""
 
 
 @pytest.fixture
@@ -32,7 +40,7 @@ def engine(backend: str, tmp_path: Path) -> Iterator[Engine]:
 
 
 def test_counts_hits_and_reports_the_window(engine: Engine) -> None:
-    storage = storage_from_string(f"{SCHEME}://", engine=engine)
+    storage = storage_from_string(f"{SCHEME}://", engine=engine, table=Counter.__table__)
     assert isinstance(storage, DatabaseStorage) and storage.check()
     limiter = FixedWindowRateLimiter(storage)
     limit = parse("3/minute")
@@ -46,7 +54,7 @@ def test_counts_hits_and_reports_the_window(engine: Engine) -> None:
 
 
 def test_an_expired_window_starts_again(engine: Engine) -> None:
-    storage = DatabaseStorage(engine=engine)
+    storage = DatabaseStorage(engine=engine, table=Counter.__table__)
     assert storage.incr("k", 60) == 1 and storage.incr("k", 60) == 2
     with engine.begin() as connection:
         connection.execute(text("UPDATE rate_limit_counters SET expires_at = :past"), {"past": time.time() - 1})
@@ -57,7 +65,7 @@ def test_an_expired_window_starts_again(engine: Engine) -> None:
 
 
 def test_concurrent_hits_are_all_counted(engine: Engine) -> None:
-    storage = DatabaseStorage(engine=engine)
+    storage = DatabaseStorage(engine=engine, table=Counter.__table__)
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: storage.incr("busy", 60), range(80)))
     assert sorted(results) == list(range(1, 81))
@@ -66,7 +74,7 @@ def test_concurrent_hits_are_all_counted(engine: Engine) -> None:
 
 def test_reads_do_not_wait_for_an_open_write_transaction(engine: Engine) -> None:
     """After the view, the limiter reads its counters while the request's transaction is still open."""
-    storage = DatabaseStorage(engine=engine)
+    storage = DatabaseStorage(engine=engine, table=Counter.__table__)
     storage.incr("k", 60)
     with engine.begin() as busy:
         busy.execute(text("UPDATE rate_limit_counters SET count = count WHERE key = 'k'"))
