@@ -34,13 +34,14 @@ def check_png(data: bytes) -> None:
         raise validation_error({"file": ["The PNG image cannot be read; it may be damaged."]}) from exc
 
 
-def get(session: Session, organisation_id: int, slug: str) -> Accreditation | None:
-    return session.scalar(select(Accreditation).where(
-        Accreditation.organisation_id == organisation_id, Accreditation.event_slug == slug))
+def get(session: Session, organisation_id: int, slug: str, lock: bool = False) -> Accreditation | None:
+    query = select(Accreditation).where(
+        Accreditation.organisation_id == organisation_id, Accreditation.event_slug == slug)
+    return session.scalar(query.with_for_update() if lock else query)
 
 
-def require(session: Session, organisation_id: int, slug: str) -> Accreditation:
-    accreditation = get(session, organisation_id, slug)
+def require(session: Session, organisation_id: int, slug: str, lock: bool = False) -> Accreditation:
+    accreditation = get(session, organisation_id, slug, lock)
     if accreditation is None:
         raise ApiError(409, "no_accreditation",
                        "Set the event's credit rules first (PUT /api/v1/events/{slug}/accreditation).")

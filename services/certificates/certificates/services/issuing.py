@@ -207,7 +207,10 @@ class JobRunner:
                    batch: list[registry.Person]) -> None:
         now = utcnow()
         with self.database.session_scope() as session:
-            accreditation = accreditation_service.require(session, organisation_id, slug)
+            # The event's rules row, locked, makes batches of one event take turns: a second job of the
+            # event (started twice, or on two replicas) waits here, then finds these certificates issued,
+            # instead of failing on the one-current-certificate index and stalling until its lease ends.
+            accreditation = accreditation_service.require(session, organisation_id, slug, lock=True)
             intervals = attendance.intervals_by_registration(session, organisation_id, slug, [p.id for p in batch])
             evaluated = evaluated_ids(session, organisation_id, slug)
             issued = issued_by_registration(session, organisation_id, slug, [p.id for p in batch])
