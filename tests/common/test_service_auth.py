@@ -10,7 +10,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from suite_common.auth import MAX_CLOCK_SKEW_SECONDS, NONCE_HEADER, SIGNATURE_HEADER, purge_seen_signatures, sign
+from suite_common.auth import MAX_CLOCK_SKEW_SECONDS, NONCE_HEADER, SIGNATURE_HEADER, sign
+from suite_common.db import utcnow
+from suite_common.retention import purge_expired
 from suite_common.settings import Settings
 from tests.support.apps import make_settings
 from tests.support.databases import fresh_database
@@ -98,15 +100,18 @@ def test_a_replayed_call_is_refused_within_the_window_on_every_replica(backend: 
 def test_seen_signatures_are_kept_while_their_timestamp_is_in_the_window(app: Flask) -> None:
     from notifications.models import SeenSignature
 
-    engine = app.extensions["suite_db"].engine
+    database = app.extensions["suite_db"]
+    engine = database.engine
     old = sign("registration", KEY, "POST", "/internal/v1/ping", b"{}", now=time.time() - MAX_CLOCK_SKEW_SECONDS + 2)
     fresh = sign("registration", KEY, "POST", "/internal/v1/ping", b"{}")
     assert _post(app, old).status_code == 200 and _post(app, fresh).status_code == 200
-    assert purge_seen_signatures(engine, SeenSignature) == 0
+    with database.session_scope() as session:
+        assert purge_expired(session, SeenSignature, utcnow()) == 0
     with engine.begin() as connection:  # three seconds on: the old signature's timestamp has left the window
         connection.execute(update(SeenSignature).where(SeenSignature.signature == old[SIGNATURE_HEADER])
                            .values(expires_at=SeenSignature.expires_at - 3))
-    assert purge_seen_signatures(engine, SeenSignature) == 1
+    with database.session_scope() as session:
+        assert purge_expired(session, SeenSignature, utcnow()) == 1
     with engine.connect() as connection:
         assert connection.scalars(select(SeenSignature.signature)).all() == [fresh[SIGNATURE_HEADER]]
 

@@ -14,6 +14,7 @@ from suite_common.forms import init_csrf
 from suite_common.outbox import dispatcher_for
 from suite_common.privacy import privacy_blueprint
 from suite_common.ratelimit import init_rate_limits
+from suite_common.retention import PeriodicPurge, register_purge_cli
 from suite_common.settings import Settings
 
 
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_rate_limits(app, database.engine, RateLimitCounter,
                      lookups={"public.verify": os.environ.get("VERIFY_RATE_LIMIT") or "60/minute"})
     register_worker_cli(
-        app, lambda: RoundRobin(dispatcher_for(database, settings, Outbox), JobRunner(app, database)),
-        "the outbox dispatcher and the certificate jobs")
+        app, lambda: RoundRobin(dispatcher_for(database, settings, Outbox), JobRunner(app, database),
+                                PeriodicPurge(app, database, privacy.purge)),
+        "the outbox dispatcher, the certificate jobs and the retention purge")
+    register_purge_cli(app, database, privacy.purge)
     return app

@@ -26,7 +26,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
-from sqlalchemy import Float, String, delete
+from sqlalchemy import Float, String
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
@@ -170,13 +170,6 @@ def _first_use(signature: str, timestamp: int) -> bool:
     with engine.begin() as connection:
         recorded = connection.execute(statement.on_conflict_do_nothing().returning(table.c.signature)).scalar()
     return recorded is not None
-
-
-def purge_seen_signatures(engine: Engine, seen: type[SeenSignatureMixin]) -> int:
-    """Deletes signatures whose timestamp is out of the window anyway; for the retention job."""
-    table = seen.__table__
-    with engine.begin() as connection:
-        return connection.execute(delete(table).where(table.c.expires_at < time.time())).rowcount
 
 
 def verify_service_request(service_keys: dict[str, tuple[str, ...]], allowed: tuple[str, ...] | None = None) -> str:

@@ -1,4 +1,4 @@
-"""Dates as attendees read them, in the event's own time zone."""
+"""Dates as attendees read them, in the event's own time zone, and retention periods in years."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,3 +16,11 @@ def event_dates(starts_at: dt.datetime, ends_at: dt.datetime, timezone: str) -> 
     if start.year == end.year:
         return f"{start.day} {start:%B} – {end.day} {end:%B %Y}"
     return f"{start.day} {start:%B %Y} – {end.day} {end:%B %Y}"
+
+
+def add_years(moment: dt.datetime, years: int) -> dt.datetime:
+    """The same day and time ``years`` later (earlier when negative); 29 February becomes the 28th."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)

@@ -220,9 +220,3 @@ class DatabaseStorage(Storage):
         with self.engine.begin() as connection:
             connection.execute(delete(self.table).where(self.table.c.key == key))
 
-
-def purge_expired_counters(engine: Engine, counters: type[RateLimitCounterMixin]) -> int:
-    """Deletes counters whose window has ended; for the retention job."""
-    table = counters.__table__
-    with engine.begin() as connection:
-        return connection.execute(delete(table).where(table.c.expires_at <= time.time())).rowcount

@@ -8,9 +8,10 @@ from flask import Flask
 
 from suite_common.app import create_service_app
 from suite_common.audit import init_audit
-from suite_common.cli import register_worker_cli
+from suite_common.cli import RoundRobin, register_worker_cli
 from suite_common.client import introspecting_resolver
 from suite_common.privacy import privacy_blueprint
+from suite_common.retention import PeriodicPurge, register_purge_cli
 from suite_common.settings import Settings
 
 from .services.sender import Sender, SmtpSettings
@@ -48,5 +49,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(organiser_api.blp)
     api.register_blueprint(privacy_blueprint(privacy.export, privacy.erase))
 
-    register_worker_cli(app, lambda: Sender(database, smtp_settings()), "the SMTP sender")
+    register_worker_cli(app, lambda: RoundRobin(Sender(database, smtp_settings()),
+                                                PeriodicPurge(app, database, privacy.purge)),
+                        "the SMTP sender and the retention purge")
+    register_purge_cli(app, database, privacy.purge)
     return app

@@ -17,6 +17,7 @@ from suite_common.db import get_session
 from suite_common.forms import init_csrf
 from suite_common.outbox import dispatcher_for
 from suite_common.ratelimit import init_rate_limits
+from suite_common.retention import PeriodicPurge, register_purge_cli
 from suite_common.settings import Settings
 
 from .models import RateLimitCounter, SeenSignature
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from .cli import register_cli
     from .models import Outbox
+    from .services import privacy as privacy_service
 
     register_cli(app)
     app.extensions["stripe_settings"] = stripe_settings
@@ -95,8 +97,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     def background_work() -> RoundRobin:
         dispatcher = dispatcher_for(database, settings, Outbox)
         dispatcher.clients["stripe"] = StripeTarget(stripe_settings)
-        return RoundRobin(dispatcher, HoldSweeper(app, database))
+        return RoundRobin(dispatcher, HoldSweeper(app, database), PeriodicPurge(app, database, privacy_service.purge))
 
-    register_worker_cli(app, background_work, "the outbox dispatcher (mails, Stripe refunds) and the sweep of "
-                                              "expired seat holds")
+    register_worker_cli(app, background_work, "the outbox dispatcher (mails, Stripe refunds), the sweep of "
+                                              "expired seat holds and the retention purge")
+    register_purge_cli(app, database, privacy_service.purge)
     return app

@@ -1,9 +1,11 @@
-"""What certificates holds about one person, and erasure.
+"""What certificates holds about one person, erasure, and retention.
 
 Certificates and the attendance behind them are kept for the accreditation retention
 period (accreditors expect participation to be verifiable for years: the ACCME asks for
 six), even when the person asks for erasure; evaluation answers are not needed for that
-and are erased, keeping only that the evaluation was completed.
+and are erased, keeping only that the evaluation was completed. Once the period has passed
+for an event (counted from its latest record), everything this service holds about the
+event's participants is deleted.
 """
 from __future__ import annotations
 
@@ -11,10 +13,29 @@ import datetime as dt
 import os
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from ..models import AttendanceInterval, Certificate, CheckIn, Evaluation
+from suite_common.dates import add_years
+from suite_common.retention import RetentionPeriods, purge_delivered_outbox, purge_expired
+
+from ..models import (
+    AttendanceInterval,
+    AttendanceReport,
+    Certificate,
+    CertificateRevision,
+    CheckIn,
+    Evaluation,
+    IssueJob,
+    Outbox,
+    RateLimitCounter,
+    SeenSignature,
+)
+
+# Per table: the moment that starts its records' retention period.
+RECORD_MOMENTS = ((Certificate, Certificate.updated_at), (AttendanceInterval, AttendanceInterval.ends_at),
+                  (CheckIn, CheckIn.checked_in_at), (Evaluation, Evaluation.completed_at),
+                  (AttendanceReport, AttendanceReport.uploaded_at), (IssueJob, IssueJob.created_at))
 
 
 def retention_years() -> int:
@@ -69,6 +90,43 @@ def erase(session: Session, organisation_id: int, email: str) -> tuple[dict[str,
         kept.append({
             "what": "certificates and the attendance records behind them",
             "why": "accreditation bodies require participation to stay verifiable for the retention period",
-            "until": latest.replace(year=latest.year + retention_years()).date().isoformat(),
+            "until": add_years(latest, retention_years()).date().isoformat(),
         })
     return {"evaluation_answers_erased": len(evaluations)}, kept
+
+
+def expired_events(session: Session, now: dt.datetime) -> list[tuple[int, str]]:
+    """Events (organisation, slug) whose latest record of any kind is older than the retention period."""
+    latest: dict[tuple[int, str], dt.datetime] = {}
+    for model, moment in RECORD_MOMENTS:
+        rows = session.execute(select(model.organisation_id, model.event_slug, func.max(moment))
+                               .group_by(model.organisation_id, model.event_slug))
+        for organisation_id, slug, at in rows:
+            at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+            key = (organisation_id, slug)
+            latest[key] = max(latest.get(key, at), at)
+    cutoff = add_years(now, -retention_years())
+    return sorted(key for key, at in latest.items() if at < cutoff)
+
+
+def purge(session: Session, now: dt.datetime, periods: RetentionPeriods) -> dict[str, int]:
+    """Retention: every record of an event past the accreditation period (certificates and their
+    revisions, attendance, check-ins, evaluations, reports, jobs); the event's credit rules, which
+    name no one, stay. Then what every service purges."""
+    events = expired_events(session, now)
+    deleted = 0
+    if events:
+        of_events = tuple_(Certificate.organisation_id, Certificate.event_slug).in_(events)
+        deleted += session.execute(delete(CertificateRevision).where(
+            CertificateRevision.certificate_id.in_(select(Certificate.id).where(of_events)))).rowcount
+        for model in (Certificate, AttendanceInterval, CheckIn, Evaluation, AttendanceReport, IssueJob):
+            deleted += session.execute(delete(model).where(
+                tuple_(model.organisation_id, model.event_slug).in_(events))).rowcount
+    repeats = now - periods.idempotency
+    return {
+        "events_past_retention": len(events),
+        "event_records_deleted": deleted,
+        "outbox_rows_deleted": purge_delivered_outbox(session, Outbox, repeats),
+        "seen_signatures_deleted": purge_expired(session, SeenSignature, now),
+        "rate_limit_counters_deleted": purge_expired(session, RateLimitCounter, now),
+    }

@@ -9,23 +9,36 @@ accreditation retention period. The answer says what was kept, why and until whe
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from typing import Any
 
 import requests
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from suite_common.client import ServiceClient
+from suite_common.dates import add_years
 from suite_common.db import utcnow
 from suite_common.errors import ApiError
+from suite_common.retention import RetentionPeriods, purge_delivered_outbox, purge_expired
 
-from ..models import Document, Event, Registration, RegistrationStatus
+from ..models import (
+    Document,
+    Event,
+    Outbox,
+    RateLimitCounter,
+    Registration,
+    RegistrationStatus,
+    SeenSignature,
+    StripeEvent,
+)
 from . import signup
 
 PEERS = ("notifications", "certificates")
+ERASED_DOMAIN = "erased.invalid"
 
 
 def tax_retention_years() -> int:
@@ -78,6 +91,20 @@ def export(session: Session, organisation_id: int, email: str) -> dict[str, Any]
     }
 
 
+def anonymise(registration: Registration, now: dt.datetime) -> None:
+    """Takes the person out of a registration; what happened (event, rate, status, amounts, the consent
+    record) stays. Documents keep their own frozen copy for the tax period."""
+    registration.email = registration.email_normalised = f"erased-{registration.id}@{ERASED_DOMAIN}"
+    registration.given_name = registration.family_name = "Erased"
+    registration.answers, registration.billing = {}, None
+    registration.member_number = None
+    registration.announcements_consent_at = None
+    # Old links (in mails, forwarded or not) must lead nowhere now.
+    registration.manage_token = secrets.token_urlsafe(32)
+    registration.unsubscribe_token = secrets.token_urlsafe(32)
+    registration.updated_at = now
+
+
 def erase(session: Session, organisation_id: int, email: str) -> dict[str, Any]:
     """Idempotent; the other services first, so a failure there leaves registration intact to retry."""
     answers = {name: _peer(name, "erase", organisation_id, email) for name in PEERS}
@@ -92,20 +119,41 @@ def erase(session: Session, organisation_id: int, email: str) -> dict[str, Any]:
         if has_documents:
             kept.append({"what": f"receipts, invoices and credit notes of registration {registration.reference}",
                          "why": "payment records must be kept for the tax retention period",
-                         "until": now.replace(year=now.year + tax_retention_years()).date().isoformat()})
-        anonymous = f"erased-{registration.id}@erased.invalid"
-        registration.email = registration.email_normalised = anonymous
-        registration.given_name = registration.family_name = "Erased"
-        registration.answers, registration.billing = {}, None
-        registration.announcements_consent_at = None
-        # Old links (in mails, forwarded or not) must lead nowhere now.
-        registration.manage_token = secrets.token_urlsafe(32)
-        registration.unsubscribe_token = secrets.token_urlsafe(32)
-        registration.updated_at = now
+                         "until": add_years(now, tax_retention_years()).date().isoformat()})
+        anonymise(registration, now)
     kept.append({"what": "consent records (when, which text version), without personal data",
                  "why": "proof of the lawful basis of past processing", "until": "as long as the registrations"})
     return {
         "erased": {"registrations_anonymised": len(registrations),
                    **{f"{name}": answer["data"] for name, answer in answers.items()}},
         "kept": kept,
+    }
+
+
+def purge(session: Session, now: dt.datetime, periods: RetentionPeriods) -> dict[str, int]:
+    """Retention: registrations of events that ended more than the personal-data period ago are
+    anonymised (as by erasure, without cancelling or mailing anyone); receipts, invoices and credit
+    notes are deleted once the tax period has passed; records that only recognise repeats go after
+    the idempotency period."""
+    ended = session.scalars(
+        select(Registration).join(Event, Event.id == Registration.event_id)
+        .where(Event.ends_at < now - periods.personal_data,
+               Registration.email_normalised.not_like(f"%@{ERASED_DOMAIN}")))
+    anonymised = 0
+    for registration in ended:
+        anonymise(registration, now)
+        anonymised += 1
+    repeats = now - periods.idempotency
+    return {
+        "registrations_anonymised": anonymised,
+        "documents_deleted": session.execute(
+            delete(Document).where(Document.issued_at < add_years(now, -tax_retention_years()))).rowcount,
+        "idempotency_keys_cleared": session.execute(
+            update(Registration).where(Registration.idempotency_key.is_not(None), Registration.created_at < repeats)
+            .values(idempotency_key=None, request_fingerprint=None, updated_at=Registration.updated_at)).rowcount,
+        "stripe_event_ids_deleted": session.execute(
+            delete(StripeEvent).where(StripeEvent.received_at < repeats)).rowcount,
+        "outbox_rows_deleted": purge_delivered_outbox(session, Outbox, repeats),
+        "seen_signatures_deleted": purge_expired(session, SeenSignature, now),
+        "rate_limit_counters_deleted": purge_expired(session, RateLimitCounter, now),
     }

@@ -1,0 +1,193 @@
+"""Retention purges, service by service: what is past its period goes (deleted, or anonymised as by
+erasure), what is inside it stays, and a second run finds nothing more to do."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from suite_common.db import utcnow
+from suite_common.retention import PeriodicPurge, RetentionPeriods, run_purge
+from tests.support.apps import make_settings
+from tests.support.factories import create_event, signup_payload
+
+NOW = utcnow()
+PERIODS = RetentionPeriods(personal_data=dt.timedelta(days=365), messages=dt.timedelta(days=90),
+                           idempotency=dt.timedelta(days=30))
+
+
+def ago(days: float) -> dt.datetime:
+    return NOW - dt.timedelta(days=days)
+
+
+@pytest.fixture
+def app_of(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    built: list[Flask] = []
+
+    def build(service: str) -> Flask:
+        app = __import__(service).create_app(make_settings(service, database_url, tmp_path))
+        __import__(f"{service}.models").models.Base.metadata.create_all(app.extensions["suite_db"].engine)
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        app.extensions["suite_db"].engine.dispose()
+
+
+def add_guards(session: Any, models: Any) -> None:
+    """An expired and a live row in each of the service's guard tables."""
+    session.add_all([models.SeenSignature(signature="a" * 64, expires_at=NOW.timestamp() - 5),
+                     models.SeenSignature(signature="b" * 64, expires_at=NOW.timestamp() + 3600)])
+    if hasattr(models, "RateLimitCounter"):
+        session.add_all([models.RateLimitCounter(key="old", count=3, expires_at=NOW.timestamp() - 5),
+                         models.RateLimitCounter(key="live", count=3, expires_at=NOW.timestamp() + 3600)])
+
+
+def test_registration_anonymises_ended_events_and_drops_what_only_recognised_repeats(
+        registration_app: Flask, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from registration import models
+    from registration.services import privacy
+
+    monkeypatch.setenv("TAX_RETENTION_YEARS", "10")
+    client = registration_app.test_client()
+    old_event, recent_event = create_event(client, auth), create_event(client, auth)
+    signed_up = {}
+    for name, event in (("old", old_event), ("recent", recent_event)):
+        answer = client.post(f"/api/v1/events/{event['slug']}/registrations", json=signup_payload(),
+                             headers={"Idempotency-Key": f"key-{name}"})
+        assert answer.status_code == 201
+        signed_up[name] = answer.get_json()
+    database = registration_app.extensions["suite_db"]
+    with database.session_scope() as session:
+        for slug, ended_days_ago in ((old_event["slug"], 400), (recent_event["slug"], 10)):
+            session.execute(update(models.Event).where(models.Event.slug == slug).values(
+                starts_at=ago(ended_days_ago) - dt.timedelta(hours=2), ends_at=ago(ended_days_ago)))
+        session.execute(update(models.Registration).where(models.Registration.id == signed_up["old"]["id"])
+                        .values(created_at=ago(401)))
+        organisation_id = session.scalar(select(models.Event.organisation_id))
+        for number, issued in (("R-2015-1", ago(11 * 366)), ("R-2025-1", ago(400))):
+            session.add(models.Document(organisation_id=organisation_id, registration_id=signed_up["old"]["id"],
+                                        kind="receipt", number=number, amount=1000, currency="EUR",
+                                        content={"billing": {"name": "Zoë"}}, issued_at=issued))
+        session.add_all([models.StripeEvent(id="evt_old", type="x", received_at=ago(40)),
+                         models.StripeEvent(id="evt_new", type="x", received_at=ago(1))])
+        outbox = session.scalars(select(models.Outbox).order_by(models.Outbox.id)).all()
+        assert len(outbox) >= 3
+        outbox[0].delivered_at, outbox[1].delivered_at = ago(40), ago(1)
+        outbox[2].created_at = ago(40)  # old but never delivered: still owed
+        add_guards(session, models)
+
+    result = registration_app.test_cli_runner().invoke(args=["purge"], env={"PERSONAL_DATA_RETENTION_DAYS": "365"})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "registrations_anonymised": 1, "documents_deleted": 1, "idempotency_keys_cleared": 1,
+        "stripe_event_ids_deleted": 1, "outbox_rows_deleted": 1, "seen_signatures_deleted": 1,
+        "rate_limit_counters_deleted": 1}
+
+    with database.session_scope() as session:
+        old = session.get(models.Registration, signed_up["old"]["id"])
+        recent = session.get(models.Registration, signed_up["recent"]["id"])
+        assert old.email.endswith("@erased.invalid") and old.given_name == old.family_name == "Erased"
+        assert old.idempotency_key is None and old.status == "confirmed" and old.consent_version
+        assert recent.email == recent.email_normalised != old.email and recent.idempotency_key == "key-recent"
+        assert session.scalars(select(models.Document.number)).all() == ["R-2025-1"]  # inside the tax period
+        assert session.scalars(select(models.StripeEvent.id)).all() == ["evt_new"]
+        assert session.scalar(select(models.Outbox).where(models.Outbox.id == outbox[2].id)) is not None
+    assert client.get(signed_up["old"]["manage_url"].removeprefix("http://registration.test")).status_code == 404
+    assert client.get(signed_up["recent"]["manage_url"].removeprefix("http://registration.test")).status_code == 200
+    assert set(run_purge(database, privacy.purge, periods=PERIODS).values()) == {0}
+
+
+def test_notifications_keeps_only_the_fact_of_settled_messages_past_the_period(app_of: Any) -> None:
+    from notifications import models
+    from notifications.services import privacy
+
+    app = app_of("notifications")
+    database = app.extensions["suite_db"]
+
+    def message(key: str, status: str, updated_days_ago: float) -> Any:
+        return models.Message(idempotency_key=key, template="confirmation", recipient=f"{key}@hospital.example",
+                              context={"given_name": "Zoë"}, status=status, message_id=f"<{key}@test>",
+                              updated_at=ago(updated_days_ago))
+
+    with database.session_scope() as session:
+        session.add_all([message("sent-old", "sent", 100), message("failed-old", "failed", 100),
+                         message("sent-new", "sent", 10), message("queued-old", "queued", 100)])
+        add_guards(session, models)
+    assert run_purge(database, privacy.purge, NOW, PERIODS) == {"messages_anonymised": 2,
+                                                                 "seen_signatures_deleted": 1}
+    with database.session_scope() as session:
+        kept = {m.idempotency_key: (m.recipient, m.context) for m in session.scalars(select(models.Message))}
+    assert kept == {"sent-old": (privacy.ERASED, {}), "failed-old": (privacy.ERASED, {}),
+                    "sent-new": ("sent-new@hospital.example", {"given_name": "Zoë"}),
+                    "queued-old": ("queued-old@hospital.example", {"given_name": "Zoë"})}
+    assert set(run_purge(database, privacy.purge, NOW, PERIODS).values()) == {0}
+
+
+def test_certificates_deletes_an_event_once_its_latest_record_is_past_the_accreditation_period(
+        app_of: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from certificates import models
+    from certificates.services import privacy
+
+    monkeypatch.setenv("ACCREDITATION_RETENTION_YEARS", "6")
+    app = app_of("certificates")
+    database = app.extensions["suite_db"]
+
+    def certificate(slug: str, registration_id: int, issued: dt.datetime) -> Any:
+        return models.Certificate(
+            organisation_id=1, event_slug=slug, registration_id=registration_id, email=f"p{registration_id}@h.example",
+            participant="Zoë Ł", credits=Decimal("3"), code=f"CODE-{registration_id}", download_token=f"t{registration_id}",
+            snapshot={}, explanation={}, issued_at=issued, updated_at=issued)
+
+    with database.session_scope() as session:
+        # "old-congress" ended seven years ago; "long-course" has an old certificate but a recent check-in.
+        old = certificate("old-congress", 1, ago(7 * 366))
+        session.add_all([old, certificate("long-course", 2, ago(7 * 366)),
+                         models.CheckIn(organisation_id=1, event_slug="long-course", registration_id=3,
+                                        email="p3@h.example", day=ago(30).date(), checked_in_at=ago(30))])
+        session.flush()
+        session.add_all([
+            models.CertificateRevision(certificate_id=old.id, revision=1, participant="Zoë", credits=Decimal("3"),
+                                       reason="issued", created_at=ago(7 * 366)),
+            models.AttendanceInterval(organisation_id=1, event_slug="old-congress", registration_id=1,
+                                      email="p1@h.example", starts_at=ago(7 * 366 + 1), ends_at=ago(7 * 366),
+                                      source="check-in"),
+            models.Evaluation(organisation_id=1, event_slug="old-congress", registration_id=1, answers={"a": 5},
+                              recorded_by="attendee", completed_at=ago(7 * 366))])
+        add_guards(session, models)
+    assert run_purge(database, privacy.purge, NOW, PERIODS) == {
+        "events_past_retention": 1, "event_records_deleted": 4, "outbox_rows_deleted": 0,
+        "seen_signatures_deleted": 1, "rate_limit_counters_deleted": 1}
+    with database.session_scope() as session:
+        assert session.scalars(select(models.Certificate.event_slug)).all() == ["long-course"]
+        for model in (models.AttendanceInterval, models.Evaluation, models.CertificateRevision):
+            assert session.scalars(select(model)).all() == []
+        assert session.scalars(select(models.CheckIn.event_slug)).all() == ["long-course"]
+    assert set(run_purge(database, privacy.purge, NOW, PERIODS).values()) == {0}
+
+
+def test_the_worker_purges_at_start_and_then_once_per_interval(app_of: Any,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PURGE_INTERVAL_HOURS", "24")
+    app = app_of("notifications")
+    runs: list[dt.datetime] = []
+
+    def purge(_session: Any, now: dt.datetime, _periods: RetentionPeriods) -> dict[str, int]:
+        runs.append(now)
+        return {}
+
+    daily = PeriodicPurge(app, app.extensions["suite_db"], purge)
+    assert [daily.run_once() for _ in range(3)] == [0, 0, 0] and len(runs) == 1
+    monkeypatch.setenv("PURGE_INTERVAL_HOURS", "0")
+    always = PeriodicPurge(app, app.extensions["suite_db"], purge)
+    always.run_once()
+    always.run_once()
+    assert len(runs) == 3
