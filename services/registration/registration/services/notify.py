@@ -16,7 +16,7 @@ import segno
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from suite_common.outbox import enqueue
+from suite_common.outbox import OutboxRow, enqueue, enqueue_many
 
 from ..models import Event, Registration, RegistrationStatus
 from ..models.outbox import Outbox
@@ -67,18 +67,35 @@ def _ticket_attachment(registration: Registration) -> dict[str, str]:
             "content_base64": base64.b64encode(buffer.getvalue()).decode()}
 
 
-def _send(session: Session, registration: Registration, template: str, key: str, context: dict[str, Any],
-          attachments: list[dict[str, str]] | None = None, send_at: dt.datetime | None = None) -> None:
+def confirmation_attachments(registration: Registration) -> list[dict[str, str]]:
+    """The calendar file, and the ticket unless it is a webinar (attendance comes from the platform's report).
+
+    They depend on the registration and the event, not on the seat: a sign-up builds them
+    before it takes the event lock, so the CPU they cost is not spent while others wait."""
+    attachments = [_calendar_attachment(registration)]
+    if registration.event.kind != "webinar":
+        attachments.append(_ticket_attachment(registration))
+    return attachments
+
+
+def _message(registration: Registration, template: str, key: str, context: dict[str, Any],
+             attachments: list[dict[str, str]] | None = None, send_at: dt.datetime | None = None) -> OutboxRow:
     body = {
         "idempotency_key": key, "template": template, "to": registration.email, "context": context,
         "attachments": attachments or [], "organisation_id": registration.event.organisation_id,
         "event": registration.event.slug, "send_at": send_at.isoformat() if send_at else None,
     }
-    enqueue(session, Outbox, "notifications", "POST", MESSAGES_PATH, key, body)
+    return {"target": "notifications", "method": "POST", "path": MESSAGES_PATH, "idempotency_key": key, "body": body}
 
 
-def _cancel(session: Session, key: str) -> None:
-    enqueue(session, Outbox, "notifications", "DELETE", f"{MESSAGES_PATH}/{key}", f"cancel:{key}")
+def _send(session: Session, registration: Registration, template: str, key: str, context: dict[str, Any],
+          attachments: list[dict[str, str]] | None = None, send_at: dt.datetime | None = None) -> None:
+    enqueue_many(session, Outbox, [_message(registration, template, key, context, attachments, send_at)])
+
+
+def _cancellation(key: str) -> OutboxRow:
+    return {"target": "notifications", "method": "DELETE", "path": f"{MESSAGES_PATH}/{key}",
+            "idempotency_key": f"cancel:{key}"}
 
 
 def _reminder_plan(event: Event) -> list[tuple[str, dt.datetime, str, str]]:
@@ -90,41 +107,45 @@ def _reminder_key(registration: Registration, name: str, sequence: int) -> str:
     return f"reg:{registration.reference}:reminder:{name}:v{sequence}"
 
 
-def schedule_reminders(session: Session, registration: Registration, now: dt.datetime) -> None:
+def _reminders(registration: Registration, now: dt.datetime) -> list[OutboxRow]:
     event = registration.event
-    for name, send_at, wording, template in _reminder_plan(event):
-        if send_at > now:
-            context = {**base_context(registration), "reminder": {"when": wording}}
-            _send(session, registration, template, _reminder_key(registration, name, event.sequence), context,
-                  send_at=send_at)
+    return [_message(registration, template, _reminder_key(registration, name, event.sequence),
+                     {**base_context(registration), "reminder": {"when": wording}}, send_at=send_at)
+            for name, send_at, wording, template in _reminder_plan(event) if send_at > now]
+
+
+def schedule_reminders(session: Session, registration: Registration, now: dt.datetime) -> None:
+    enqueue_many(session, Outbox, _reminders(registration, now))
 
 
 def cancel_reminders(session: Session, registration: Registration, sequence: int) -> None:
-    for name, *_rest in list(REMINDERS) + [WEBINAR_REMINDER]:
-        _cancel(session, _reminder_key(registration, name, sequence))
+    enqueue_many(session, Outbox, [_cancellation(_reminder_key(registration, name, sequence))
+                                   for name, *_rest in list(REMINDERS) + [WEBINAR_REMINDER]])
 
 
-def signed_up(session: Session, registration: Registration, position: int | None, now: dt.datetime) -> None:
+def signed_up(session: Session, registration: Registration, position: int | None, now: dt.datetime,
+              attachments: list[dict[str, str]] | None = None) -> None:
+    """What a sign-up says: confirmation (with ``attachments``, built here if not given) or waiting list."""
     if registration.status == RegistrationStatus.CONFIRMED:
-        confirmed(session, registration, now, template="registration_confirmed")
+        confirmed(session, registration, now, template="registration_confirmed", attachments=attachments)
     elif registration.status == RegistrationStatus.WAITLISTED:
         _send(session, registration, "registration_waitlisted", f"reg:{registration.reference}:waitlisted",
               base_context(registration, position))
 
 
 def confirmed(session: Session, registration: Registration, now: dt.datetime,
-              template: str = "registration_promoted") -> None:
+              template: str = "registration_promoted", attachments: list[dict[str, str]] | None = None) -> None:
+    """The confirmation and the reminders, written with one statement."""
+    context = {**base_context(registration), "ticket": {"code": registration.ticket_code}}
+    key = f"reg:{registration.reference}:{template}"
     if registration.status == RegistrationStatus.PENDING_PAYMENT:
         # Promoted to a paid seat: the seat is held while they pay; confirmation follows payment.
-        context = {**base_context(registration), "ticket": {"code": registration.ticket_code}}
-        _send(session, registration, template, f"reg:{registration.reference}:{template}", context)
+        _send(session, registration, template, key, context)
         return
-    context = {**base_context(registration), "ticket": {"code": registration.ticket_code}}
-    attachments = [_calendar_attachment(registration)]
-    if registration.event.kind != "webinar":  # webinar attendance comes from the platform's report
-        attachments.append(_ticket_attachment(registration))
-    _send(session, registration, template, f"reg:{registration.reference}:{template}", context, attachments)
-    schedule_reminders(session, registration, now)
+    if attachments is None:
+        attachments = confirmation_attachments(registration)
+    enqueue_many(session, Outbox, [_message(registration, template, key, context, attachments),
+                                   *_reminders(registration, now)])
 
 
 def cancelled(session: Session, registration: Registration, held_seat: bool, refund_amount: str | None = None) -> None:
