@@ -177,9 +177,41 @@ def test_service_addresses_and_ports(config: dict[str, Any], name: str) -> None:
         assert environment[f"{other.upper()}_URL"] == f"http://{other}:{port}"
     assert environment["PUBLIC_BASE_URL"] == f"http://localhost:{PORTS[name]}"
     assert service["build"]["args"] == {"SERVICE": name, "PORT": str(PORTS[name])}
-    targets = [int(p["target"]) if isinstance(p, dict) else int(str(p).rsplit(":", 1)[-1]) for p in service["ports"]]
-    assert targets == [PORTS[name]]
+    assert [int(port) for port in service["expose"]] == [PORTS[name]]
+    assert "ports" not in service, "a fixed host port prevents --scale; the proxy publishes it"
     assert "container_name" not in service, "a fixed container name prevents --scale"
+    assert environment["TRUSTED_PROXIES"] == "1", "the proxy's X-Forwarded-For names the client"
+
+
+def nginx_servers(conf: str) -> dict[int, tuple[str, str]]:
+    """listen port: (the name the server's variable holds, the proxy_pass target), per server block."""
+    servers = {}
+    for block in re.findall(r"server\s*\{(.*?)\n    \}", conf, flags=re.DOTALL):
+        listen = re.search(r"^\s*listen (\d+);", block, flags=re.MULTILINE)
+        variable = re.search(r"^\s*set \$(\w+) (\S+);", block, flags=re.MULTILINE)
+        target = re.search(r"^\s*proxy_pass http://(\S+);", block, flags=re.MULTILINE)
+        assert listen and variable and target, block
+        servers[int(listen[1])] = (variable[2], target[1].replace(f"${variable[1]}", variable[2]))
+    return servers
+
+
+def test_only_the_proxy_publishes_ports_so_every_service_scales(config: dict[str, Any]) -> None:
+    """`docker compose up --scale registration=3` works as the file stands: no service but the proxy
+    binds a host port, and the proxy resolves each service name (every replica) while it runs."""
+    publishing = {name for name, service in config["services"].items() if service.get("ports")}
+    assert publishing == {"proxy"}
+    proxy = config["services"]["proxy"]
+    assert {int(p["published"]): int(p["target"]) for p in proxy["ports"]} == {port: port for port in PORTS.values()}
+    assert set(depends_on(proxy)) == set(PORTS)
+    mounts = [v if isinstance(v, str) else f"{v['source']}:{v['target']}:ro" for v in proxy["volumes"]]
+    assert mounts == [f"{ROOT / 'deploy' / 'proxy' / 'nginx.conf'}:/etc/nginx/nginx.conf:ro"]
+
+    conf = (ROOT / "deploy" / "proxy" / "nginx.conf").read_text()
+    # Docker's DNS, asked again while running: a name in a variable is not resolved once at start.
+    assert re.search(r"^\s*resolver 127\.0\.0\.11 valid=\d+s", conf, flags=re.MULTILINE)
+    assert nginx_servers(conf) == {port: (name, f"{name}:{port}") for name, port in PORTS.items()}
+    assert re.search(r"^\s*proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;", conf, flags=re.MULTILINE)
+    assert re.search(r"^\s*access_log off;", conf, flags=re.MULTILINE), "no attendee addresses in proxy logs"
 
 
 def test_postgres_creates_the_three_databases_and_keeps_its_data(config: dict[str, Any]) -> None:
