@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from email.utils import make_msgid
 from typing import Any
 
@@ -117,11 +118,26 @@ def delete_override(session: Session, organisation_id: int, event_slug: str, tem
     session.delete(override)
 
 
-def wording_for(session: Session, message: Message) -> Wording:
-    if message.organisation_id is not None and message.event_slug:
-        override = session.scalar(select(TemplateOverride).where(
-            TemplateOverride.organisation_id == message.organisation_id,
-            TemplateOverride.event_slug == message.event_slug, TemplateOverride.template == message.template))
-        if override is not None:
-            return Wording(override.subject, override.text, override.html)
-    return file_wording(message.template)
+WordingKey = tuple[int | None, str | None, str]
+
+
+def wording_key(message: Message) -> WordingKey:
+    return message.organisation_id, message.event_slug, message.template
+
+
+def wordings_for(session: Session, messages: Iterable[Message]) -> dict[WordingKey, Wording]:
+    """The wording of every (organisation, event, template) among these messages.
+
+    One query finds the organisers' overrides for the whole batch (a sender's batch shares few
+    keys); keys without an override use the shipped wording.
+    """
+    keys = {wording_key(m) for m in messages}
+    overridable = [key for key in keys if key[0] is not None and key[1]]
+    overrides: dict[WordingKey, Wording] = {}
+    if overridable:
+        rows = session.scalars(select(TemplateOverride).where(
+            TemplateOverride.organisation_id.in_({key[0] for key in overridable}),
+            TemplateOverride.event_slug.in_({key[1] for key in overridable}),
+            TemplateOverride.template.in_({key[2] for key in overridable})))
+        overrides = {(o.organisation_id, o.event_slug, o.template): Wording(o.subject, o.text, o.html) for o in rows}
+    return {key: overrides.get(key) or file_wording(key[2]) for key in keys}

@@ -1,12 +1,15 @@
 """Sending due messages over SMTP, once.
 
 A sender claims a batch of due messages (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
-SQLite's write lock otherwise), marks them ``sending`` with a lease, sends them over
-one SMTP connection and records each outcome as soon as the server answers. A
-message whose lease ran out while ``sending`` (its sender died) is claimed again.
-Between the server's "250 OK" and the commit that records it lies the only window
-in which a crash can repeat a mail; the repeat carries the same Message-ID, which
-mail clients use to show it once.
+SQLite's write lock otherwise), marks them ``sending`` with a lease and keeps the rows
+it loaded; it builds the batch's mails (the organisers' wording looked up once per
+batch), sends them over one SMTP connection and records each outcome as soon as the
+server answers, a success with one UPDATE. A message whose lease ran out while
+``sending`` (its sender died) is claimed again; a sender whose own lease ran out
+stops sending its batch, since another may have claimed it. Between the server's
+"250 OK" and the commit that records it lies the only window in which a crash can
+repeat a mail; the repeat carries the same Message-ID, which mail clients use to
+show it once.
 
 Temporary failures (connection refused, 4xx) retry with exponential backoff and
 jitter; permanent ones (5xx, an address that cannot be parsed) fail at once with
@@ -16,27 +19,30 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import logging
 import smtplib
 import ssl
 import threading
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email import encoders, policy
+from email.header import Header
+from email.message import Message as Mail
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, or_, select, update
 
 from suite_common.db import Database, is_postgresql, utcnow
 from suite_common.outbox import backoff
 
 from ..models import Message, MessageStatus
-from .messages import wording_for
-from .rendering import RenderError, render
+from .messages import WordingKey, wording_key, wordings_for
+from .rendering import RenderError, Wording, render
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -57,37 +63,94 @@ class PermanentFailure(Exception):
     """Retrying cannot help: the message is marked failed with this reason."""
 
 
-def build_email(session: Session, message: Message, settings: SmtpSettings) -> EmailMessage:
-    sender_name = Address(addr_spec=_addr(settings.mail_from)).display_name or settings.mail_from
+def build_email(message: Message, wording: Wording, settings: SmtpSettings) -> Mail:
+    """The mail as MIME, built with ``email.mime`` (compat32 headers).
+
+    The ``EmailMessage`` API parses every header it is given and re-encodes each part, which made
+    building a mail cost more than sending it; here headers are set as they are (RFC 2047 only
+    for non-ASCII text) and the recipient, already validated when the message was accepted, is
+    still parsed once so a bad address fails permanently.
+    """
     try:
-        rendered = render(wording_for(session, message), message.context, sender_name)
+        rendered = render(wording, message.context, _sender_name(settings.mail_from))
     except RenderError as exc:
         raise PermanentFailure(f"template does not render: {exc}") from exc
-    email = EmailMessage()
-    email["Subject"] = rendered.subject
-    email["From"] = settings.mail_from
     try:
-        email["To"] = message.recipient
+        policy.default.header_factory("To", message.recipient)  # the check EmailMessage made
     except (ValueError, IndexError) as exc:
         raise PermanentFailure(f"invalid address: {exc}") from exc
+    email: Mail = MIMEMultipart("alternative")
+    email.attach(MIMEText(rendered.text, "plain", "utf-8"))
+    email.attach(MIMEText(rendered.html, "html", "utf-8"))
+    if message.attachments:
+        email = MIMEMultipart("mixed", _subparts=[email])
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment["content_type"].partition("/")
+            part = MIMEBase(maintype, subtype, **({"method": attachment["method"]} if attachment.get("method") else {}))
+            part.set_payload(base64.b64decode(attachment["content_base64"]))
+            encoders.encode_base64(part)
+            part.add_header("Content-Disposition", "attachment", filename=attachment["filename"])
+            email.attach(part)
+    email["Subject"] = _header_text(rendered.subject)
+    email["From"] = _from_header(settings.mail_from)
+    email["To"] = _header_text(message.recipient)
     email["Date"] = format_datetime(utcnow())
     email["Message-ID"] = message.message_id
     email["Auto-Submitted"] = "auto-generated"
     if message.unsubscribe_url:
         email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    email.set_content(rendered.text)
-    email.add_alternative(rendered.html, subtype="html")
-    for attachment in message.attachments:
-        maintype, _, subtype = attachment["content_type"].partition("/")
-        params = {"method": attachment["method"]} if attachment.get("method") else {}
-        email.add_attachment(base64.b64decode(attachment["content_base64"]), maintype=maintype, subtype=subtype,
-                             filename=attachment["filename"], params=params)
     return email
+
+
+def _header_text(value: str) -> str | Header:
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+@functools.cache
+def _sender_name(mail_from: str) -> str:
+    return parseaddr(mail_from)[0] or mail_from
+
+
+@functools.cache
+def _from_header(mail_from: str) -> str:
+    return formataddr(parseaddr(mail_from), "utf-8")
+
+
+_WIRE = policy.compat32.clone(linesep="\r\n")
+
+
+def wire_bytes(email: Mail) -> bytes:
+    """The mail as sent: CRLF line ends, compat32 folding (no header is parsed again)."""
+    return email.as_bytes(policy=_WIRE)
+
+
+def send_mail(smtp: smtplib.SMTP, from_addr: str, recipient: str, email: Mail) -> None:
+    """One mail over an open connection. A non-ASCII address needs the server's SMTPUTF8; a server
+    without it refuses the mail permanently (its To header carries the address RFC 2047-encoded)."""
+    options = () if recipient.isascii() else ("SMTPUTF8",)
+    smtp.sendmail(from_addr, [recipient], wire_bytes(email), mail_options=options)
 
 
 def _addr(value: str) -> str:
     return value.rsplit("<", 1)[-1].rstrip(">").strip()
+
+
+_MARK_SENT = (
+    update(Message)
+    .where(Message.id == bindparam("pk"), Message.status == MessageStatus.SENDING)
+    .values(status=MessageStatus.SENT, sent_at=bindparam("at"), updated_at=bindparam("at"),
+            attempts=Message.attempts + 1, claimed_until=None, last_error=None)
+)
+
+
+@dataclass
+class Batch:
+    """Claimed messages, loaded by the claim, with the wording of each (organisation, event, template)."""
+
+    messages: list[Message]
+    wordings: dict[WordingKey, Wording]
+    lease_until: dt.datetime
 
 
 class Sender:
@@ -97,8 +160,9 @@ class Sender:
         self.batch_size = batch_size
         self.stopping = threading.Event()
 
-    def claim(self) -> list[int]:
+    def claim(self) -> Batch:
         now = utcnow()
+        lease_until = now + dt.timedelta(seconds=self.settings.lease_seconds)
         with self.database.session_scope() as session:
             query = (
                 select(Message)
@@ -114,8 +178,9 @@ class Sender:
             messages = list(session.scalars(query))
             for message in messages:
                 message.status = MessageStatus.SENDING
-                message.claimed_until = now + dt.timedelta(seconds=self.settings.lease_seconds)
-            return [m.id for m in messages]
+                message.claimed_until = lease_until
+            wordings = wordings_for(session, messages) if messages else {}
+        return Batch(messages, wordings, lease_until)
 
     def _connect(self) -> smtplib.SMTP:
         smtp = smtplib.SMTP(self.settings.host, self.settings.port, timeout=self.settings.timeout)
@@ -124,6 +189,21 @@ class Sender:
         if self.settings.username:
             smtp.login(self.settings.username, self.settings.password or "")
         return smtp
+
+    def _record_sent(self, message_id: int) -> None:
+        """The common outcome in one statement, no row loaded.
+
+        On PostgreSQL this commit does not wait for the WAL flush (``synchronous_commit`` off for
+        this transaction only): a sender that dies still leaves it recorded, and only a crash of
+        the database server within its flush interval (well under a second) can forget it, so that
+        the mail is sent again with the same Message-ID. Waiting for the flush would cost more than
+        sending the mail.
+        """
+        now = utcnow()
+        with self.database.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            connection.execute(_MARK_SENT, {"pk": message_id, "at": now})
 
     def _record(self, message_id: int, status: MessageStatus, error: str | None = None) -> None:
         with self.database.session_scope() as session:
@@ -135,9 +215,7 @@ class Sender:
             message.claimed_until = None
             message.last_error = error
             message.updated_at = now
-            if status == MessageStatus.SENT:
-                message.status, message.sent_at = MessageStatus.SENT, now
-            elif status == MessageStatus.QUEUED and message.attempts >= self.settings.max_attempts:
+            if status == MessageStatus.QUEUED and message.attempts >= self.settings.max_attempts:
                 message.status = MessageStatus.FAILED
                 message.last_error = f"gave up after {message.attempts} attempts; last error: {error}"
             else:
@@ -157,35 +235,43 @@ class Sender:
         for message_id in ids:
             self._record(message_id, MessageStatus.QUEUED, error)
 
-    def send_batch(self, ids: list[int]) -> int:
+    def _build(self, batch: Batch) -> list[tuple[Message, Mail]]:
+        """The batch's mails, built before connecting; a message that cannot be built fails here."""
+        built = []
+        for message in batch.messages:
+            try:
+                built.append((message, build_email(message, batch.wordings[wording_key(message)], self.settings)))
+            except PermanentFailure as exc:
+                self._record(message.id, MessageStatus.FAILED, str(exc))
+        return built
+
+    def send_batch(self, batch: Batch) -> int:
         """Sends the claimed messages over one connection; returns how many were sent."""
-        if not ids:
+        built = self._build(batch)
+        if not built:
             return 0
+        ids = [message.id for message, _ in built]
         try:
             smtp = self._connect()
         except (OSError, smtplib.SMTPException) as exc:
             self._release(ids, f"cannot connect to SMTP server: {exc}")
             return 0
+        from_addr = _addr(self.settings.mail_from)
         sent = 0
         try:
-            for index, message_id in enumerate(ids):
+            for index, (message, email) in enumerate(built):
                 if self.stopping.is_set():
                     self._unclaim(ids[index:])
                     break
+                if utcnow() >= batch.lease_until:  # another sender may have claimed the rest meanwhile
+                    break
                 try:
-                    with self.database.session_scope() as session:
-                        message = session.get(Message, message_id)
-                        if message is None or message.status != MessageStatus.SENDING:
-                            continue
-                        email = build_email(session, message, self.settings)
-                    smtp.send_message(email, from_addr=_addr(self.settings.mail_from), to_addrs=[message.recipient])
-                except PermanentFailure as exc:
-                    self._record(message_id, MessageStatus.FAILED, str(exc))
+                    send_mail(smtp, from_addr, message.recipient, email)
                 except smtplib.SMTPRecipientsRefused as exc:
                     code, reason = next(iter(exc.recipients.values()))
-                    self._classify(message_id, code, reason)
+                    self._classify(message.id, code, reason)
                 except smtplib.SMTPResponseException as exc:
-                    self._classify(message_id, exc.smtp_code, exc.smtp_error)
+                    self._classify(message.id, exc.smtp_code, exc.smtp_error)
                     if exc.smtp_code == 421:  # the server is closing the connection
                         self._release(ids[index + 1:], "SMTP server closed the connection")
                         break
@@ -193,7 +279,7 @@ class Sender:
                     self._release(ids[index:], f"SMTP connection lost: {exc}")
                     break
                 else:
-                    self._record(message_id, MessageStatus.SENT)
+                    self._record_sent(message.id)
                     sent += 1
         finally:
             try:
