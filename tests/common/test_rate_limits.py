@@ -130,6 +130,22 @@ def test_certificate_links_and_verification_share_the_failed_lookup_limit(
         app.extensions["suite_db"].engine.dispose()
 
 
+def test_verification_has_its_own_limit_on_every_request(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = build("certificates", database_url, tmp_path, monkeypatch, VERIFY_RATE_LIMIT="2/minute")
+    try:
+        client: FlaskClient = app.test_client()
+        as_json = {"Accept": "application/json"}
+        assert [client.get(f"/verify/AAAAA-AAAA{n}", headers=as_json).status_code for n in range(2)] == [404, 404]
+        assert_limited_json(client.get("/verify/AAAAA-AAAA2", headers=as_json))
+        assert_limited_page(client.get("/verify/AAAAA-AAAA3"))
+        assert client.get("/c/" + "x" * 43).status_code == 404  # certificate links are not verification
+        end_windows(app)
+        assert client.get("/verify/AAAAA-AAAA4", headers=as_json).status_code == 404
+    finally:
+        app.extensions["suite_db"].engine.dispose()
+
+
 def test_behind_a_trusted_proxy_the_forwarded_client_is_limited_and_https_is_seen(
         database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOKEN_FAILURE_RATE_LIMIT", "1/minute")

@@ -86,15 +86,14 @@ def _failed_lookup(response: Response) -> bool:
 
 
 def init_rate_limits(app: Flask, engine: Engine, counters: type[RateLimitCounterMixin], *,
-                     signups: Iterable[str] = (), lookups: dict[str, str] | None = None,
-                     limits: RateLimits | None = None) -> Limiter:
+                     signups: Iterable[str] = (), lookups: dict[str, str] | None = None) -> Limiter:
     """Limits ``signups`` (endpoint names, POST only), every route with a ``<token>``, and ``lookups``
     (endpoint: its own limit on all requests, plus the failed-lookup limit).
 
     Call it after every blueprint is registered: the limits wrap the registered view functions
     (a decorator applied to a module's function after a blueprint took it would never run).
     """
-    limits = limits or RateLimits.from_env()
+    limits = RateLimits.from_env()
     app.config["RATELIMIT_ENABLED"] = limits.enabled
     storage_uri = limits.storage_uri or f"{SCHEME}://"
     options = {"engine": engine, "table": counters.__table__} if storage_uri.startswith(SCHEME) else {}
@@ -105,9 +104,8 @@ def init_rate_limits(app: Flask, engine: Engine, counters: type[RateLimitCounter
     token_links = limiter.shared_limit(limits.token_links, scope="secret-links")
     token_failures = limiter.shared_limit(limits.token_failures, scope="failed-lookups", deduct_when=_failed_lookup)
     guarded: dict[str, list[Any]] = {endpoint: [signup] for endpoint in signups}
-    for rule in app.url_map.iter_rules():
-        if "token" in rule.arguments:
-            guarded.setdefault(rule.endpoint, []).extend([token_links, token_failures])
+    for endpoint in {rule.endpoint for rule in app.url_map.iter_rules() if "token" in rule.arguments}:
+        guarded.setdefault(endpoint, []).extend([token_links, token_failures])
     for endpoint, limit in (lookups or {}).items():
         guarded.setdefault(endpoint, []).extend([limiter.limit(limit), token_failures])
     for endpoint, decorators in guarded.items():
