@@ -21,8 +21,8 @@ from decimal import Decimal
 from functools import lru_cache
 from itertools import groupby
 
+import segno
 from PIL import Image as PILImage
-from reportlab.graphics.barcode import qrencoder
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -147,21 +147,28 @@ def _fit_image(png: bytes, max_w: float, max_h: float) -> tuple[ImageReader, flo
 
 
 def _draw_qr(c: Canvas, data: str, x: float, y: float, size: float) -> None:
-    """The QR symbol as one vector path: crisp at any resolution, no image library involved."""
-    qr = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
-    qr.addData(data)
-    qr.make()
-    module = size / qr.getModuleCount()
+    """The QR symbol as one vector path: crisp at any resolution, no image library involved.
+
+    segno encodes (error level M, as printed so far) in about half the time of reportlab's own
+    encoder; the path is drawn in module units (one row down per unit), so every rectangle is
+    written with small integers instead of formatted floats.
+    """
+    matrix = segno.make(data, error="m", micro=False, boost_error=False).matrix
     path = c.beginPath()
-    for row_index, row in enumerate(qr.modules):
+    for row_index, row in enumerate(matrix):
         col = 0
         for dark, cells in groupby(row):
-            count = len(list(cells))
+            count = sum(1 for _ in cells)
             if dark:
-                path.rect(x + col * module, y + size - (row_index + 1) * module, count * module, module)
+                path.rect(col, row_index, count, 1)
             col += count
+    module = size / len(matrix)
+    c.saveState()
+    c.translate(x, y + size)
+    c.scale(module, -module)
     c.setFillColor(colors.black)
     c.drawPath(path, stroke=0, fill=1)
+    c.restoreState()
 
 
 def _name_paragraph(name: str) -> Paragraph:
