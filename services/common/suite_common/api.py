@@ -4,16 +4,20 @@ so the page works without a network."""
 from __future__ import annotations
 
 import json
+from functools import wraps
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Request, send_from_directory
+from apispec import BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
+from flask import Flask, Request, request, send_from_directory
 from flask_smorest import Api, Blueprint
 from swagger_ui_bundle import swagger_ui_path
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from .errors import handle_http_exception
+from .errors import ApiError, handle_http_exception
+from .fields import one_of_requirements, openapi_attributes
 
 
 class ErrorDetail(ma.Schema):
@@ -88,11 +92,69 @@ class SuiteBlueprint(Blueprint):
 
     ARGUMENTS_PARSER = StrictJsonParser()
 
+    def arguments(self, schema: Any, location: str = "json", *, required: bool = True, **kwargs: Any) -> Any:
+        """As flask-smorest's; a JSON body documented as required is refused when it is missing (400),
+        instead of being read as ``{}``, which a partial update would take as "change nothing"."""
+        parse = super().arguments(schema, location=location, required=required, **kwargs)
+        if location != "json" or not required:
+            return parse
+
+        def decorator(func: Any) -> Any:
+            parsed = parse(func)
+
+            @wraps(parsed)
+            def wrapper(*args: Any, **kw: Any) -> Any:
+                if not request.get_data(cache=True):
+                    raise ApiError(400, "bad_request", "This request needs a JSON body.")
+                return parsed(*args, **kw)
+
+            return wrapper
+
+        return decorator
+
+    def alt_response(self, status_code: int, response: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        """An error documented here has the suite's error body unless told otherwise."""
+        if int(status_code) >= 400 and response is None:
+            kwargs.setdefault("schema", ErrorBody)
+        return super().alt_response(status_code, response, **kwargs)
+
+
+class SuiteConverter(OpenAPIConverter):
+    """Schemas publish their :func:`~suite_common.fields.exactly_one_of` rules as ``oneOf``."""
+
+    def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
+        jsonschema = super().schema2jsonschema(schema)
+        requirements = one_of_requirements(schema)
+        if requirements:
+            jsonschema["allOf"] = requirements
+        return jsonschema
+
+
+class SuiteMarshmallowPlugin(MarshmallowPlugin):
+    Converter = SuiteConverter
+
+
+class RequestLineLimit(BasePlugin):
+    """gunicorn answers a request line over ``limit_request_line`` itself, in HTML, before the service sees it."""
+
+    def operation_helper(self, path: str | None = None, operations: dict[str, Any] | None = None,
+                         **kwargs: Any) -> None:
+        for operation in (operations or {}).values():
+            operation.setdefault("responses", {})["414"] = {
+                "description": "the request line (URL with query) is over 8190 bytes; from the HTTP server",
+                "content": {"text/html": {"schema": {"type": "string"}}}}
+
 
 class SuiteApi(Api):
-    """flask-smorest with the suite's error body instead of its own."""
+    """flask-smorest with the suite's error body instead of its own, and fields that document their own rules."""
 
     ERROR_SCHEMA = ErrorBody
+
+    def _init_spec(self, **kwargs: Any) -> None:
+        kwargs["marshmallow_plugin"] = SuiteMarshmallowPlugin()
+        kwargs["extra_plugins"] = [RequestLineLimit()]
+        super()._init_spec(**kwargs)
+        self.ma_plugin.converter.add_attribute_function(openapi_attributes)
 
     def handle_http_exception(self, error: Any) -> Any:  # type: ignore[override]
         return handle_http_exception(error)
@@ -127,4 +189,6 @@ def init_api(app: Flask, title: str, description: str) -> SuiteApi:
 
 
 ORGANISER = [{"organiserToken": []}]
+# The body of a CSV download, documented beside the JSON of the same status (alt_response(..., success=True)).
+CSV = {"type": "string", "description": "CSV, UTF-8, a header line first"}
 SERVICE = [{"serviceSignature": []}]

@@ -15,4 +15,6 @@ keepalive = 5
 accesslog = None  # the services log each request themselves, without personal data
 # gunicorn's control socket lives at one path per user; several services on one host would fight over it.
 control_socket_disable = True
+# The longest request line gunicorn allows; longer ones get its HTML 414, documented on every operation.
+limit_request_line = 8190
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -8,7 +8,7 @@ from flask import request
 from flask.views import MethodView
 from sqlalchemy import select
 
-from suite_common.api import ORGANISER, SuiteBlueprint
+from suite_common.api import CSV, ORGANISER, SuiteBlueprint
 from suite_common.auth import current_organisation, organiser_required
 from suite_common.csvexport import csv_chunks, csv_response
 from suite_common.db import get_session, utcnow
@@ -219,8 +219,8 @@ class Certificates(MethodView):
         session.commit()
         return job
 
-    @blp.doc(security=ORGANISER,
-             responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+    @blp.doc(security=ORGANISER)
+    @blp.alt_response(200, schema=CSV, content_type="text/csv", success=True, description="CSV with format=csv")
     @blp.arguments(ListQuery, location="query")
     @blp.response(200, CertificateList)
     def get(self, query: dict[str, Any], slug: str) -> Any:

@@ -5,47 +5,43 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from suite_common.fields import Decimal, DecimalText, Pattern, Text
+
 from ..services.credits import CREDIT_MODES
 
 STEPS = ("0.25", "0.5", "1")
 
 
-def _decimal(**kwargs: Any) -> fields.Decimal:
-    return fields.Decimal(places=2, as_string=True, allow_nan=False, **kwargs)
-
-
 class QuestionInput(Schema):
-    id = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,40}$"))
-    text = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    id = fields.String(required=True, validate=Pattern(r"^[a-z0-9_]{1,40}$"))
+    text = Text(500, required=True)
     kind = fields.String(required=True, validate=validate.OneOf(("rating", "text", "yes_no")),
                          metadata={"description": "rating is 1-5"})
     required = fields.Boolean(load_default=True)
 
 
 class AccreditationInput(Schema):
-    body = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                         metadata={"example": "EACCME®"})
-    credit_unit = fields.String(load_default="European CME credits (ECMEC®s)", validate=validate.Length(max=200))
-    statement = fields.String(required=True, validate=validate.Length(min=1, max=5000))
-    max_credits = _decimal(allow_none=True, load_default=None, validate=validate.Range(min=0, max=500))
+    body = Text(200, required=True, metadata={"example": "EACCME®"})
+    credit_unit = Text(200, load_default="European CME credits (ECMEC®s)")
+    statement = Text(5000, required=True)
+    max_credits = Decimal(500, allow_none=True, load_default=None)
     credit_step = fields.String(load_default="0.5", validate=validate.OneOf(STEPS))
     credit_mode = fields.String(load_default="proportional", validate=validate.OneOf(CREDIT_MODES))
-    min_session_share = fields.Decimal(load_default="0", places=4, as_string=True, allow_nan=False,
-                                       validate=validate.Range(min=0, max=1))
-    max_credits_per_day = _decimal(allow_none=True, load_default=None, validate=validate.Range(min=0, max=24))
-    daily_caps = fields.Dict(keys=fields.Date(), values=_decimal(validate=validate.Range(min=0, max=24)),
+    min_session_share = Decimal(1, places=4, load_default="0")
+    max_credits_per_day = Decimal(24, allow_none=True, load_default=None)
+    daily_caps = fields.Dict(keys=fields.Date(), values=Decimal(24),
                              load_default=dict, metadata={"description": "a different cap for some days"})
     evaluation_required = fields.Boolean(load_default=False)
     evaluation_questions = fields.List(fields.Nested(QuestionInput), load_default=list,
                                        validate=validate.Length(max=30))
-    signatory = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    signatory_title = fields.String(load_default="", validate=validate.Length(max=200))
-    organisation_name = fields.String(load_default="", validate=validate.Length(max=200),
-                                      metadata={"description": "printed on the certificate; defaults to the organisation"})
+    signatory = Text(200, required=True)
+    signatory_title = Text(200, allow_blank=True, load_default="")
+    organisation_name = Text(200, allow_blank=True, load_default="",
+                             metadata={"description": "printed on the certificate; defaults to the organisation"})
 
     @validates("evaluation_questions")
     def _unique_ids(self, questions: list[dict[str, Any]], **_: Any) -> None:
-        ids = [q["id"] for q in questions]
+        ids = [q["id"] for q in questions if "id" in q]  # a question without one is reported on its own
         if len(ids) != len(set(ids)):
             raise ValidationError("Question ids must be unique.")
 
@@ -61,11 +57,11 @@ class AccreditationOutput(Schema):
     body = fields.String()
     credit_unit = fields.String()
     statement = fields.String()
-    max_credits = fields.Decimal(as_string=True, allow_none=True)
-    credit_step = fields.Decimal(as_string=True)
+    max_credits = DecimalText(allow_none=True)
+    credit_step = DecimalText()
     credit_mode = fields.String()
-    min_session_share = fields.Decimal(as_string=True)
-    max_credits_per_day = fields.Decimal(as_string=True, allow_none=True)
+    min_session_share = DecimalText()
+    max_credits_per_day = DecimalText(allow_none=True)
     daily_caps = fields.Dict()
     evaluation_required = fields.Boolean()
     evaluation_questions = fields.List(fields.Dict())

@@ -1,29 +1,27 @@
 """Shapes of attendance, jobs and certificates at the organiser API."""
 from __future__ import annotations
 
-from typing import Any
+from marshmallow import Schema, fields, validate
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from suite_common.fields import DecimalText, Moment, Pattern, Text, TimeZone, exactly_one_of
 
 from .accreditation import AccreditationInput, AccreditationOutput  # noqa: F401 - re-exported for blueprints
 
-TICKET = validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$", error="Not a ticket code.")
+TICKET = Pattern(r"^[A-Za-z0-9_-]{1,64}$", error="Not a ticket code.")
 
 
 class CheckInInput(Schema):
     ticket_code = fields.String(validate=TICKET)
     registration_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-    session = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"),
+    session = fields.String(validate=Pattern(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"),
                             metadata={"description": "session code; without it the scan counts for the day"})
     day = fields.Date(metadata={"description": "the day scanned for (default: today in the event's time zone)"})
-    at = fields.AwareDateTime(metadata={"description": "when the scan happened, with offset (default: now); "
+    at = Moment(metadata={"description": "when the scan happened, with offset (default: now); "
                                                       "for scanners that upload later"})
     check_out = fields.Boolean(load_default=False, metadata={"description": "record leaving (optional)"})
 
-    @validates_schema
-    def _one_identity(self, data: dict[str, Any], **_: Any) -> None:
-        if ("ticket_code" in data) == ("registration_id" in data):
-            raise ValidationError("Give either ticket_code or registration_id.", "ticket_code")
+    _one_identity = exactly_one_of("ticket_code", "registration_id",
+                                   message="Give either ticket_code or registration_id.")
 
 
 class CheckInOutput(Schema):
@@ -38,8 +36,7 @@ class CheckInOutput(Schema):
 
 
 class ReportUpload(Schema):
-    timezone = fields.String(validate=validate.Length(max=64),
-                             metadata={"description": "zone of times without offset; default: the event's"})
+    timezone = TimeZone(metadata={"description": "zone of times without offset; default: the event's"})
 
 
 class FileUpload(Schema):
@@ -90,7 +87,7 @@ class CertificateOutput(Schema):
     registration_id = fields.Integer()
     email = fields.String()
     participant = fields.String()
-    credits = fields.Decimal(as_string=True)
+    credits = DecimalText()
     revision = fields.Integer()
     download_url = fields.String()
     badge_url = fields.String()
@@ -118,7 +115,7 @@ class CreditsOutput(Schema):
 
 
 class RevokeInput(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = Text(500, required=True)
 
 
 class VerificationOutput(Schema):

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, request
 from flask.views import MethodView
 
-from suite_common.api import ORGANISER, SuiteBlueprint
+from suite_common.api import CSV, ORGANISER, SuiteBlueprint
 from suite_common.auth import current_organisation, organiser_required
 from suite_common.db import get_db, get_session
 from suite_common.errors import ApiError, validation_error
@@ -115,8 +115,8 @@ def add_rate(data: dict[str, Any], slug: str) -> Any:
 @blp.doc(security=ORGANISER)
 @blp.arguments(RosterQuery, location="query")
 @blp.response(200, RosterPage)
-@blp.doc(responses={"200": {"description": "the roster; CSV with format=csv or Accept: text/csv",
-                             "content": {"text/csv": {"schema": {"type": "string"}}}}})
+@blp.alt_response(200, schema=CSV, content_type="text/csv", success=True,
+                  description="the roster; CSV with format=csv or Accept: text/csv")
 @blp.alt_response(404, description="no such event in this organisation")
 def list_registrations(filters: dict[str, Any], slug: str) -> Any:
     event = organiser_event(slug)
@@ -222,8 +222,8 @@ class Members(MethodView):
 
     decorators = [organiser_required]
 
-    @blp.doc(security=ORGANISER, responses={"200": {"description": "the list; CSV with format=csv",
-                                                    "content": {"text/csv": {"schema": {"type": "string"}}}}})
+    @blp.doc(security=ORGANISER)
+    @blp.alt_response(200, schema=CSV, content_type="text/csv", success=True, description="the list; CSV with format=csv")
     @blp.arguments(MemberQuery, location="query")
     @blp.response(200, MemberPage)
     def get(self, query: dict[str, Any]) -> Any:

@@ -6,6 +6,8 @@ from typing import Any
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from suite_common.fields import Decimal, DecimalText, exactly_one_of
+
 from .common import CODE, CURRENCY, SLUG, Moment, StrictBoolean, Text, TimeZone
 
 KINDS = ("conference", "webinar")
@@ -35,8 +37,7 @@ class EventInput(Schema):
     registration_opens_at = Moment(allow_none=True)
     registration_closes_at = Moment(allow_none=True)
     consent_text = Text(2000, metadata={"description": "the consent an attendee gives; versioned by its content"})
-    vat_rate = fields.Decimal(places=2, as_string=True, allow_nan=False, validate=validate.Range(min=0, max=50),
-                              metadata={"description": "VAT percentage, e.g. \"20\""})
+    vat_rate = Decimal(50, metadata={"description": "VAT percentage, e.g. \"20\""})
     prices_include_vat = fields.Boolean(metadata={"description": "rate amounts include VAT (default true)"})
     seat_hold_minutes = fields.Integer(strict=True, validate=validate.Range(min=30, max=1440),
                                        metadata={"description": "how long a seat waits for card payment"})
@@ -71,8 +72,8 @@ class EventSessionInput(Schema):
     starts_at = Moment(required=True)
     ends_at = Moment(required=True)
     capacity = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=1_000_000))
-    credits = fields.Decimal(required=True, places=2, as_string=True, validate=validate.Range(min=0, max=100),
-                             metadata={"description": "accredited CME hours of the session", "example": "1.5"})
+    credits = Decimal(100, required=True, metadata={"description": "accredited CME hours of the session",
+                                                    "example": "1.5"})
     is_workshop = fields.Boolean(load_default=False,
                                  metadata={"description": "chosen at sign-up, at its own price and capacity"})
     amount = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=100_000_000),
@@ -89,7 +90,7 @@ class EventSessionOutput(Schema):
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime()
     capacity = fields.Integer(allow_none=True)
-    credits = fields.Decimal(as_string=True)
+    credits = DecimalText()
     is_workshop = fields.Boolean()
     amount = fields.Integer()
     seats_taken = fields.Integer()
@@ -138,7 +139,7 @@ class EventOutput(Schema):
     registration_opens_at = fields.AwareDateTime(allow_none=True)
     registration_closes_at = fields.AwareDateTime(allow_none=True)
     consent_text = fields.String()
-    vat_rate = fields.Decimal(as_string=True)
+    vat_rate = DecimalText()
     prices_include_vat = fields.Boolean()
     seat_hold_minutes = fields.Integer()
     refund_full_until = fields.AwareDateTime(allow_none=True)
@@ -171,10 +172,7 @@ class DiscountCodeInput(Schema):
     rates = fields.List(fields.String(validate=CODE), allow_none=True, validate=validate.Length(min=1, max=50),
                         metadata={"description": "rate codes it applies to; all rates when absent"})
 
-    @validates_schema
-    def _one_kind(self, data: dict[str, Any], **_: Any) -> None:
-        if ("percent_off" in data) == ("amount_off" in data):
-            raise ValidationError("Give either percent_off or amount_off.", "percent_off")
+    _one_kind = exactly_one_of("percent_off", "amount_off", message="Give either percent_off or amount_off.")
 
 
 class DiscountCodeOutput(Schema):

@@ -18,21 +18,17 @@ class SignUpInput(Schema):
     family_name = Text(100, required=True)
     rate = fields.String(required=True, validate=validate.Length(min=1, max=40))
     discount_code = fields.String(allow_none=True, validate=validate.Length(max=40))
-    member_number = Text(64, min_length=0, allow_none=True, metadata={
+    member_number = Text(64, allow_blank=True, allow_none=True, metadata={
         "description": "for a member rate: the member number, when the email is not the one on the member list"})
     answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=60)),
                           values=fields.Raw(allow_none=True), load_default=dict)
-    consent = StrictBoolean(required=True, metadata={"description": "must be true: the attendee consents"})
+    consent = StrictBoolean(required=True, validate=validate.Equal(True, error="Consent is required to register."),
+                            metadata={"description": "must be true: the attendee consents"})
     workshops = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=list,
                             validate=validate.Length(max=20),
                             metadata={"description": "codes of the workshops chosen (sessions with is_workshop)"})
     announcements = StrictBoolean(load_default=False,
                                   metadata={"description": "optional consent to announcements about the event"})
-
-    @validates("consent")
-    def _consent_given(self, value: bool, **_: Any) -> None:
-        if value is not True:
-            raise ValidationError("Consent is required to register.")
 
     @validates("answers")
     def _answers_small(self, value: dict[str, Any], **_: Any) -> None:
@@ -97,7 +93,7 @@ class DecisionResult(RegistrationOutput):
 
 
 class RejectionInput(Schema):
-    reason = Text(1000, min_length=0, allow_none=True, load_default=None,
+    reason = Text(1000, allow_blank=True, allow_none=True, load_default=None,
                   metadata={"description": "told to the attendee in the rejection mail"})
 
 

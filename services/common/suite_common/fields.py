@@ -1,0 +1,203 @@
+"""Fields and validators whose published OpenAPI says exactly what they accept.
+
+Each rule here is enforced in code and described in the schema the same way, so a
+client (or a fuzzer) that follows ``/openapi.json`` is never refused for a rule it
+could not see: :func:`openapi_attributes` hands each field's own description to
+apispec, and :func:`exactly_one_of` documents itself as a ``oneOf``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import available_timezones
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+# C0 and C1 control characters except tab, line feed and carriage return; and unpaired
+# surrogates, which no database can store as UTF-8 (the strict JSON parser refuses them first).
+_CONTROL_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+CONTROL_CHARACTERS = re.compile(f"[{_CONTROL_CLASS}\ud800-\udfff]")
+# What str.strip() removes (str.isspace), spelled out so that the published pattern agrees with Python.
+_WHITESPACE_CLASS = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+class Pattern(validate.Regexp):
+    """A regular expression the whole value must match, published as the field's ``pattern``.
+
+    marshmallow's Regexp lets ``$`` match before a final line feed ("abc\\n" passes ``^abc$``);
+    JSON Schema's ECMA regexes do not, so this one matches the whole string.
+    """
+
+    def __init__(self, regex: str, error: str | None = None) -> None:
+        if not (regex.startswith("^") and regex.endswith("$")):
+            raise ValueError("Anchor the pattern with ^ and $ so that it reads the same in JSON Schema.")
+        super().__init__(regex, error=error)
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+class Text(fields.String):
+    """Free text: surrounding spaces stripped, no control characters, at most ``max_length`` characters;
+    not blank unless ``allow_blank``."""
+
+    def __init__(self, max_length: int, allow_blank: bool = False, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Length(min=0 if allow_blank else 1, max=max_length), **kwargs)
+        self.allow_blank = allow_blank
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if CONTROL_CHARACTERS.search(text):
+            raise ValidationError("Control characters are not allowed.")
+        text = text.strip()
+        if not text and not self.allow_blank:
+            raise ValidationError("Must not be blank.")
+        return text
+
+    def openapi(self, ret: dict[str, Any]) -> dict[str, Any]:
+        allowed = f"[^{_CONTROL_CLASS}]*"
+        if self.allow_blank:
+            return {"pattern": f"^{allowed}$"}
+        visible = f"[^{_CONTROL_CLASS}{_WHITESPACE_CLASS}]"
+        return {"pattern": f"^{allowed}{visible}{allowed}$", "description": _joined(
+            ret.get("description"), "not blank; no control characters other than tab and line breaks")}
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only; "yes", 1 or "on" are not an explicit answer on record."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class TimeZone(fields.String):
+    """An IANA time zone name such as Europe/Vienna; the published enum lists every one this server knows."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("example", "Europe/Vienna")
+        super().__init__(validate=validate.OneOf(sorted(available_timezones()),
+                                                 error="Unknown time zone; use an IANA name such as Europe/Vienna."),
+                         **kwargs)
+
+
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+# RFC 3339 with seconds and an offset, years 1900-2999 as written. Far outside those years, showing
+# a moment in some time zone or storing it as UTC overflows Python's datetime.
+MOMENT = Pattern(r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+                 r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$",
+                 error="Use ISO 8601 with seconds and a UTC offset, e.g. 2027-03-01T09:00:00+01:00, "
+                       f"in the years {EARLIEST_YEAR} to {LATEST_YEAR}.")
+
+
+class Moment(fields.AwareDateTime):
+    """A moment as ISO 8601 with seconds and an explicit UTC offset (a time without offset is
+    ambiguous and refused), loaded in UTC; published with the exact pattern it must match."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("example", "2027-03-01T09:00:00+01:00")
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
+        if not isinstance(value, str):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        MOMENT(value)
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(dt.UTC)
+
+    def openapi(self, ret: dict[str, Any]) -> dict[str, Any]:
+        return {"pattern": MOMENT.regex.pattern}
+
+
+class Decimal(fields.Decimal):
+    """A non-negative decimal within ``0..maximum``, with at most ``places`` decimals, sent as a JSON
+    number (rounded to ``places``) or as a string such as "1.5" (taken exactly); written back as a string."""
+
+    def __init__(self, maximum: int, places: int = 2, **kwargs: Any) -> None:
+        self.maximum, self.places = maximum, places
+        self.string_pattern = Pattern(_decimal_pattern(maximum, places),
+                                      error=f"Use a number from 0 to {maximum} with at most {places} decimals.")
+        super().__init__(places=places, as_string=True, allow_nan=False,
+                         validate=validate.Range(min=0, max=maximum), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> decimal.Decimal | None:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, str):
+            self.string_pattern(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+    def openapi(self, ret: dict[str, Any]) -> dict[str, Any]:
+        for key in ("type", "minimum", "maximum"):
+            ret.pop(key, None)
+        return {"anyOf": [{"type": "number", "minimum": 0, "maximum": self.maximum},
+                          {"type": "string", "pattern": self.string_pattern.regex.pattern}]}
+
+
+class DecimalText(fields.Decimal):
+    """A decimal the API writes as a string, e.g. "1.50", so that no float rounding creeps in."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("example", "1.50")
+        super().__init__(as_string=True, **kwargs)
+
+    def openapi(self, ret: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "string", "format": "decimal", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+
+
+def _decimal_pattern(maximum: int, places: int) -> str:
+    """0..maximum with up to ``places`` decimals, without leading zeros: "0", "12.5", "50.00"."""
+    if maximum < 1:
+        raise ValueError("maximum must be a positive whole number")
+    below = "|".join(_integers_up_to(str(maximum - 1)))
+    fraction = f"(\\.[0-9]{{1,{places}}})?" if places else ""
+    zeros = f"(\\.0{{1,{places}}})?" if places else ""
+    return f"^(({below}){fraction}|{maximum}{zeros})$"
+
+
+def _integers_up_to(limit: str) -> list[str]:
+    """Alternatives matching the whole numbers 0..limit, without leading zeros."""
+    shorter = ["[0-9]"] if len(limit) > 1 else []
+    if len(limit) > 2:
+        shorter.append(f"[1-9][0-9]{{1,{len(limit) - 2}}}")
+    same_length = []
+    for index, digit in enumerate(limit):
+        lowest = 1 if index == 0 and len(limit) > 1 else 0
+        if int(digit) > lowest:
+            rest = f"[0-9]{{{len(limit) - index - 1}}}" if index < len(limit) - 1 else ""
+            same_length.append(f"{limit[:index]}[{lowest}-{int(digit) - 1}]{rest}")
+    return shorter + same_length + [limit]
+
+
+def exactly_one_of(*names: str, message: str) -> Callable[..., None]:
+    """A schema validator requiring exactly one of the fields; published as a ``oneOf`` of ``required``."""
+
+    @validates_schema
+    def check(self: Schema, data: dict[str, Any], **_: Any) -> None:
+        if sum(name in data for name in names) != 1:
+            raise ValidationError(message, names[0])
+
+    check.exactly_one_of = names  # type: ignore[attr-defined]
+    return check
+
+
+def _joined(first: str | None, second: str) -> str:
+    return f"{first}; {second}" if first else second
+
+
+def openapi_attributes(converter: Any, field: fields.Field, ret: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """apispec attribute function: a field with an ``openapi`` method describes itself."""
+    describe = getattr(field, "openapi", None)
+    return describe(ret) if describe else {}
+
+
+def one_of_requirements(schema: type[Schema] | Schema) -> list[dict[str, Any]]:
+    """The ``oneOf`` clauses of a schema's :func:`exactly_one_of` validators."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    return [{"oneOf": [{"required": [name]} for name in check.exactly_one_of]}
+            for check in (getattr(cls, attr, None) for attr in dir(cls)) if hasattr(check, "exactly_one_of")]
