@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from suite_common import dates
 from suite_common.db import Database, is_postgresql, utcnow
-from suite_common.outbox import enqueue
+from suite_common.outbox import OutboxRow, enqueue_many
 
 from ..models import Accreditation, Certificate, CertificateRevision, Evaluation, IssueJob, Outbox
 from . import accreditation as accreditation_service
@@ -32,7 +32,7 @@ from .credits import CreditResult, compute_credits, format_decimal
 log = logging.getLogger(__name__)
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: unambiguous when typed from paper
-BATCH = 50
+BATCH = 250  # people per transaction: a handful of statements each, whatever the size
 LEASE = dt.timedelta(seconds=120)
 
 
@@ -81,19 +81,22 @@ def _public(path: str) -> str:
     return current_app.extensions["suite_settings"].public_base_url + path
 
 
-def _ready_mail(session: Session, certificate: Certificate, person: registry.Person) -> None:
+def _ready_mail(certificate: Certificate, person: registry.Person) -> OutboxRow:
+    """The "certificate ready" mail of this revision: needs the code and token, not the row's id."""
     key = f"cert:{certificate.code}:rev{certificate.revision}"
-    enqueue(session, Outbox, "notifications", "POST", "/internal/v1/messages", key, {
-        "idempotency_key": key, "template": "certificate_ready", "to": certificate.email,
-        "organisation_id": certificate.organisation_id, "event": certificate.event_slug,
-        "context": {
-            "event": {"title": certificate.snapshot["event_title"]},
-            "attendee": {"given_name": person.given_name, "family_name": person.family_name},
-            "certificate": {"credits": certificate.snapshot["credits"], "body": certificate.snapshot["credit_body"],
-                            "code": certificate.code, "download_url": _public(f"/c/{certificate.download_token}"),
-                            "verify_url": _public(f"/verify/{certificate.code}")},
-        },
-    })
+    return {"target": "notifications", "method": "POST", "path": "/internal/v1/messages", "idempotency_key": key,
+            "body": {
+                "idempotency_key": key, "template": "certificate_ready", "to": certificate.email,
+                "organisation_id": certificate.organisation_id, "event": certificate.event_slug,
+                "context": {
+                    "event": {"title": certificate.snapshot["event_title"]},
+                    "attendee": {"given_name": person.given_name, "family_name": person.family_name},
+                    "certificate": {"credits": certificate.snapshot["credits"],
+                                    "body": certificate.snapshot["credit_body"], "code": certificate.code,
+                                    "download_url": _public(f"/c/{certificate.download_token}"),
+                                    "verify_url": _public(f"/verify/{certificate.code}")},
+                },
+            }}
 
 
 def issued_by_registration(session: Session, organisation_id: int, slug: str,
@@ -108,8 +111,11 @@ def issued_by_registration(session: Session, organisation_id: int, slug: str,
 
 
 def issue_one(session: Session, accreditation: Accreditation, event: registry.EventInfo, person: registry.Person,
-              result: CreditResult, now: dt.datetime, issued: list[Certificate]) -> str:
+              result: CreditResult, now: dt.datetime, issued: list[Certificate], mails: list[OutboxRow]) -> str:
     """'issued', 'reissued', 'unchanged' or 'not_eligible' for one person.
+
+    New and changed certificates are added to the session (written when the batch's transaction
+    flushes, in one statement per table), and their mails appended to ``mails``.
 
     A revoked certificate is never revived (whoever holds the paper must keep reading "revoked"). The
     revocation stands while the evidence behind it is the same; when the person qualifies on new
@@ -129,8 +135,7 @@ def issue_one(session: Session, accreditation: Accreditation, event: registry.Ev
             snapshot={**printed, "issued_on": now.date().isoformat()}, explanation=result.to_dict(),
             issued_at=now, updated_at=now)
         session.add(certificate)
-        session.flush()
-        _ready_mail(session, certificate, person)
+        mails.append(_ready_mail(certificate, person))
         return "issued"
     if {k: v for k, v in certificate.snapshot.items() if k != "issued_on"} == printed:
         return "unchanged"
@@ -144,8 +149,7 @@ def issue_one(session: Session, accreditation: Accreditation, event: registry.Ev
     certificate.snapshot = {**printed, "issued_on": now.date().isoformat()}
     certificate.explanation = result.to_dict()
     certificate.updated_at = now
-    session.flush()
-    _ready_mail(session, certificate, person)
+    mails.append(_ready_mail(certificate, person))
     return "reissued"
 
 
@@ -215,9 +219,11 @@ class JobRunner:
             evaluated = evaluated_ids(session, organisation_id, slug)
             issued = issued_by_registration(session, organisation_id, slug, [p.id for p in batch])
             counts = {"issued": 0, "reissued": 0, "unchanged": 0, "not_eligible": 0}
+            mails: list[OutboxRow] = []
             for person in batch:
                 result = assess(accreditation, event, intervals.get(person.id, []), person.id in evaluated)
-                counts[issue_one(session, accreditation, event, person, result, now, issued[person.id])] += 1
+                counts[issue_one(session, accreditation, event, person, result, now, issued[person.id], mails)] += 1
+            enqueue_many(session, Outbox, mails)  # flushes the batch's certificates first, then one INSERT
             session.execute(update(IssueJob).where(IssueJob.id == job_id).values(
                 processed=IssueJob.processed + len(batch), issued=IssueJob.issued + counts["issued"],
                 reissued=IssueJob.reissued + counts["reissued"], unchanged=IssueJob.unchanged + counts["unchanged"],
