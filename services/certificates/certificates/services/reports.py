@@ -136,9 +136,18 @@ class _Clock:
             self.day_first = True
         else:
             self.day_first = firsts_over_12 and not seconds_over_12
+        # A meeting's rows share few join and leave times (to the second): each distinct text is parsed once.
+        self._read: dict[str, datetime | None] = {}
 
     def read(self, value: str) -> datetime | None:
         """The moment in UTC, or None when the text is not a date and time."""
+        try:
+            return self._read[value]
+        except KeyError:
+            moment = self._read[value] = self._parse(value)
+            return moment
+
+    def _parse(self, value: str) -> datetime | None:
         text = value.strip()
         try:
             if _ISO_TIME.match(text):
