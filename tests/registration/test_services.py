@@ -9,13 +9,15 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from registration.models import Event, Registration
-from registration.schemas.events import EventInput, EventPatch, EventSessionInput, RateInput
+from registration.models import DiscountCode, Event, Registration
+from registration.schemas.events import DiscountCodeInput, EventInput, EventPatch, EventSessionInput, RateInput
 from registration.schemas.registrations import SignUpInput
-from registration.services import capacity, events, organisations, roster, signup
+from registration.services import capacity, events, organisations, pricing, roster, signup
 from suite_common.csvexport import neutralise
 from suite_common.errors import ApiError
 from tests.support.factories import event_payload, signup_payload
@@ -295,6 +297,96 @@ def test_a_lost_insert_race_gives_the_seat_back_and_keeps_the_transaction(db_ses
     assert seats_taken(db_session, event) == taken
     assert db_session.get(Registration, bystander.id) is bystander and winner.status == "confirmed"
     assert db_session.scalar(select(func.count()).select_from(Registration)) == 2
+
+
+def _workshop(session: Session, event: Event, code: str, capacity: int) -> None:
+    events.add_session(session, event, EventSessionInput().load({
+        "code": code, "title": f"Hands-on {code}", "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(), "credits": "1", "capacity": capacity, "is_workshop": True}))
+
+
+def _held(session: Session, event: Event) -> tuple[int, dict[str, int], int]:
+    """Event seats, workshop seats by code, discount code uses: what a refused sign-up must give back."""
+    session.expire_all()
+    return (seats_taken(session, event), {s.code: s.seats_taken for s in event.sessions},
+            session.scalar(select(func.coalesce(func.sum(DiscountCode.uses), 0))))
+
+
+def test_a_sign_up_refused_under_the_lock_gives_back_everything_it_took(db_session, org_id, monkeypatch):
+    event = new_event(db_session, org_id, capacity=5)
+    _workshop(db_session, event, "W1", capacity=5)
+    _workshop(db_session, event, "W2", capacity=1)
+    pricing.add_code(db_session, event, DiscountCodeInput().load({"code": "once", "percent_off": 10, "max_uses": 2}))
+    join(db_session, event, workshops=["W2"], discount_code="once")
+    before = _held(db_session, event)
+    assert before == (1, {"W1": 0, "W2": 1}, 1)
+
+    # A full workshop: the event seat and the workshop seats taken before it go back.
+    with pytest.raises(ApiError) as excinfo:
+        join(db_session, event, workshops=["W1", "W2"])
+    assert refusal(excinfo) == (422, "validation_error", {"workshops"})
+    assert _held(db_session, event) == before
+
+    # The code's last use taken by someone else between the price and the claim.
+    real_price = pricing.price
+
+    def price_then_someone_else_claims(session: Session, *args: Any) -> pricing.Price:
+        found = real_price(session, *args)
+        assert found.discount_code is not None and pricing.try_claim_use(session, found.discount_code.id)
+        return found
+
+    monkeypatch.setattr(pricing, "price", price_then_someone_else_claims)
+    with pytest.raises(ApiError) as excinfo:
+        join(db_session, event, workshops=["W1"], discount_code="once")
+    assert refusal(excinfo) == (422, "validation_error", {"discount_code"})
+    assert _held(db_session, event) == (1, {"W1": 0, "W2": 1}, 2)
+    monkeypatch.undo()
+    assert db_session.scalar(select(func.count()).select_from(Registration)) == 1
+
+
+def test_a_lost_insert_race_gives_back_workshop_seats_and_the_discount_use(db_session, org_id, monkeypatch):
+    event = new_event(db_session, org_id, capacity=5)
+    _workshop(db_session, event, "W1", capacity=5)
+    pricing.add_code(db_session, event, DiscountCodeInput().load({"code": "half", "percent_off": 50}))
+    winner = join(db_session, event, key="race", workshops=["W1"], discount_code="half").registration
+    before = _held(db_session, event)
+    assert before == (1, {"W1": 1}, 1)
+    monkeypatch.setattr(signup, "_replay", lambda *args: None)  # misses the winner: the unique index stops it
+    with pytest.raises(ApiError) as excinfo:
+        join(db_session, event, key="race", email=winner.email, workshops=["W1"], discount_code="half")
+    assert refusal(excinfo)[:2] == (409, "already_registered")
+    assert _held(db_session, event) == before
+
+
+def test_lock_event_taking_seat_takes_the_last_seat_once_and_locks_the_event_even_when_full(db_session, org_id):
+    event = new_event(db_session, org_id, capacity=2)
+    assert [capacity.lock_event_taking_seat(db_session, event.id) for _ in range(3)] == [True, True, False]
+    assert seats_taken(db_session, event) == 2
+    unlimited = new_event(db_session, org_id, capacity=None)
+    assert all(capacity.lock_event_taking_seat(db_session, unlimited.id) for _ in range(5))
+    if db_session.get_bind().dialect.name == "postgresql":  # SQLite: the whole database is locked since BEGIN
+        db_session.commit()
+        assert capacity.lock_event_taking_seat(db_session, event.id) is False
+        with db_session.get_bind().connect() as other, pytest.raises(OperationalError, match="could not obtain lock"):
+            other.execute(select(Event.id).where(Event.id == event.id).with_for_update(nowait=True))
+
+
+def test_a_sign_up_runs_four_statements_at_most_while_it_holds_the_event_lock(db_session, org_id):
+    event = new_event(db_session, org_id, capacity=1)
+    db_session.commit()
+    statements: list[str] = []
+    engine = db_session.get_bind()
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sa_event.listen(engine, "before_cursor_execute", listener)
+    try:
+        for _ in range(2):  # the last seat, then the waiting list (which counts the position)
+            statements.clear()
+            join(db_session, event)
+            db_session.flush()
+            locked = statements[next(i for i, sql in enumerate(statements) if sql.startswith("UPDATE events")):]
+            assert len(locked) <= 4, locked
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", listener)
 
 
 def test_cancel_frees_the_seat_for_the_first_in_line(db_session, org_id):

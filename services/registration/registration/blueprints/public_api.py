@@ -11,8 +11,8 @@ from suite_common.db import get_session
 from suite_common.errors import validation_error
 
 from ..schemas.registrations import SignUpInput, SignUpResult
-from ..services import capacity, payments, signup
 from ..services import events as event_service
+from ..services import payments, signup
 from ..services.urls import manage_url
 
 blp = SuiteBlueprint("public_api", __name__, url_prefix="/api/v1", description="Public sign-up")
@@ -42,7 +42,7 @@ def register(data: dict[str, Any], slug: str) -> Any:
         "reference": registration.reference,
         "status": registration.status,
         "manage_url": manage_url(registration),
-        "waitlist_position": capacity.waitlist_position(session, registration),
+        "waitlist_position": outcome.waitlist_position,
         "payment_url": payments.payment_url(session, registration),
         "amount_due": registration.amount_due,
         "currency": registration.currency,

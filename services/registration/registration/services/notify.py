@@ -67,17 +67,6 @@ def _ticket_attachment(registration: Registration) -> dict[str, str]:
             "content_base64": base64.b64encode(buffer.getvalue()).decode()}
 
 
-def confirmation_attachments(registration: Registration) -> list[dict[str, str]]:
-    """The calendar file, and the ticket unless it is a webinar (attendance comes from the platform's report).
-
-    They depend on the registration and the event, not on the seat: a sign-up builds them
-    before it takes the event lock, so the CPU they cost is not spent while others wait."""
-    attachments = [_calendar_attachment(registration)]
-    if registration.event.kind != "webinar":
-        attachments.append(_ticket_attachment(registration))
-    return attachments
-
-
 def _message(registration: Registration, template: str, key: str, context: dict[str, Any],
              attachments: list[dict[str, str]] | None = None, send_at: dt.datetime | None = None) -> OutboxRow:
     body = {
@@ -123,29 +112,40 @@ def cancel_reminders(session: Session, registration: Registration, sequence: int
                                    for name, *_rest in list(REMINDERS) + [WEBINAR_REMINDER]])
 
 
-def signed_up(session: Session, registration: Registration, position: int | None, now: dt.datetime,
-              attachments: list[dict[str, str]] | None = None) -> None:
-    """What a sign-up says: confirmation (with ``attachments``, built here if not given) or waiting list."""
+def signed_up(session: Session, registration: Registration, position: int | None, now: dt.datetime) -> None:
     if registration.status == RegistrationStatus.CONFIRMED:
-        confirmed(session, registration, now, template="registration_confirmed", attachments=attachments)
+        confirmed(session, registration, now, template="registration_confirmed")
     elif registration.status == RegistrationStatus.WAITLISTED:
         _send(session, registration, "registration_waitlisted", f"reg:{registration.reference}:waitlisted",
               base_context(registration, position))
 
 
 def confirmed(session: Session, registration: Registration, now: dt.datetime,
-              template: str = "registration_promoted", attachments: list[dict[str, str]] | None = None) -> None:
-    """The confirmation and the reminders, written with one statement."""
-    context = {**base_context(registration), "ticket": {"code": registration.ticket_code}}
-    key = f"reg:{registration.reference}:{template}"
+              template: str = "registration_promoted") -> None:
     if registration.status == RegistrationStatus.PENDING_PAYMENT:
         # Promoted to a paid seat: the seat is held while they pay; confirmation follows payment.
-        _send(session, registration, template, key, context)
+        context = {**base_context(registration), "ticket": {"code": registration.ticket_code}}
+        _send(session, registration, template, f"reg:{registration.reference}:{template}", context)
         return
-    if attachments is None:
-        attachments = confirmation_attachments(registration)
-    enqueue_many(session, Outbox, [_message(registration, template, key, context, attachments),
-                                   *_reminders(registration, now)])
+    queue(session, confirmation(registration, now, template))
+
+
+def confirmation(registration: Registration, now: dt.datetime,
+                 template: str = "registration_confirmed") -> list[OutboxRow]:
+    """The confirmation (calendar file; ticket unless a webinar, whose attendance comes from the
+    platform's report) and the reminders, built without the database: a sign-up builds them
+    before it takes the event lock, so the CPU they cost is not spent while others wait."""
+    context = {**base_context(registration), "ticket": {"code": registration.ticket_code}}
+    attachments = [_calendar_attachment(registration)]
+    if registration.event.kind != "webinar":
+        attachments.append(_ticket_attachment(registration))
+    return [_message(registration, template, f"reg:{registration.reference}:{template}", context, attachments),
+            *_reminders(registration, now)]
+
+
+def queue(session: Session, messages: list[OutboxRow]) -> None:
+    """Writes messages built earlier (``confirmation``) to the outbox, with one statement."""
+    enqueue_many(session, Outbox, messages)
 
 
 def cancelled(session: Session, registration: Registration, held_seat: bool, refund_amount: str | None = None) -> None:

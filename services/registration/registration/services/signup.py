@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from suite_common.db import utcnow
+from suite_common.db import is_postgresql, utcnow
 from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import Event, EventSession, Registration, RegistrationStatus, RegistrationWorkshop
@@ -32,6 +32,8 @@ MANAGE_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 class SignUpOutcome:
     registration: Registration
     created: bool
+    # Counted once, in the sign-up's transaction (the waiting-list mail says it too).
+    waitlist_position: int | None
 
 
 def normalise_email(email: str) -> str:
@@ -61,6 +63,11 @@ def _replay(session: Session, event: Event, key: str, request_fingerprint: str) 
     return existing
 
 
+def _replayed(session: Session, registration: Registration) -> SignUpOutcome:
+    return SignUpOutcome(registration, created=False,
+                         waitlist_position=capacity.waitlist_position(session, registration))
+
+
 def _duplicate_email() -> ApiError:
     return ApiError(409, "already_registered", "This email address is already registered for this event.",
                     {"email": ["Already registered for this event."]})
@@ -79,13 +86,17 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
 
     The caller commits. The same ``idempotency_key`` with the same data returns the
     registration made the first time.
+
+    Everything that does not depend on the seat is checked and built before the event lock
+    (the registration's fields, the confirmation's calendar file and ticket), so the lock is
+    held for a few statements: the seat, the registration, its mails, the commit.
     """
     now = now or utcnow()
     request_fingerprint = fingerprint(data)
     if idempotency_key:
         existing = _replay(session, event, idempotency_key, request_fingerprint)
         if existing is not None:
-            return SignUpOutcome(existing, created=False)
+            return _replayed(session, existing)
     refusal = registration_window_refusal(event, now)
     if refusal:
         raise ApiError(403, "registration_closed", refusal)
@@ -108,54 +119,83 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
         Registration.status.not_in(ENDED),
     )) is not None:
         raise _duplicate_email()
+    fields: dict[str, Any] = {
+        "event_id": event.id, "rate_id": rate.id, "reference": new_reference(),
+        "manage_token": secrets.token_urlsafe(32), "unsubscribe_token": secrets.token_urlsafe(32),
+        "ticket_code": new_ticket_code(), "announcements_consent_at": now if data.get("announcements") else None,
+        "amount_due": amount_due, "discount_code_id": price.discount_code.id if price.discount_code else None,
+        "payment_method": "card" if amount_due > 0 else None,
+        "email": data["email"].strip(), "email_normalised": email_normalised, "member_number": member_number,
+        "given_name": data["given_name"], "family_name": data["family_name"], "answers": data.get("answers") or {},
+        "amount_paid": 0, "currency": rate.currency, "consent_at": now,
+        "consent_version": consent_version(event.consent_text), "idempotency_key": idempotency_key,
+        "request_fingerprint": request_fingerprint if idempotency_key else None, "created_at": now, "updated_at": now,
+    }
+    # A free seat as the event was read: confirmation is the likely outcome, so its mails are
+    # built now (the other outcomes build theirs under the lock; they are cheap, or rare).
+    wants_seat = not rate.requires_approval
+    looks_free = event.capacity is None or event.seats_taken < event.capacity
+    confirmation = (notify.confirmation(Registration(**fields, status=RegistrationStatus.CONFIRMED,
+                                                     event=event, rate=rate), now)
+                    if wants_seat and amount_due == 0 and looks_free else None)
 
-    capacity.lock_event(session, event.id)
-    try:
-        # The savepoint holds the seat and the row together: a refused insert gives the seat
-        # back and leaves the caller's transaction usable.
-        with session.begin_nested():
-            # A sign-up that waits for the organiser's approval takes no seat until it is approved.
-            seated = not rate.requires_approval and capacity.take_seat(session, event.id)
-            if price.discount_code is not None:
-                pricing.claim_use(session, price.discount_code)
-            if rate.requires_approval:
-                status = RegistrationStatus.PENDING_APPROVAL
-            elif not seated:
-                status = RegistrationStatus.WAITLISTED
-            elif amount_due > 0:
-                status = RegistrationStatus.PENDING_PAYMENT
-            else:
-                status = RegistrationStatus.CONFIRMED
-            registration = Registration(
-                event_id=event.id, rate_id=rate.id, reference=new_reference(),
-                manage_token=secrets.token_urlsafe(32), unsubscribe_token=secrets.token_urlsafe(32),
-                ticket_code=new_ticket_code(),
-                announcements_consent_at=now if data.get("announcements") else None,
-                status=status, amount_due=amount_due,
-                discount_code_id=price.discount_code.id if price.discount_code else None,
-                payment_method="card" if amount_due > 0 else None,
-                hold_expires_at=payments_hold(event, now) if status == RegistrationStatus.PENDING_PAYMENT else None,
-                email=data["email"].strip(), email_normalised=email_normalised, member_number=member_number,
-                given_name=data["given_name"], family_name=data["family_name"], answers=data.get("answers") or {},
-                amount_paid=0, currency=rate.currency, consent_at=now,
-                consent_version=consent_version(event.consent_text), idempotency_key=idempotency_key,
-                request_fingerprint=request_fingerprint if idempotency_key else None, created_at=now, updated_at=now,
-            )
-            session.add(registration)
-            if workshops:
-                _take_workshops(session, registration, workshops, seated)
-    except IntegrityError as exc:
+    if wants_seat:
+        seated = capacity.lock_event_taking_seat(session, event.id)
+    else:  # a sign-up that waits for the organiser's approval takes no seat until it is approved
+        capacity.lock_event(session, event.id)
+        seated = False
+    # From here on a refusal gives back what was taken (one lock order, as in holds.reseat:
+    # the event, its workshops by id, the discount code), so the caller's transaction stays usable.
+    _take_workshops(session, event.id, workshops, seated)
+    if price.discount_code is not None and not pricing.try_claim_use(session, price.discount_code.id):
+        _give_back(session, event.id, seated, [w.id for w in workshops])
+        raise validation_error({"discount_code": ["This discount code has been used up."]})
+    if rate.requires_approval:
+        status = RegistrationStatus.PENDING_APPROVAL
+    elif not seated:
+        status = RegistrationStatus.WAITLISTED
+    elif amount_due > 0:
+        status = RegistrationStatus.PENDING_PAYMENT
+    else:
+        status = RegistrationStatus.CONFIRMED
+    hold = payments_hold(event, now) if status == RegistrationStatus.PENDING_PAYMENT else None
+    registration = _insert(session, {**fields, "status": status, "hold_expires_at": hold})
+    if registration is None:
         # A concurrent request won the race: same email, or the same idempotency key.
-        if idempotency_key:
-            existing = _replay(session, event, idempotency_key, request_fingerprint)
-            if existing is not None:
-                return SignUpOutcome(existing, created=False)
-        raise _duplicate_email() from exc
-    if status == RegistrationStatus.PENDING_APPROVAL:
+        _give_back(session, event.id, seated, [w.id for w in workshops], fields["discount_code_id"])
+        existing = _replay(session, event, idempotency_key, request_fingerprint) if idempotency_key else None
+        if existing is not None:
+            return _replayed(session, existing)
+        raise _duplicate_email()
+    session.add_all(RegistrationWorkshop(registration_id=registration.id, session_id=w.id, amount=w.amount)
+                    for w in workshops)
+    position = capacity.waitlist_position(session, registration)
+    if status == RegistrationStatus.CONFIRMED and confirmation is not None:
+        notify.queue(session, confirmation)
+    elif status == RegistrationStatus.PENDING_APPROVAL:
         notify.approval_pending(session, registration)
     else:
-        notify.signed_up(session, registration, capacity.waitlist_position(session, registration), now)
-    return SignUpOutcome(registration, created=True)
+        notify.signed_up(session, registration, position, now)
+    return SignUpOutcome(registration, created=True, waitlist_position=position)
+
+
+def _insert(session: Session, values: dict[str, Any]) -> Registration | None:
+    """INSERT ... ON CONFLICT DO NOTHING: None when a live registration has the email, or one has
+    the idempotency key (no savepoint needed: nothing failed, the transaction goes on)."""
+    dialect = postgresql if is_postgresql(session) else sqlite
+    return session.scalar(dialect.insert(Registration).values(**values).on_conflict_do_nothing()
+                          .returning(Registration))
+
+
+def _give_back(session: Session, event_id: int, seated: bool, workshop_ids: list[int] | None = None,
+               discount_code_id: int | None = None) -> None:
+    """Undoes a refused sign-up's seat, workshop seats and discount code use, all taken under the lock."""
+    if seated:
+        capacity.release_seat(session, event_id)
+    if workshop_ids:
+        capacity.give_back_workshop_seats(session, workshop_ids)
+    if discount_code_id is not None:
+        pricing.release_use(session, discount_code_id)
 
 
 def _chosen_workshops(event: Event, codes: list[str]) -> list[EventSession]:
@@ -166,17 +206,16 @@ def _chosen_workshops(event: Event, codes: list[str]) -> list[EventSession]:
     return sorted({offered[code] for code in codes}, key=lambda s: s.id)  # one lock order: by id
 
 
-def _take_workshops(session: Session, registration: Registration, workshops: list[EventSession],
-                    seated: bool) -> None:
-    """All chosen workshops or none: a full one refuses the whole sign-up (the savepoint rolls back)."""
-    if not seated:
+def _take_workshops(session: Session, event_id: int, workshops: list[EventSession], seated: bool) -> None:
+    """All chosen workshops or none: a full one gives back what the sign-up took and refuses it."""
+    if workshops and not seated:
         raise validation_error({"workshops": ["The event is full: join the waiting list without workshops."]})
-    session.flush()
+    taken: list[int] = []
     for workshop in workshops:
         if not capacity.take_workshop_seat(session, workshop.id):
+            _give_back(session, event_id, seated, taken)
             raise validation_error({"workshops": [f"{workshop.title} is full."]})
-        session.add(RegistrationWorkshop(registration_id=registration.id, session_id=workshop.id,
-                                         amount=workshop.amount))
+        taken.append(workshop.id)
 
 
 def cancel(session: Session, registration: Registration) -> list[Registration]:
