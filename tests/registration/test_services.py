@@ -5,7 +5,9 @@ the data they see in production.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
@@ -544,13 +546,54 @@ def test_roster_csv_reads_in_batches_of_its_own(registration_app, db_session, or
 
     chunks = roster.roster_csv(registration_app.extensions["suite_db"].session_factory, event, {}, bom=True)
     db_session.commit()  # as in a request: the request's session is done before the body is read
-    text = "".join(chunks)
+    text = b"".join(chunks).decode()
 
     lines = text.split("\r\n")
     assert lines[0] == "\ufeff" + ",".join(roster.CSV_COLUMNS)
     assert [int(line.split(",")[0]) for line in lines[1:-1]] == [p.id for p in people]
     assert lines[-1] == ""
     assert all("'=cmd|' /C calc'!A0" in line for line in lines[1:-1])
+
+
+TRICKY_NAMES = ["=1+1", "+43 1 234", "-2+3", "@SUM(A1)", "\t=1", "\r=1", 'Anna "Nan" Berg', "Müller, Hans",
+                "two\nlines", "cr\r\nlf", "王芳", "Γιώργος", "Zoë Łukasiewicz", "O'Brien", "\\.", " spaced ", "a=b"]
+
+
+def test_copy_writes_the_same_bytes_as_the_python_path(registration_app, db_session, org_id, monkeypatch):
+    """On PostgreSQL the roster CSV comes from COPY; it must be byte for byte what the Python path
+    writes (which SQLite uses): the formula guard, quoting, empty cells, timestamps, CRLF, the BOM."""
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("COPY is PostgreSQL's; on SQLite the Python path is the only one")
+    event = new_event(db_session, org_id, capacity=3)
+    events.add_rate(db_session, event, RateInput().load(
+        {"code": "plus-rate", "name": "Plus", "amount": 0, "currency": "EUR", "category": "other"}))
+    people = [join(db_session, event, rate="plus-rate" if n % 3 == 0 else "free").registration
+              for n in range(len(TRICKY_NAMES))]
+    for n, (person, name) in enumerate(zip(people, TRICKY_NAMES, strict=True)):
+        # Written directly: the API now refuses control characters, older rows may hold them.
+        person.given_name, person.family_name = name, TRICKY_NAMES[-1 - n]
+        person.email = f"-{n}@x.example" if n % 4 == 0 else person.email
+        person.invoice_number = "" if n % 5 == 0 else "=INV-1" if n % 5 == 1 else None
+        person.updated_at = person.updated_at.replace(microsecond=0 if n % 2 else 1234 * n + 1)
+        person.amount_due = 150_000 if n == 7 else 0
+    db_session.commit()
+    sessions = registration_app.extensions["suite_db"].session_factory
+
+    def python_path(filters: dict[str, Any], bom: bool) -> bytes:
+        rate_cells = {rate.id: neutralise(rate.code) for rate in event.rates}
+        return b"".join(chunk.encode() for chunk in roster._csv_chunks(
+            sessions, roster.roster_query(event, filters), rate_cells, bom))
+
+    for batch in (roster.CSV_BATCH, 4):
+        monkeypatch.setattr(roster, "CSV_BATCH", batch)
+        for filters in ({}, {"status": "waitlisted"}, {"status": "cancelled"}, {"rate": "plus-rate"}):
+            for bom in (False, True):
+                copied = b"".join(roster.roster_csv(sessions, event, filters, bom))
+                assert copied == python_path(filters, bom), (filters, bom, batch)
+    everything = b"".join(roster.roster_csv(sessions, event, {}, bom=True)).decode()
+    assert everything.startswith("\ufeffid,reference,") and "'=1+1" in everything and '"two\nlines"' in everything
+    assert everything.count("\r\n") == 1 + len(people) + 2  # header, rows, and "cr\r\nlf" as given and family name
+    assert len(list(csv.reader(io.StringIO(everything.removeprefix("\ufeff"), newline="")))) == len(people) + 1
 
 
 def test_roster_csv_checks_the_cursor_before_streaming(registration_app, db_session, org_id):

@@ -3,7 +3,7 @@
 Two ways to the same bytes: ``csv_chunks`` writes rows read in Python (any database);
 ``copy_chunks`` has PostgreSQL write them with ``COPY ... TO STDOUT WITH CSV``, the cells made
 safe in SQL by ``text_cell_sql`` and ``moment_cell_sql`` exactly as ``text_cell`` and
-``moment_cell`` do in Python, its rows ended with CRLF as the csv module ends them.
+``utc_moment_cell`` do in Python, its rows ended with CRLF as the csv module ends them.
 """
 from __future__ import annotations
 
@@ -40,8 +40,10 @@ def text_cell(value: str | None) -> str:
     return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
-def moment_cell(value: dt.datetime | None) -> str:
-    return "" if value is None else value.isoformat()
+def utc_moment_cell(value: dt.datetime | None) -> str:
+    """What ``neutralise`` writes for an aware UTC datetime, from the naive UTC one stored by
+    ``UTCDateTime`` (read with ``type_coerce(column, DateTime)``: no conversion per value)."""
+    return "" if value is None else value.isoformat() + "+00:00"
 
 
 def csv_chunks(header: Sequence[str], batches: Iterable[Iterable[Sequence[Any]]], bom: bool = False,
@@ -79,7 +81,7 @@ def text_cell_sql(column: ColumnElement[Any]) -> ColumnElement[str]:
 
 
 def moment_cell_sql(column: ColumnElement[Any]) -> ColumnElement[str]:
-    """``moment_cell`` in SQL (PostgreSQL) for a UTC timestamp stored without a zone: what
+    """``utc_moment_cell`` in SQL (PostgreSQL) for a UTC timestamp stored without a zone: what
     ``datetime.isoformat()`` writes, with the microseconds only when there are some."""
     micro = func.to_char(column, "US", type_=String)
     return (func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS', type_=String)
