@@ -1,8 +1,8 @@
 """Sign-up burst: 2,000 JSON sign-ups, 200 concurrent, one webinar of capacity 1,000.
 
 Registration runs on PostgreSQL (a fresh schema) under gunicorn with the production settings
-(suite_common.gunicorn_conf: gthread, GUNICORN_THREADS=4; WEB_CONCURRENCY workers, default 4 here,
-BENCH_WEB_CONCURRENCY to change). The baseline is bench/bare_app.py on the same gunicorn settings,
+(suite_common.gunicorn_conf: gthread, GUNICORN_THREADS=4; WEB_CONCURRENCY workers, default 2 as in
+production, BENCH_WEB_CONCURRENCY or --workers to change). The baseline is bench/bare_app.py on the same gunicorn settings,
 one INSERT per request into its own table in the same kind of fresh schema. The load generator is
 bench/loadgen.py (aiohttp) in its own process. Both get the same warm-up first.
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from pathlib import Path
@@ -105,8 +106,6 @@ def explain(n: int, profile_path: Path | None) -> dict[str, Any]:
     """Where a sign-up's time goes, without contention: the real app in this process (Flask test client)
     on a fresh schema, one sign-up after another. Counts the SQL statements per sign-up, those run while
     the event row is locked (from SELECT ... FOR UPDATE to COMMIT), and the time the lock is held."""
-    import os
-
     from sqlalchemy import event as sa_event
 
     with common.fresh_schema("explain") as (url, _conninfo, _schema), common.temp_dir("explain") as tmp:
@@ -178,7 +177,8 @@ def explain(n: int, profile_path: Path | None) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="200 sign-ups, 50 concurrent, capacity 100")
-    parser.add_argument("--workers", type=int, default=common.WEB_CONCURRENCY)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WEB_CONCURRENCY", "2")),
+                        help="gunicorn workers (production's default, gunicorn_conf and compose: 2)")
     parser.add_argument("--profile", action="store_true", help="py-spy the gunicorn workers during the burst")
     args = parser.parse_args()
     total, concurrency, capacity, warmup = (200, 50, 100, 50) if args.quick else (2000, 200, 1000, 200)

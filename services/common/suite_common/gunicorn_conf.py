@@ -6,6 +6,8 @@ WEB_CONCURRENCY sets the number of worker processes, GUNICORN_THREADS the thread
 import os
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
+# Two workers, about one per core of the 2-core hosts: more would only queue more transactions on a
+# busy row (a sign-up burst on one event: bench/RESULTS.md §1) and compete for the same cores.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
