@@ -29,6 +29,12 @@ def release(session: Session, registration: Registration, now: dt.datetime) -> l
     if registration.discount_code_id is not None:
         pricing.release_use(session, registration.discount_code_id)
     session.flush()
+    return give_back_seats(session, registration, now)
+
+
+def give_back_seats(session: Session, registration: Registration, now: dt.datetime) -> list[Registration]:
+    """The event seat and workshop seats a registration no longer holds go to the waiting list, whose
+    people are told; returns who moved up. The caller holds the event lock."""
     capacity.release_workshop_seats(session, registration.id)
     capacity.release_seat(session, registration.event_id)
     promoted = capacity.promote_waitlisted(session, registration.event_id)

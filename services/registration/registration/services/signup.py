@@ -18,7 +18,7 @@ from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import Event, EventSession, Registration, RegistrationStatus, RegistrationWorkshop
 from ..models.registration import ENDED
-from . import capacity, members, notify, payments, pricing
+from . import capacity, holds, members, notify, payments, pricing
 from .documents import format_money as money_text
 from .events import consent_version, rates_on_offer, registration_window_refusal
 
@@ -241,12 +241,7 @@ def cancel(session: Session, registration: Registration) -> list[Registration]:
                      refund_amount=money_text(refund_amount, registration.currency) if refund_amount else None)
     if not held_seat:
         return []
-    capacity.release_workshop_seats(session, registration.id)
-    capacity.release_seat(session, registration.event_id)
-    promoted = capacity.promote_waitlisted(session, registration.event_id)
-    for person in promoted:
-        notify.confirmed(session, person, now)
-    return promoted
+    return holds.give_back_seats(session, registration, now)
 
 
 def correct_name(session: Session, registration: Registration, given_name: str, family_name: str) -> None:
