@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from devtools.stripe_standin import StripeStandin
-from registration.models import DiscountCode, Event, EventSession, Registration
+from registration.models import DiscountCode, Event, EventSession, Outbox, Registration
 from registration.services import payments
 from registration.services.hold_sweeper import HoldSweeper
 from suite_common.db import utcnow
@@ -71,6 +71,15 @@ def record(app: Flask, registration_id: int) -> Registration:
         return found
 
 
+def cancellation_mails(app: Flask, registration: Registration) -> dict[str, Any]:
+    """The "registration cancelled" mails queued for a registration, by outbox key: the reason each gives."""
+    with app.extensions["suite_db"].session_scope() as session:
+        rows = session.scalars(select(Outbox).where(Outbox.idempotency_key.startswith(
+            f"reg:{registration.reference}:cancelled")))
+        return {row.idempotency_key: (row.body["context"]["cancellation"]["reason"],
+                                      row.body["context"]["refund"]["amount"]) for row in rows}
+
+
 def webhook(app: Flask, handler: Any, registration: Registration, **fields: Any) -> str:
     """Applies a checkout event to the registration, as the webhook endpoint would."""
     obj = {"id": registration.checkout_session_id, "object": "checkout.session",
@@ -117,6 +126,11 @@ def test_a_late_payment_whose_workshop_went_to_someone_else_is_refunded_and_take
     outcome = webhook(registration_app, payments.checkout_completed, first, **paid_fields(first))
     assert outcome == "paid too late, no seat: refunded"
     assert record(registration_app, first.id).status == "refunded"
+    # Two mails, each saying why: the hold that ran out, then the refund of the payment that came after it.
+    reference = first.reference
+    assert cancellation_mails(registration_app, first) == {
+        f"reg:{reference}:cancelled:hold_expired": ("hold_expired", None),
+        f"reg:{reference}:cancelled:paid_too_late": ("paid_too_late", "EUR 320.00")}  # 10% off the rate, not the workshop
     assert counts(registration_app, slug) == (1, 1, 0), "the refused payment left no seat, workshop seat or use taken"
 
 

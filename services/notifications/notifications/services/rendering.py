@@ -33,6 +33,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "payment": {"amount": "EUR 450.00", "receipt_url": "https://example.org/r/token/receipt"},
     "invoice": {"number": "2027-0001", "amount": "EUR 450.00", "due": "2027-02-01", "url": "https://example.org/i"},
     "refund": {"amount": "EUR 405.00"},
+    "cancellation": {"reason": "request"},
     "approval": {"reason": "Please send proof of training status."},
     "certificate": {"credits": "4.5", "body": "EACCME", "code": "K7M2-Q9XP", "download_url": "https://example.org/c/t",
                     "verify_url": "https://example.org/verify/K7M2-Q9XP"},
@@ -98,7 +99,7 @@ def _plain_to_html(text: str) -> str:
 # What each message type receives beyond event, attendee and registration.
 EXTRA_CONTEXT = {
     "registration_confirmed": ("ticket",), "registration_promoted": ("ticket",),
-    "registration_cancelled": ("refund",), "payment_received": ("payment",), "invoice_issued": ("invoice",),
+    "registration_cancelled": ("refund", "cancellation"), "payment_received": ("payment",), "invoice_issued": ("invoice",),
     "approval_rejected": ("approval",), "reminder": ("reminder",), "webinar_join_link": ("reminder",), "certificate_ready": ("certificate",),
     "announcement": ("announcement", "unsubscribe_url"),
 }

@@ -29,6 +29,7 @@ def release(session: Session, registration: Registration, now: dt.datetime) -> l
     if registration.discount_code_id is not None:
         pricing.release_use(session, registration.discount_code_id)
     session.flush()
+    notify.cancelled(session, registration, held_seat=True, reason="hold_expired")
     return give_back_seats(session, registration, now)
 
 

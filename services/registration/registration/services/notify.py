@@ -148,11 +148,15 @@ def queue(session: Session, messages: list[OutboxRow]) -> None:
     enqueue_many(session, Outbox, messages)
 
 
-def cancelled(session: Session, registration: Registration, held_seat: bool, refund_amount: str | None = None) -> None:
+def cancelled(session: Session, registration: Registration, held_seat: bool, refund_amount: str | None = None,
+              reason: str = "request") -> None:
+    """``reason``: "request" (the attendee or the organiser cancelled), "hold_expired" (not paid in time) or
+    "paid_too_late" (a payment that came after the seat was gone, refunded). Each has its own message, so
+    a hold that ran out does not swallow the refund of a payment that came after it."""
     attachments = [_calendar_attachment(registration, cancelled=True)] if held_seat else []
-    context = {**base_context(registration), "refund": {"amount": refund_amount}}
-    _send(session, registration, "registration_cancelled", f"reg:{registration.reference}:cancelled",
-          context, attachments)
+    context = {**base_context(registration), "refund": {"amount": refund_amount}, "cancellation": {"reason": reason}}
+    key = f"reg:{registration.reference}:cancelled" + ("" if reason == "request" else f":{reason}")
+    _send(session, registration, "registration_cancelled", key, context, attachments)
     if held_seat:
         cancel_reminders(session, registration, registration.event.sequence)
 

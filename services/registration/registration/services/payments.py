@@ -209,7 +209,7 @@ def _paid(session: Session, obj: Any) -> str:
         registration.status = RegistrationStatus.REFUNDED
         registration.cancelled_at = now
         refund(session, registration, registration.amount_paid, "the seat went to someone else before payment")
-        notify.cancelled(session, registration, held_seat=False,
+        notify.cancelled(session, registration, held_seat=False, reason="paid_too_late",
                          refund_amount=documents.format_money(registration.amount_paid, registration.currency))
         return "paid too late, no seat: refunded"
     registration.status = RegistrationStatus.CONFIRMED
