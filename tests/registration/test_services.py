@@ -22,6 +22,7 @@ from registration.schemas.registrations import SignUpInput
 from registration.services import capacity, events, organisations, pricing, roster, signup
 from suite_common.csvexport import neutralise
 from suite_common.errors import ApiError
+from tests.support.databases import BACKENDS
 from tests.support.factories import event_payload, signup_payload
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -559,11 +560,11 @@ TRICKY_NAMES = ["=1+1", "+43 1 234", "-2+3", "@SUM(A1)", "\t=1", "\r=1", 'Anna "
                 "two\nlines", "cr\r\nlf", "王芳", "Γιώργος", "Zoë Łukasiewicz", "O'Brien", "\\.", " spaced ", "a=b"]
 
 
+# COPY is PostgreSQL's: on SQLite the Python path is the only one, so this runs where PostgreSQL is under test.
+@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
 def test_copy_writes_the_same_bytes_as_the_python_path(registration_app, db_session, org_id, monkeypatch):
     """On PostgreSQL the roster CSV comes from COPY; it must be byte for byte what the Python path
     writes (which SQLite uses): the formula guard, quoting, empty cells, timestamps, CRLF, the BOM."""
-    if db_session.get_bind().dialect.name != "postgresql":
-        pytest.skip("COPY is PostgreSQL's; on SQLite the Python path is the only one")
     event = new_event(db_session, org_id, capacity=3)
     events.add_rate(db_session, event, RateInput().load(
         {"code": "plus-rate", "name": "Plus", "amount": 0, "currency": "EUR", "category": "other"}))
