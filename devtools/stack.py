@@ -80,8 +80,17 @@ class Stack:
         return result.stdout
 
     def migrate(self, services: tuple[str, ...] = SERVICES) -> None:
-        for name in services:
-            self._run("flask", "--app", name, "db", "upgrade")
+        """All services at once: each owns its database, and their start-ups (imports) overlap."""
+        running = {name: subprocess.Popen([sys.executable, "-m", "flask", "--app", name, "db", "upgrade"],
+                                          env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for name in services}
+        failures = []
+        for name, process in running.items():
+            _, stderr = process.communicate()
+            if process.returncode != 0:
+                failures.append(f"flask --app {name} db upgrade failed:\n{stderr}")
+        if failures:
+            raise RuntimeError("\n".join(failures))
 
     def create_token(self, organisation: str, name: str = "tests") -> str:
         return self._run("flask", "--app", "registration", "tokens", "create", "--org", organisation,
@@ -195,7 +204,9 @@ def main() -> None:
     for name in SERVICES:
         url = service_url(env, name)
         print(f"  {name:<14} {url}   (API docs: {url}/docs)")
-    print(f"  demo events    {service_url(env, 'registration')}/events/demo-webinar")
+    registration = service_url(env, 'registration')
+    print(f"  sign up        {registration}/events/demo-congress/register   (the demo congress, open)")
+    print(f"  past webinar   {registration}/events/demo-webinar   (its Zoom report: demo/zoom-demo-webinar-attendees.csv)")
     if "stripe-standin" in stack.processes:
         print(f"  Stripe         {stack.env['STRIPE_API_BASE']}   (local stand-in: no real payments)")
     if "smtp-sink" in stack.processes:
