@@ -104,7 +104,7 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 class Dispatcher:
-    """Delivers due outbox rows; ``run_once`` is one pass, ``run_forever`` loops until stopped."""
+    """Delivers due outbox rows; ``run_once`` is one pass; the worker's RoundRobin repeats it until stopped."""
 
     def __init__(self, database: Database, model: type[OutboxMixin], clients: dict[str, ServiceClient],
                  batch_size: int = 50) -> None:
@@ -201,16 +201,6 @@ class Dispatcher:
             delivered += outcome
         self._postpone(waiting)
         return delivered
-
-    def run_forever(self, idle_seconds: float = 0.5) -> None:
-        while not self.stopping.is_set():
-            try:
-                busy = self.run_once()
-            except Exception:  # a database hiccup must not end the loop; it is logged and retried
-                log.exception("outbox pass failed")
-                busy = 0
-            if not busy:
-                self.stopping.wait(idle_seconds)
 
 
 def dispatcher_for(database: Database, settings: Settings, model: type[OutboxMixin]) -> Dispatcher:

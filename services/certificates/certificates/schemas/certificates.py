@@ -116,14 +116,3 @@ class CreditsOutput(Schema):
 
 class RevokeInput(Schema):
     reason = Text(500, required=True)
-
-
-class VerificationOutput(Schema):
-    valid = fields.Boolean()
-    participant = fields.String()
-    event = fields.String()
-    credits = fields.String()
-    credit_body = fields.String()
-    issued_at = fields.String()
-    revoked = fields.Boolean()
-    revision = fields.Integer()

@@ -245,8 +245,3 @@ class JobRunner:
                     if job.attempts >= 5:
                         job.status, job.finished_at = "failed", utcnow()
             return 1
-
-    def run_forever(self, idle_seconds: float = 0.5) -> None:
-        while not self.stopping.is_set():
-            if not self.run_once():
-                self.stopping.wait(idle_seconds)

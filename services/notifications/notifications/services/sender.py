@@ -295,13 +295,3 @@ class Sender:
 
     def run_once(self) -> int:
         return self.send_batch(self.claim())
-
-    def run_forever(self, idle_seconds: float = 0.5) -> None:
-        while not self.stopping.is_set():
-            try:
-                busy = self.run_once()
-            except Exception:  # a database hiccup must not end the loop; logged, retried next pass
-                log.exception("send pass failed")
-                busy = 0
-            if not busy:
-                self.stopping.wait(idle_seconds)

@@ -61,11 +61,6 @@ def try_claim_use(session: Session, code_id: int) -> bool:
     return result.rowcount == 1
 
 
-def claim_use(session: Session, code: DiscountCode) -> None:
-    if not try_claim_use(session, code.id):
-        raise validation_error({"discount_code": ["This discount code has been used up."]})
-
-
 def release_use(session: Session, code_id: int) -> None:
     session.execute(update(DiscountCode).where(DiscountCode.id == code_id, DiscountCode.uses > 0)
                     .values(uses=DiscountCode.uses - 1).execution_options(synchronize_session=False))
