@@ -10,7 +10,8 @@ Who is limited, and how:
   which bounds the PDFs one address can make us render, and a tight one on *failed* lookups
   (``TOKEN_FAILURE_RATE_LIMIT``): a 404 on such a URL counts, and once an address has used up
   its failures it gets 429 on every secret link until the window ends. Guessing needs failures;
-  people opening their own pages do not fail.
+  people opening their own pages do not fail. Their responses also carry ``Cache-Control:
+  no-store``, so no browser or proxy cache keeps a page that only the link's holder may see.
 
 A refusal is 429 with ``Retry-After`` (seconds), the suite's JSON error body on JSON routes
 and an HTML page on pages. Limits are ``limits`` strings ("120/minute;2000/hour"), read from the
@@ -24,12 +25,10 @@ the client address is the real one (see ``app``).
 """
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, request
@@ -42,7 +41,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import close_session
 from .errors import handle_http_exception
 
 SCHEME = "suite-database"
@@ -59,28 +57,6 @@ class RateLimitCounterMixin:
     expires_at: Mapped[float] = mapped_column(Float, index=True, comment="seconds since the epoch")
 
 
-@dataclass(frozen=True)
-class RateLimits:
-    """The limits in force, from the environment."""
-
-    enabled: bool = True
-    signup: str = "120/minute;2000/hour"
-    token_links: str = "120/minute"
-    token_failures: str = "10/minute;50/hour"
-    storage_uri: str | None = None
-
-    @classmethod
-    def from_env(cls) -> RateLimits:
-        env = os.environ
-        return cls(
-            enabled=(env.get("RATELIMIT_ENABLED") or "true").lower() not in ("0", "false", "no"),
-            signup=env.get("SIGNUP_RATE_LIMIT") or cls.signup,
-            token_links=env.get("TOKEN_RATE_LIMIT") or cls.token_links,
-            token_failures=env.get("TOKEN_FAILURE_RATE_LIMIT") or cls.token_failures,
-            storage_uri=env.get("RATELIMIT_STORAGE_URI") or None,
-        )
-
-
 def _failed_lookup(response: Response) -> bool:
     return response.status_code == 404
 
@@ -93,7 +69,7 @@ def init_rate_limits(app: Flask, engine: Engine, counters: type[RateLimitCounter
     Call it after every blueprint is registered: the limits wrap the registered view functions
     (a decorator applied to a module's function after a blueprint took it would never run).
     """
-    limits = RateLimits.from_env()
+    limits = app.extensions["suite_settings"].rate_limits
     app.config["RATELIMIT_ENABLED"] = limits.enabled
     storage_uri = limits.storage_uri or f"{SCHEME}://"
     options = {"engine": engine, "table": counters.__table__} if storage_uri.startswith(SCHEME) else {}
@@ -104,8 +80,10 @@ def init_rate_limits(app: Flask, engine: Engine, counters: type[RateLimitCounter
     token_links = limiter.shared_limit(limits.token_links, scope="secret-links")
     token_failures = limiter.shared_limit(limits.token_failures, scope="failed-lookups", deduct_when=_failed_lookup)
     guarded: dict[str, list[Any]] = {endpoint: [signup] for endpoint in signups}
-    for endpoint in {rule.endpoint for rule in app.url_map.iter_rules() if "token" in rule.arguments}:
+    token_endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if "token" in rule.arguments}
+    for endpoint in token_endpoints:
         guarded.setdefault(endpoint, []).extend([token_links, token_failures])
+    secret_links = token_endpoints | set(lookups or {})
     for endpoint, limit in (lookups or {}).items():
         guarded.setdefault(endpoint, []).extend([limiter.limit(limit), token_failures])
     for endpoint, decorators in guarded.items():
@@ -115,12 +93,11 @@ def init_rate_limits(app: Flask, engine: Engine, counters: type[RateLimitCounter
         app.view_functions[endpoint] = view
 
     @app.after_request
-    def _end_transaction_before_counting(response: Response) -> Response:
-        """A failed lookup is counted after the view, with a write; on SQLite that write would wait for
-        the request's own transaction, still open until teardown. A 404 changed nothing, so its session
-        ends here: this hook runs before the limiter's (after-request hooks run in reverse order)."""
-        if request.endpoint in guarded and _failed_lookup(response):
-            close_session()
+    def _not_stored(response: Response) -> Response:
+        """Whatever a secret link answers (the page, a PDF, a 404) is stored by no cache: a shared
+        computer's browser history or a proxy would otherwise hand it to the next person."""
+        if request.endpoint in secret_links and "no-store" not in response.headers.get("Cache-Control", ""):
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.errorhandler(RateLimitExceeded)

@@ -21,7 +21,7 @@ def stripe_webhook() -> Any:
     try:
         event = payments.verify(payload, request.headers.get("Stripe-Signature", ""))
     except payments.BadSignature as exc:
-        raise ApiError(400, "bad_signature", "The Stripe signature does not match this body.") from exc
+        raise ApiError(400, "bad_signature", str(exc)) from exc
     session = get_session()
     outcome = payments.apply_event(session, event)
     session.commit()

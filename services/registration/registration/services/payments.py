@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from suite_common.db import utcnow
 from suite_common.outbox import enqueue
 from suite_common.settings import ConfigurationError
+from suite_common.webhooks import SignedInTheFuture, refuse_future
 
 from ..models import Outbox, Registration, RegistrationStatus, StripeEvent
 from . import capacity, documents, holds, notify, receipts
@@ -138,12 +139,22 @@ class BadSignature(Exception):
 
 
 def verify(payload: bytes, signature: str) -> dict[str, Any]:
-    """The event as plain JSON, once the stripe library has checked that Stripe signed this body."""
+    """The event as plain JSON, once the stripe library has checked that Stripe signed this body
+    (not too long ago) and we have checked that it was not signed in the future."""
     try:
         stripe.Webhook.construct_event(payload, signature, _settings().webhook_secret)
+        refuse_future(_signed_at(signature))
         return json.loads(payload)
-    except (ValueError, stripe.SignatureVerificationError) as exc:
+    except SignedInTheFuture as exc:
         raise BadSignature(str(exc)) from exc
+    except (ValueError, stripe.SignatureVerificationError) as exc:
+        raise BadSignature("The Stripe signature does not match this body.") from exc
+
+
+def _signed_at(signature: str) -> int:
+    """The ``t=`` of a Stripe-Signature header (``t=1700000000,v1=...``) the library has accepted."""
+    items = dict(item.partition("=")[::2] for item in signature.split(","))
+    return int(items["t"])
 
 
 def apply_event(session: Session, event: dict[str, Any]) -> str:
