@@ -2,6 +2,16 @@
 
 Threads suit these I/O-bound services (database, SMTP, HTTP between services);
 WEB_CONCURRENCY sets the number of worker processes, GUNICORN_THREADS the threads each.
+
+Slow clients: the worker is gthread with one change (suite_common.gunicorn_worker), so that a
+client still sending its request holds no thread. gthread lets a thread read the request blocking
+once a byte has come, so thirty clients trickling a header line every 3 s held all 8 threads and
+``/healthz`` timed out; now each request is read in the worker's main loop, without blocking, and
+reaches a thread only whole (its body too when up to 64 KiB), or is dropped after 10 s. Rejected:
+gevent, because a blocking SQLite wait or a PDF rendering would stall every request of the worker
+and psycopg would need patching; gunicorn's ``asgi`` worker, as the services are WSGI; a header
+timeout alone, as 30 clients would still hold the threads until it expires. The compose proxy
+(deploy/proxy/nginx.conf) buffers requests too, with the same 10 s timeouts.
 """
 import os
 
@@ -9,7 +19,7 @@ bind = os.environ.get("BIND", "0.0.0.0:8000")
 # Two workers, about one per core of the 2-core hosts: more would only queue more transactions on a
 # busy row (a sign-up burst on one event: bench/RESULTS.md §1) and compete for the same cores.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+worker_class = "suite_common.gunicorn_worker.BufferingThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30
 graceful_timeout = 10
