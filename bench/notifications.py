@@ -100,7 +100,7 @@ def queue(app: Any, count: int) -> float:
                         "idempotency_key": f"reg:{n}:confirmed", "template": "registration_confirmed",
                         "to": f"person{n}@hospital.example", "organisation_id": 1, "event": "bench-webinar",
                         "context": {**context, "attendee": {"given_name": "Zoë", "family_name": f"Łukasiewicz {n}"}},
-                        "attachments": [attachment]}, app.config["MAIL_DOMAIN"])
+                        "attachments": [attachment]}, app.extensions["suite_settings"].smtp.mail_domain)
     return time.perf_counter() - started
 
 
@@ -131,7 +131,6 @@ def main() -> None:
             app = make_app(url, tmp, port)
             from sqlalchemy import func, select
 
-            from notifications import smtp_settings
             from notifications.models import Message, MessageStatus
             from notifications.services.messages import wording_key, wordings_for
             from notifications.services.sender import Sender, _addr, build_email, wire_bytes
@@ -139,7 +138,7 @@ def main() -> None:
             queue_s = queue(app, count)
             common.log(f"  queued through messages.accept: {queue_s:6.2f} s  ({count / queue_s:7.1f} messages/s)")
             database = app.extensions["suite_db"]
-            settings = dataclasses.replace(smtp_settings(), host="127.0.0.1", port=port)  # as SMTP_HOST/PORT set
+            settings = dataclasses.replace(app.extensions["suite_settings"].smtp, host="127.0.0.1", port=port)  # as SMTP_HOST/PORT set
             sender = Sender(database, settings)
             profiler = None
             if args.profile:

@@ -2,6 +2,7 @@
 erasure), what is inside it stays, and a second run finds nothing more to do."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -14,7 +15,8 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from suite_common.db import utcnow
-from suite_common.retention import PeriodicPurge, RetentionPeriods, run_purge
+from suite_common.retention import PeriodicPurge, run_purge
+from suite_common.settings import RetentionPeriods
 from tests.support.apps import make_settings
 from tests.support.factories import create_event, signup_payload
 
@@ -186,7 +188,9 @@ def test_the_worker_purges_at_start_and_then_once_per_interval(app_of: Any,
 
     daily = PeriodicPurge(app, app.extensions["suite_db"], purge)
     assert [daily.run_once() for _ in range(3)] == [0, 0, 0] and len(runs) == 1
-    monkeypatch.setenv("PURGE_INTERVAL_HOURS", "0")
+    settings = app.extensions["suite_settings"]
+    app.extensions["suite_settings"] = dataclasses.replace(
+        settings, retention=dataclasses.replace(settings.retention, purge_interval=dt.timedelta(0)))
     always = PeriodicPurge(app, app.extensions["suite_db"], purge)
     always.run_once()
     always.run_once()

@@ -127,6 +127,7 @@ def test_production_refuses_to_start_on_default_secrets(monkeypatch: pytest.Monk
     assert "SECRET_KEY" in str(refused.value)
     assert "SERVICE_KEYS_NOTIFICATIONS" in str(refused.value)
     assert "DATABASE_URL" in str(refused.value)
+    assert "STRIPE_API_KEY" in str(refused.value)
 
 
 def test_production_starts_with_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,5 +138,7 @@ def test_production_starts_with_real_secrets(monkeypatch: pytest.MonkeyPatch) ->
     for name in ("REGISTRATION", "NOTIFICATIONS", "CERTIFICATES"):
         monkeypatch.setenv(f"SERVICE_KEYS_{name}", f"{name.lower()}-" + "k" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://suite@db/registration")
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_live_" + "x" * 20)
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_" + "y" * 20)
     settings = Settings.from_env("registration")
     assert settings.production and settings.own_signing_key.startswith("registration-")

@@ -10,7 +10,8 @@ from flask import Flask
 from notifications.models import Message, TemplateOverride
 from notifications.services.messages import wording_key, wordings_for
 from notifications.services.rendering import file_wording
-from notifications.services.sender import SmtpSettings, build_email, wire_bytes
+from notifications.services.sender import build_email, wire_bytes
+from suite_common.settings import SmtpSettings
 from tests.notifications.test_messages_api import CONTEXT
 
 ICS = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"

@@ -3,6 +3,7 @@ and the sweep of holds that no webhook will end (promoted attendees who never op
 page, checkouts whose webhooks were lost)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -18,9 +19,10 @@ from registration.models import DiscountCode, Event, EventSession, Outbox, Regis
 from registration.services import payments
 from registration.services.hold_sweeper import HoldSweeper
 from suite_common.db import utcnow
+from suite_common.settings import STRIPE_STANDIN_KEY, STRIPE_STANDIN_WEBHOOK_SECRET, StripeKeys
 from tests.support.factories import create_event, signup_payload
 
-STRIPE_AUTH = {"Authorization": f"Bearer {payments.STANDIN_KEY}"}
+STRIPE_AUTH = {"Authorization": f"Bearer {STRIPE_STANDIN_KEY}"}
 
 
 @pytest.fixture
@@ -28,8 +30,9 @@ def standin(registration_app: Flask) -> Iterator[StripeStandin]:
     """The app talks to a stand-in of its own whose webhooks are held back, as if lost."""
     with StripeStandin() as running:
         requests.post(f"{running.url}/_standin/hold").raise_for_status()
-        registration_app.extensions["stripe_settings"] = payments.StripeSettings(
-            payments.STANDIN_KEY, payments.STANDIN_WEBHOOK_SECRET, running.url)
+        settings = registration_app.extensions["suite_settings"]
+        registration_app.extensions["suite_settings"] = dataclasses.replace(
+            settings, stripe=StripeKeys(STRIPE_STANDIN_KEY, STRIPE_STANDIN_WEBHOOK_SECRET, running.url))
         registration_app.extensions.pop("stripe_client", None)
         yield running
 

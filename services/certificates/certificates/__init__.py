@@ -1,7 +1,6 @@
 """Certificates service: attendance, credit rules, PDF certificates, verification."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from flask import Flask
@@ -10,6 +9,7 @@ from suite_common.app import create_service_app
 from suite_common.audit import init_audit
 from suite_common.cli import RoundRobin, register_worker_cli
 from suite_common.client import introspecting_resolver
+from suite_common.events import init_event_lookup, registration_lookup
 from suite_common.forms import init_csrf
 from suite_common.outbox import dispatcher_for
 from suite_common.privacy import privacy_blueprint
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         __name__, settings, "Certificates API", "Attendance, credits, certificates and their verification.",
         introspecting_resolver(settings), Path(__file__).parent / "migrations", SeenSignature,
     )
+    init_event_lookup(app, registration_lookup(settings))
     init_csrf(app)
 
     from .blueprints import organiser_api, public
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Verification codes are printed and short: every request counts, and an unknown code also uses up
     # the failed-lookup budget shared with the certificate and participant links.
     init_rate_limits(app, database.engine, RateLimitCounter,
-                     lookups={"public.verify": os.environ.get("VERIFY_RATE_LIMIT") or "60/minute"})
+                     lookups={"public.verify": settings.rate_limits.verification})
     register_worker_cli(
         app, lambda: RoundRobin(dispatcher_for(database, settings, Outbox), JobRunner(app, database),
                                 PeriodicPurge(app, database, privacy.purge)),

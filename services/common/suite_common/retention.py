@@ -1,56 +1,31 @@
 """Retention: what a service deletes or anonymises once nobody may keep it any longer.
 
 Each service's ``services/privacy.py`` says what expires there (``purge``) and anonymises through
-the same code as a person's erasure. This module holds the periods, the purges every service
-shares (delivered outbox rows, signatures and rate-limit counters whose window has passed), the
-command ``flask --app <service> purge``, and the worker's turn that runs the purge every
-``PURGE_INTERVAL_HOURS``. A purge is idempotent: running it twice, or on two replicas at once,
-purges once.
+the same code as a person's erasure. This module holds the purges every service shares (delivered
+outbox rows, signatures and rate-limit counters whose window has passed), the command
+``flask --app <service> purge``, and the worker's turn that runs the purge every
+``PURGE_INTERVAL_HOURS``; the periods are settings (``suite_common.settings.RetentionPeriods``).
+A purge is idempotent: running it twice, or on two replicas at once, purges once.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from .db import Database, utcnow
 from .outbox import OutboxMixin
+from .settings import RetentionPeriods
 
 log = logging.getLogger(__name__)
-
-
-def _days(name: str, default: int) -> dt.timedelta:
-    return dt.timedelta(days=int(os.environ.get(name) or default))
-
-
-@dataclass(frozen=True)
-class RetentionPeriods:
-    """How long data is kept, from the environment (the tax and accreditation periods are the
-    services' own, in their privacy modules, as erasure uses them too)."""
-
-    # Names, addresses, answers and billing details of a registration, after its event ended.
-    personal_data: dt.timedelta = dt.timedelta(days=365)
-    # Addresses and content of messages that were sent, failed or cancelled.
-    messages: dt.timedelta = dt.timedelta(days=90)
-    # Records that exist only to recognise a repeat: sign-up Idempotency-Keys, Stripe event ids,
-    # delivered outbox rows (which carry the personal data they delivered).
-    idempotency: dt.timedelta = dt.timedelta(days=30)
-
-    @classmethod
-    def from_env(cls) -> RetentionPeriods:
-        return cls(personal_data=_days("PERSONAL_DATA_RETENTION_DAYS", 365),
-                   messages=_days("MESSAGE_RETENTION_DAYS", 90),
-                   idempotency=_days("IDEMPOTENCY_RETENTION_DAYS", 30))
 
 
 # A service's purge: what it removed, by kind, in the session's transaction.
@@ -71,7 +46,7 @@ def purge_expired(session: Session, model: type, now: dt.datetime) -> int:
 def run_purge(database: Database, purge: Purge, now: dt.datetime | None = None,
               periods: RetentionPeriods | None = None) -> dict[str, int]:
     with database.session_scope() as session:
-        return purge(session, now or utcnow(), periods or RetentionPeriods.from_env())
+        return purge(session, now or utcnow(), periods or current_app.extensions["suite_settings"].retention)
 
 
 def register_purge_cli(app: Flask, database: Database, purge: Purge) -> None:
@@ -88,7 +63,7 @@ class PeriodicPurge:
         self.app = app
         self.database = database
         self.purge = purge
-        self.interval = float(os.environ.get("PURGE_INTERVAL_HOURS") or 24) * 3600
+        self.interval = app.extensions["suite_settings"].retention.purge_interval.total_seconds()
         self.stopping = threading.Event()
         self._next = 0.0
 

@@ -1,14 +1,19 @@
-"""Settings read from the environment, once, at start-up.
+"""Settings read from the environment, once, at start-up: the only module that reads it.
 
 Unset values fall back to the embedded local defaults (SQLite under ``var/``,
 the local SMTP sink, the local Stripe stand-in). In production mode a missing or
 default secret stops the service from starting, naming the variable.
+
+The sections (retention, rate limits, Stripe, SMTP) are read when a ``Settings`` is made, also
+when a test makes one field by field, so the environment of that moment is what counts.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SERVICES = ("registration", "notifications", "certificates")
 DEV_SECRET_PREFIX = "dev-insecure-"
@@ -23,6 +28,10 @@ def _env(name: str, default: str) -> str:
     return value if value not in (None, "") else default
 
 
+def _days(name: str, default: int) -> dt.timedelta:
+    return dt.timedelta(days=int(_env(name, str(default))))
+
+
 def _keys(value: str) -> tuple[str, ...]:
     return tuple(k.strip() for k in value.split(",") if k.strip())
 
@@ -31,6 +40,120 @@ def _trusted_proxies(value: str) -> int:
     if not value.isdigit():
         raise ConfigurationError(f"TRUSTED_PROXIES must be a number of proxies (0 for none), not {value!r}")
     return int(value)
+
+
+@dataclass(frozen=True)
+class RetentionPeriods:
+    """How long data is kept."""
+
+    # Names, addresses, answers and billing details of a registration, after its event ended.
+    personal_data: dt.timedelta = dt.timedelta(days=365)
+    # Addresses and content of messages that were sent, failed or cancelled.
+    messages: dt.timedelta = dt.timedelta(days=90)
+    # Records that exist only to recognise a repeat: sign-up Idempotency-Keys, Stripe event ids,
+    # delivered outbox rows (which carry the personal data they delivered).
+    idempotency: dt.timedelta = dt.timedelta(days=30)
+    # Payment documents (invoices, receipts, credit notes): the tax period.
+    tax_years: int = 10
+    # Certificate and attendance records: the accreditation period after the latest one.
+    accreditation_years: int = 6
+    # How often the worker runs the purge.
+    purge_interval: dt.timedelta = dt.timedelta(hours=24)
+
+    @classmethod
+    def from_env(cls) -> RetentionPeriods:
+        return cls(personal_data=_days("PERSONAL_DATA_RETENTION_DAYS", 365),
+                   messages=_days("MESSAGE_RETENTION_DAYS", 90),
+                   idempotency=_days("IDEMPOTENCY_RETENTION_DAYS", 30),
+                   tax_years=int(_env("TAX_RETENTION_YEARS", "10")),
+                   accreditation_years=int(_env("ACCREDITATION_RETENTION_YEARS", "6")),
+                   purge_interval=dt.timedelta(hours=float(_env("PURGE_INTERVAL_HOURS", "24"))))
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The limits in force (flask-limiter's notation)."""
+
+    enabled: bool = True
+    signup: str = "120/minute;2000/hour"
+    token_links: str = "120/minute"
+    token_failures: str = "10/minute;50/hour"
+    # Certificates' public verification: codes are printed and short, so every request counts.
+    verification: str = "60/minute"
+    storage_uri: str | None = None
+
+    @classmethod
+    def from_env(cls) -> RateLimits:
+        return cls(
+            enabled=_env("RATELIMIT_ENABLED", "true").lower() not in ("0", "false", "no"),
+            signup=_env("SIGNUP_RATE_LIMIT", cls.signup),
+            token_links=_env("TOKEN_RATE_LIMIT", cls.token_links),
+            token_failures=_env("TOKEN_FAILURE_RATE_LIMIT", cls.token_failures),
+            verification=_env("VERIFY_RATE_LIMIT", cls.verification),
+            storage_uri=os.environ.get("RATELIMIT_STORAGE_URI") or None,
+        )
+
+
+# The local Stripe stand-in (devtools/stripe_standin.py): used whenever no Stripe key is set.
+STRIPE_STANDIN_BASE = "http://127.0.0.1:12111"
+STRIPE_STANDIN_KEY = "sk_test_standin"
+STRIPE_STANDIN_WEBHOOK_SECRET = "whsec_dev_standin"
+
+
+@dataclass(frozen=True)
+class StripeKeys:
+    """Registration's Stripe account; without a key, the local stand-in, never Stripe."""
+
+    api_key: str = STRIPE_STANDIN_KEY
+    webhook_secret: str = STRIPE_STANDIN_WEBHOOK_SECRET
+    api_base: str | None = STRIPE_STANDIN_BASE
+
+    @classmethod
+    def from_env(cls) -> StripeKeys:
+        key, secret = _env("STRIPE_API_KEY", ""), _env("STRIPE_WEBHOOK_SECRET", "")
+        base = os.environ.get("STRIPE_API_BASE") or None
+        if not key:
+            return cls(STRIPE_STANDIN_KEY, secret or STRIPE_STANDIN_WEBHOOK_SECRET, base or STRIPE_STANDIN_BASE)
+        return cls(key, secret, base)
+
+    @property
+    def checkout_origin(self) -> str:
+        """Where the sign-up form's redirect leads to pay (the CSP must allow it)."""
+        if self.api_base:
+            parts = urlsplit(self.api_base)
+            return f"{parts.scheme}://{parts.netloc}"
+        return "https://checkout.stripe.com"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Notifications' mail server and sender identity."""
+
+    host: str = "127.0.0.1"
+    port: int = 1025
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    timeout: float = 30.0
+    mail_from: str = "Imaging Events <no-reply@localhost>"
+    max_attempts: int = 12
+    # How long a claimed message stays with its sender; after that a sender that died is assumed gone.
+    lease_seconds: float = 120.0
+    # The domain of Message-IDs.
+    mail_domain: str = "imaging-events.local"
+
+    @classmethod
+    def from_env(cls) -> SmtpSettings:
+        return cls(
+            host=_env("SMTP_HOST", cls.host),
+            port=int(_env("SMTP_PORT", str(cls.port))),
+            username=os.environ.get("SMTP_USERNAME") or None,
+            password=os.environ.get("SMTP_PASSWORD") or None,
+            starttls=_env("SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
+            mail_from=_env("MAIL_FROM", cls.mail_from),
+            lease_seconds=float(_env("SENDER_LEASE_SECONDS", str(cls.lease_seconds))),
+            mail_domain=_env("MAIL_DOMAIN", cls.mail_domain),
+        )
 
 
 @dataclass(frozen=True)
@@ -52,6 +175,10 @@ class Settings:
     log_level: str = "INFO"
     # Reverse proxies in front of the service whose X-Forwarded-For/-Proto/-Host are believed.
     trusted_proxies: int = 0
+    retention: RetentionPeriods = field(default_factory=RetentionPeriods.from_env)
+    rate_limits: RateLimits = field(default_factory=RateLimits.from_env)
+    stripe: StripeKeys = field(default_factory=StripeKeys.from_env)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings.from_env)
 
     @property
     def production(self) -> bool:
@@ -108,6 +235,9 @@ class Settings:
                 problems.append(f"SERVICE_KEYS_{name.upper()} must hold random keys of at least 32 characters")
         if self.database_url.startswith("sqlite"):
             problems.append("DATABASE_URL must point to PostgreSQL in production")
+        if self.service == "registration" and (self.stripe.api_key == STRIPE_STANDIN_KEY
+                                               or not self.stripe.webhook_secret):
+            problems.append("STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET must be set")
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
 

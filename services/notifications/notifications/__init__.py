@@ -1,7 +1,6 @@
 """Notifications service: every email of the suite, queued durably and sent once."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from flask import Flask
@@ -10,24 +9,12 @@ from suite_common.app import create_service_app
 from suite_common.audit import init_audit
 from suite_common.cli import RoundRobin, register_worker_cli
 from suite_common.client import introspecting_resolver
+from suite_common.events import init_event_lookup, registration_lookup
 from suite_common.privacy import privacy_blueprint
 from suite_common.retention import PeriodicPurge, register_purge_cli
 from suite_common.settings import Settings
 
-from .services.sender import Sender, SmtpSettings
-
-
-def smtp_settings() -> SmtpSettings:
-    env = os.environ
-    return SmtpSettings(
-        host=env.get("SMTP_HOST", "127.0.0.1"),
-        port=int(env.get("SMTP_PORT", "1025")),
-        username=env.get("SMTP_USERNAME") or None,
-        password=env.get("SMTP_PASSWORD") or None,
-        starttls=env.get("SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
-        mail_from=env.get("MAIL_FROM", "Imaging Events <no-reply@localhost>"),
-        lease_seconds=float(env.get("SENDER_LEASE_SECONDS", "120")),
-    )
+from .services.sender import Sender
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -38,7 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         __name__, settings, "Notifications API", "Messages: queued, sent over SMTP once, with retries.",
         introspecting_resolver(settings), Path(__file__).parent / "migrations", SeenSignature,
     )
-    app.config["MAIL_DOMAIN"] = os.environ.get("MAIL_DOMAIN") or "imaging-events.local"
+    init_event_lookup(app, registration_lookup(settings))
 
     from .blueprints import internal_api, organiser_api
     from .models import AuditEntry as _AuditEntry
@@ -49,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(organiser_api.blp)
     api.register_blueprint(privacy_blueprint(privacy.export, privacy.erase))
 
-    register_worker_cli(app, lambda: RoundRobin(Sender(database, smtp_settings()),
+    register_worker_cli(app, lambda: RoundRobin(Sender(database, settings.smtp),
                                                 PeriodicPurge(app, database, privacy.purge)),
                         "the SMTP sender and the retention purge")
     register_purge_cli(app, database, privacy.purge)

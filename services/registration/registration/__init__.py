@@ -24,7 +24,7 @@ from .models import RateLimitCounter, SeenSignature
 from .services.documents import format_money
 from .services.hold_sweeper import HoldSweeper
 from .services.organisations import resolve_token
-from .services.payments import StripeSettings, StripeTarget
+from .services.payments import StripeTarget
 
 STATUS_LABELS = {"confirmed": "Confirmed", "waitlisted": "On the waiting list", "cancelled": "Cancelled",
                  "pending_payment": "Awaiting payment", "refunded": "Cancelled and refunded",
@@ -60,11 +60,10 @@ def money(amount: int, currency: str) -> str:
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env("registration")
-    stripe_settings = StripeSettings.from_env(settings.production)
     app, api, database = create_service_app(
         __name__, settings, "Registration API",
         "Events, sessions, rates, sign-ups, waiting lists and the organiser's roster.", _resolve_token,
-        Path(__file__).parent / "migrations", SeenSignature, form_targets=(stripe_settings.checkout_origin,),
+        Path(__file__).parent / "migrations", SeenSignature, form_targets=(settings.stripe.checkout_origin,),
     )
     init_csrf(app)
 
@@ -92,11 +91,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .services import privacy as privacy_service
 
     register_cli(app)
-    app.extensions["stripe_settings"] = stripe_settings
 
     def background_work() -> RoundRobin:
         dispatcher = dispatcher_for(database, settings, Outbox)
-        dispatcher.clients["stripe"] = StripeTarget(stripe_settings)
+        dispatcher.clients["stripe"] = StripeTarget(settings.stripe)
         return RoundRobin(dispatcher, HoldSweeper(app, database), PeriodicPurge(app, database, privacy_service.purge))
 
     register_worker_cli(app, background_work, "the outbox dispatcher (mails, Stripe refunds), the sweep of "

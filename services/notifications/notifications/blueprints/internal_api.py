@@ -16,7 +16,7 @@ blp = SuiteBlueprint("internal_api", __name__, url_prefix="/internal/v1", descri
 
 
 def _mail_domain() -> str:
-    return current_app.config["MAIL_DOMAIN"]
+    return current_app.extensions["suite_settings"].smtp.mail_domain
 
 
 @blp.route("/messages", methods=["POST"])

@@ -37,26 +37,13 @@ from sqlalchemy import bindparam, or_, select, update
 
 from suite_common.db import Database, is_postgresql, utcnow
 from suite_common.outbox import backoff
+from suite_common.settings import SmtpSettings
 
 from ..models import Message, MessageStatus
 from .messages import WordingKey, wording_key, wordings_for
 from .rendering import RenderError, Wording, render
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str = "127.0.0.1"
-    port: int = 1025
-    username: str | None = None
-    password: str | None = None
-    starttls: bool = False
-    timeout: float = 30.0
-    mail_from: str = "Imaging Events <no-reply@localhost>"
-    max_attempts: int = 12
-    # How long a claimed message stays with its sender; after that a sender that died is assumed gone.
-    lease_seconds: float = 120.0
 
 
 class PermanentFailure(Exception):

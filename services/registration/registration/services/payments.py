@@ -9,13 +9,10 @@ Stripe delivers events more than once and in any order.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import stripe
@@ -26,78 +23,38 @@ from sqlalchemy.orm import Session
 
 from suite_common.db import utcnow
 from suite_common.outbox import enqueue
-from suite_common.settings import ConfigurationError
+from suite_common.settings import StripeKeys
 from suite_common.webhooks import SignedInTheFuture, refuse_future
 
 from ..models import Outbox, Registration, RegistrationStatus, StripeEvent
-from . import capacity, documents, holds, notify, receipts
+from . import capacity, lifecycle, notify, receipts
 from .urls import manage_url
 
 log = logging.getLogger(__name__)
 
-STANDIN_BASE = "http://127.0.0.1:12111"
-STANDIN_KEY = "sk_test_standin"
-STANDIN_WEBHOOK_SECRET = "whsec_dev_standin"
-# Stripe refuses a Checkout Session that expires in less than 30 minutes; keep a margin.
-MIN_HOLD = dt.timedelta(minutes=31)
+def _settings() -> StripeKeys:
+    return current_app.extensions["suite_settings"].stripe
 
 
-@dataclass(frozen=True)
-class StripeSettings:
-    api_key: str
-    webhook_secret: str
-    api_base: str | None
-
-    @classmethod
-    def from_env(cls, production: bool) -> StripeSettings:
-        key = os.environ.get("STRIPE_API_KEY") or ""
-        secret = os.environ.get("STRIPE_WEBHOOK_SECRET") or ""
-        base = os.environ.get("STRIPE_API_BASE") or None
-        if production and (not key or not secret or key == STANDIN_KEY):
-            raise ConfigurationError("refusing to start in production: STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET "
-                                     "must be set")
-        if not key:  # no key: the local stand-in, never Stripe
-            return cls(STANDIN_KEY, secret or STANDIN_WEBHOOK_SECRET, base or STANDIN_BASE)
-        return cls(key, secret, base)
-
-    @property
-    def checkout_origin(self) -> str:
-        """Where the sign-up form's redirect leads to pay (the CSP must allow it)."""
-        if self.api_base:
-            parts = urlsplit(self.api_base)
-            return f"{parts.scheme}://{parts.netloc}"
-        return "https://checkout.stripe.com"
-
-    def client(self) -> stripe.StripeClient:
-        options: dict[str, Any] = {"max_network_retries": 2}
-        if self.api_base:
-            options["base_addresses"] = {"api": self.api_base}
-        return stripe.StripeClient(self.api_key, **options)
-
-
-def _settings() -> StripeSettings:
-    return current_app.extensions["stripe_settings"]
+def new_stripe_client(keys: StripeKeys) -> stripe.StripeClient:
+    options: dict[str, Any] = {"max_network_retries": 2}
+    if keys.api_base:
+        options["base_addresses"] = {"api": keys.api_base}
+    return stripe.StripeClient(keys.api_key, **options)
 
 
 def stripe_client() -> stripe.StripeClient:
     if "stripe_client" not in current_app.extensions:
-        current_app.extensions["stripe_client"] = _settings().client()
+        current_app.extensions["stripe_client"] = new_stripe_client(_settings())
     return current_app.extensions["stripe_client"]
-
-
-def hold_until(now: dt.datetime, minutes: int) -> dt.datetime:
-    return now + max(dt.timedelta(minutes=minutes), MIN_HOLD)
 
 
 def ensure_checkout(session: Session, registration: Registration) -> str:
     """The Checkout Session URL for a registration awaiting card payment, created once per hold."""
     if registration.payment_url and registration.checkout_session_id:
         return registration.payment_url
-    assert registration.hold_expires_at is not None
-    # Stripe refuses a session that expires within 30 minutes of its creation. A hold that began a
-    # while before the attendee came to pay (a seat from the waiting list, a retry after Stripe could
-    # not be reached) is renewed to that minimum, once: the session, once made, is reused.
-    registration.hold_expires_at = max(registration.hold_expires_at, utcnow() + MIN_HOLD)
+    # The session, once made, is reused: the hold is renewed for it once (see lifecycle.MIN_HOLD).
+    lifecycle.renew_hold_for_checkout(registration, utcnow())
     url = manage_url(registration)
     created = stripe_client().v1.checkout.sessions.create(params={
         "mode": "payment",
@@ -202,32 +159,13 @@ def _paid(session: Session, obj: Any) -> str:
         return "amount mismatch: not applied"
     capacity.lock_event(session, registration.event_id)
     session.refresh(registration)
-    status = RegistrationStatus(registration.status)
-    if registration.paid_at is not None or status == RegistrationStatus.CONFIRMED:
+    paid = lifecycle.pay(session, registration, obj["amount_total"], obj.get("payment_intent"), utcnow())
+    if paid is None:
         return "already paid"
-    now = utcnow()
-    registration.paid_at = now
-    registration.payment_intent_id = obj.get("payment_intent")
-    registration.amount_paid = obj["amount_total"]
-    if status == RegistrationStatus.PENDING_PAYMENT:
-        seated = True
-    elif registration.cancelled_by == "hold_expired":
-        # The hold ran out (or the payment failed) and its seats were released: take them again if free.
-        seated = holds.reseat(session, registration)
-    else:
-        seated = False  # they cancelled, then paid in a tab still open: the money goes back
-    if not seated:
-        registration.status = RegistrationStatus.REFUNDED
-        registration.cancelled_at = now
-        refund(session, registration, registration.amount_paid, "the seat went to someone else before payment")
-        notify.cancelled(session, registration, held_seat=False, reason="paid_too_late",
-                         refund_amount=documents.format_money(registration.amount_paid, registration.currency))
+    refund(session, registration, paid.refund, "the seat went to someone else before payment")
+    notify.queue(session, paid.mails)
+    if registration.status == RegistrationStatus.REFUNDED:
         return "paid too late, no seat: refunded"
-    registration.status = RegistrationStatus.CONFIRMED
-    registration.cancelled_at = registration.cancelled_by = None  # a released hold taken again
-    registration.updated_at = now
-    receipt = receipts.issue_receipt(session, registration, now)
-    notify.paid(session, registration, receipt.number, now)
     return "confirmed"
 
 
@@ -238,10 +176,10 @@ def checkout_released(session: Session, obj: Any) -> str:
         return "unknown registration"
     capacity.lock_event(session, registration.event_id)
     session.refresh(registration)
-    if (registration.status != RegistrationStatus.PENDING_PAYMENT or registration.payment_method == "invoice"
-            or registration.checkout_session_id != obj.get("id")):
+    released = lifecycle.checkout_ended(session, registration, obj.get("id"), utcnow())
+    if released is None:
         return "nothing held"
-    holds.release(session, registration, utcnow())
+    notify.queue(session, released.mails)
     return "hold released"
 
 
@@ -284,8 +222,8 @@ def refund(session: Session, registration: Registration, amount: int, reason: st
 class StripeTarget:
     """Lets the outbox dispatcher call Stripe like a service: ``request`` answers with a status code."""
 
-    def __init__(self, settings: StripeSettings) -> None:
-        self.client = settings.client()
+    def __init__(self, keys: StripeKeys) -> None:
+        self.client = new_stripe_client(keys)
 
     def request(self, method: str, path: str, *, json: Any = None, params: Any = None,
                 idempotency_key: str | None = None, timeout: float | None = None) -> _Answer:
