@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .api import SuiteApi, init_api
 from .auth import SeenSignatureMixin, TokenResolver, init_replay_guard
 from .cli import register_db_cli
-from .db import Database
+from .db import Database, end_request
 from .errors import register_error_handlers
 from .health import blueprint as health_blueprint
 from .identity import identity_blueprint
@@ -21,12 +21,21 @@ MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
 def create_service_app(
+class SuiteFlask(Flask):
+    """Flask whose requests end their unit of work (commit or roll back) as the response leaves the
+    view, before any after-request hook: hooks run in the reverse order of their registration,
+    which services extend after start-up, so no hook could be sure to run first."""
+
+    def process_response(self, response: Response) -> Response:
+        return super().process_response(end_request(response))
+
+
     import_name: str, settings: Settings, title: str, description: str, token_resolver: TokenResolver,
     migrations: Path, seen_signatures: type[SeenSignatureMixin], form_targets: tuple[str, ...] = (),
 ) -> tuple[Flask, SuiteApi, Database]:
     configure_logging(settings.service, settings.log_level)
     # One stylesheet and static folder for every service's pages.
-    app = Flask(import_name, static_folder=str(Path(__file__).parent / "static"))
+    app = SuiteFlask(import_name, static_folder=str(Path(__file__).parent / "static"))
     if settings.trusted_proxies:
         # Behind that many reverse proxies, the client's address (rate limits, logs) and scheme (HSTS)
         # come from their X-Forwarded-* headers; without proxies those headers are anyone's to forge.

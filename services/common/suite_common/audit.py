@@ -1,6 +1,6 @@
 """The audit log: every change an organiser makes, and every export of personal data.
 
-Recorded for all organiser API calls in one place (an after-request hook), so a new endpoint
+Recorded for all organiser API calls in one place (a hook of the request's unit of work), so a new endpoint
 is audited without anyone remembering to: who (organisation and token), when, what (method,
 route and its parameters), and the outcome. Each service keeps its own log in its own
 database and shows it at ``GET /api/v1/audit``.
@@ -8,7 +8,6 @@ database and shows it at ``GET /api/v1/audit``.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -21,7 +20,6 @@ from .auth import current_organisation, organiser_required
 from .db import UTCDateTime, get_session, utcnow
 from .logs import current_request_id
 
-log = logging.getLogger(__name__)
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 # Reads that hand out personal data in bulk are audited too.
 PERSONAL_READS = ("/registrations", "/privacy/export", "/evaluations", "/attendance", "/certificates")
@@ -56,26 +54,19 @@ def _audited(method: str, rule: str) -> bool:
 def init_audit(app: Flask, model: type[AuditMixin]) -> SuiteBlueprint:
     """Records organiser calls in ``model``'s table; returns the blueprint that lists them."""
 
-    @app.after_request
-    def _record(response: Response) -> Response:
+    def _record(response: Response) -> None:
+        """Adds the entry to the request's own unit of work: it commits with the change it records,
+        and a refusal (4xx, its change rolled back) is recorded alone."""
         organisation = g.get("organisation")
         rule = request.url_rule.rule if request.url_rule else ""
-        if organisation is None or not _audited(request.method, rule) or response.status_code >= 500:
-            return response
+        if organisation is None or not _audited(request.method, rule):
+            return
         target = {k: v for k, v in (request.view_args or {}).items() if isinstance(v, str | int)}
-        # Views commit what they do, so whatever the request's session still holds is to be discarded.
-        # Writing with that same session keeps SQLite to one connection per request (no self-deadlock).
-        session = get_session()
-        try:
-            session.rollback()
-            session.add(model(organisation_id=organisation.id, actor=organisation.actor or "organiser token",
-                              method=request.method, route=rule, target=target,
-                              status=response.status_code, request_id=current_request_id(), at=utcnow()))
-            session.commit()
-        except Exception:  # the action itself succeeded; a lost audit line must not turn it into an error
-            session.rollback()
-            log.exception("audit entry not recorded")
-        return response
+        get_session().add(model(organisation_id=organisation.id, actor=organisation.actor or "organiser token",
+                                method=request.method, route=rule, target=target,
+                                status=response.status_code, request_id=current_request_id(), at=utcnow()))
+
+    app.extensions["suite_db"].on_request_end(_record)
 
     blp = SuiteBlueprint("audit", __name__, url_prefix="/api/v1", description="Audit log")
 

@@ -1,5 +1,12 @@
 """Database engine and sessions (SQLAlchemy 2.x), for PostgreSQL and SQLite alike.
 
+Unit of work: a request's session is committed once, by ``end_request`` as the response
+leaves the view, with whatever ``on_request_end`` participants (the audit log) add to it; an
+error response (4xx, 5xx) or an exception rolls it back. A job commits once per batch with
+``session_scope``. Nothing else commits or rolls back: a service that expects a constraint to
+refuse a row flushes (or inserts with ``insert_once``) so the refusal surfaces where it can be
+answered, and keeps a refusal from spoiling the rest with a savepoint (``begin_nested``).
+
 Locking rule for every service: a transaction that changes a shared counter
 (seats, invoice numbers, code uses) takes that row's lock with its first write
 (a conditional ``UPDATE``), so concurrent workers queue on the row instead of
@@ -9,15 +16,21 @@ which serialises writers for the whole file and gives the same guarantee.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -85,17 +98,26 @@ def is_postgresql(session_or_engine: Session | Engine) -> bool:
     return bind.dialect.name == "postgresql"
 
 
+RequestEndHook = Callable[[Response], None]
+
+
 class Database:
-    """One engine and session factory per process; one session per request."""
+    """One engine and session factory per process; one session, and one commit, per request."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.request_end_hooks: list[RequestEndHook] = []
 
     def init_app(self, app: Flask) -> None:
         app.extensions["suite_db"] = self
         app.teardown_appcontext(self._remove_session)
+
+    def on_request_end(self, hook: RequestEndHook) -> None:
+        """``hook(response)`` may add rows to the request's session (``get_session()``) just before it
+        commits, after the view's work was rolled back for a refusal; it runs for every response under 500."""
+        self.request_end_hooks.append(hook)
 
     @staticmethod
     def _remove_session(_exc: BaseException | None) -> None:
@@ -103,7 +125,8 @@ class Database:
 
     @contextmanager
     def session_scope(self) -> Iterator[Session]:
-        """A session for work outside a request (CLI, background loops); commits on success."""
+        """The unit of work outside a request (a CLI command, one batch of a job): commits once on
+        success, rolls back on any exception."""
         session = self.session_factory()
         try:
             yield session
@@ -140,3 +163,37 @@ def get_session() -> Session:
         g.db_session = get_db().session_factory()
     return g.db_session
 
+
+
+CONFLICT = "This conflicts with a change made at the same moment; nothing was changed. Reload and try again."
+FAILED = "Something went wrong on our side; nothing was changed."
+
+
+def end_request(response: Response) -> Response:
+    """Ends the request's unit of work: commits once if the response says the request succeeded
+    (status under 400), otherwise rolls back. Runs before every after-request hook (see
+    ``app.SuiteFlask``), so the status they log and the transaction they may wait for are final.
+
+    Streamed responses (CSV) are committed here too, before their body is read: their generator
+    reads in a transaction of its own. A commit that fails answers 409 (a constraint, e.g. a
+    concurrent duplicate) or 500 instead of the view's response, and nothing of it is kept; a
+    service that expects a constraint to refuse flushes itself and answers better."""
+    try:
+        if response.status_code >= 400 and "db_session" in g:
+            g.db_session.rollback()
+        if response.status_code < 500:
+            for hook in get_db().request_end_hooks:
+                hook(response)
+        if "db_session" in g:
+            g.db_session.commit()
+    except Exception as exc:  # the response must say that nothing was kept
+        if "db_session" in g:
+            g.db_session.rollback()
+        if isinstance(exc, IntegrityError):
+            log.warning("request refused at commit: %s", exc.orig)
+            error = ApiError(409, "conflict", CONFLICT)
+        else:
+            log.exception("request's unit of work not committed")
+            error = ApiError(500, "internal_error", FAILED)
+        return current_app.make_response(current_app.handle_user_exception(error))
+    return response
