@@ -14,20 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from registration.services.documents import (
-    Breakdown,
-    Buyer,
-    DocumentData,
-    Line,
-    Seller,
-    UnprintableText,
-    format_money,
-    format_rate,
-    minor_units,
-    render_document,
-    round_half_up,
-    vat_breakdown,
-)
+from registration.services.documents import Buyer, DocumentData, Line, Seller, UnprintableText, render_document
+from registration.services.money import Breakdown, format_money, format_rate, minor_units, round_half_up, vat_breakdown
 from tests.support.pdf import pdf_text as one_page_text
 
 

@@ -35,6 +35,7 @@ from reportlab.platypus import Flowable, KeepInFrame, Paragraph, Spacer, Table, 
 from suite_common.fonts import SANS, SANS_BOLD, SERIF, missing_glyphs
 from suite_common.fonts import markup as _markup
 from suite_common.fonts import text_width as _width
+from suite_common.pdf import ACCENT, INK, MUTED, UnprintableText, english_date, paragraph, paragraph_style
 
 __all__ = ["CertificateData", "UnprintableText", "format_credits", "missing_glyphs", "render_certificate"]
 
@@ -63,39 +64,22 @@ class CertificateData:
     sessions: Sequence[tuple[str, Decimal]] = ()
 
 
-class UnprintableText(ValueError):
-    """The text holds characters that no shipped font can draw."""
-
-
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 25 * mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 QR_SIZE = 32 * mm
 
-INK = colors.HexColor("#1f2328")
-MUTED = colors.HexColor("#5b6169")
-ACCENT = colors.HexColor("#1d3557")
 GOLD = colors.HexColor("#b08d57")
 RULE = colors.HexColor("#d0d4da")
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
-
 
 def format_credits(value: Decimal) -> str:
     """Credits as people write them: 4.5, 4.25, 10 (never 4.50 or 1E+1)."""
     return format(value.normalize(), "f")
 
 
-def _format_date(value: date) -> str:
-    """English whatever the server's locale: the certificate is in English."""
-    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
-
-
 def _style(name: str, font: str, size: float, color: colors.Color = INK, align: int = TA_CENTER,
            leading: float | None = None, **kw: object) -> ParagraphStyle:
-    return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading or size * 1.25,
-                          textColor=color, alignment=align, **kw)
+    return paragraph_style(name, font, size, color, align, leading, **kw)
 
 
 ORGANISATION = _style("organisation", SANS_BOLD, 10, MUTED)
@@ -114,10 +98,6 @@ CODE = _style("code", SANS_BOLD, 16, ACCENT, align=TA_LEFT, leading=20)
 SMALL = _style("small", SANS, 7.5, MUTED, align=TA_LEFT, leading=9.5)
 
 NAME_SIZE, NAME_MIN_SIZE = 28.0, 16.0
-
-
-def _para(text: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(_markup(text, style.fontName), style)
 
 
 def _draw(c: Canvas, flowable: Flowable, x: float, top: float, width: float) -> float:
@@ -175,7 +155,7 @@ def _name_paragraph(name: str) -> Paragraph:
     """The name on one line where possible: long names shrink before they wrap."""
     fitting = NAME_SIZE * 0.97 * CONTENT_WIDTH / _width(name, SERIF, NAME_SIZE)
     size = max(NAME_MIN_SIZE, min(NAME_SIZE, fitting))
-    return _para(name, _style("name", SERIF, size, INK, leading=size * 1.3))
+    return paragraph(name, _style("name", SERIF, size, INK, leading=size * 1.3))
 
 
 def _sessions_table(sessions: Sequence[tuple[str, Decimal]], size: float) -> Table:
@@ -184,8 +164,8 @@ def _sessions_table(sessions: Sequence[tuple[str, Decimal]], size: float) -> Tab
     head_right = _style("head-right", SANS_BOLD, size, INK, align=TA_RIGHT, leading=leading)
     cell = _style("cell", SANS, size, INK, align=TA_LEFT, leading=leading)
     cell_right = _style("cell-right", SANS, size, INK, align=TA_RIGHT, leading=leading)
-    rows = [[_para("Sessions attended", head), _para("Credits", head_right)]]
-    rows += [[_para(title, cell), _para(format_credits(credits), cell_right)] for title, credits in sessions]
+    rows = [[paragraph("Sessions attended", head), paragraph("Credits", head_right)]]
+    rows += [[paragraph(title, cell), paragraph(format_credits(credits), cell_right)] for title, credits in sessions]
     table = Table(rows, colWidths=[CONTENT_WIDTH - 22 * mm, 22 * mm])
     table.setStyle(TableStyle([
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, ACCENT),
@@ -213,8 +193,8 @@ def _middle_flowables(data: CertificateData, size: float, as_table: bool) -> lis
         sessions = _sessions_table if as_table else _sessions_paragraph
         parts += [sessions(data.sessions, size), Spacer(0, size * 1.5)]
     statement = _style("statement", SANS, size, MUTED, align=TA_LEFT, leading=size * 1.35, spaceAfter=size * 0.5)
-    for paragraph in re.split(r"\n\s*\n", data.statement.strip()):
-        lines = [_markup(line.strip(), SANS) for line in paragraph.splitlines()]
+    for block in re.split(r"\n\s*\n", data.statement.strip()):
+        lines = [_markup(line.strip(), SANS) for line in block.splitlines()]
         parts.append(Paragraph("<br/>".join(lines), statement))
     return parts
 
@@ -257,17 +237,17 @@ def _draw_footer(c: Canvas, data: CertificateData) -> float:
     text_x = MARGIN + QR_SIZE + 7 * mm
     text_w = PAGE_WIDTH - MARGIN - text_x
     lines = [
-        (0, _para("Verify this certificate", VERIFY_HEAD)),
-        (1, _para(data.verification_code, CODE)),
-        (1, _para(data.verify_url, SMALL)),
-        (1.5, _para("Scan the code or open the address above: the page says whether this certificate "
+        (0, paragraph("Verify this certificate", VERIFY_HEAD)),
+        (1, paragraph(data.verification_code, CODE)),
+        (1, paragraph(data.verify_url, SMALL)),
+        (1.5, paragraph("Scan the code or open the address above: the page says whether this certificate "
                     "is valid or has been revoked.", SMALL)),
     ]
     if data.revision > 1:
-        lines.append((1.5, _para(f"Revision {data.revision}", SMALL)))
+        lines.append((1.5, paragraph(f"Revision {data.revision}", SMALL)))
     y = bottom + QR_SIZE
-    for gap, paragraph in lines:
-        y = _draw(c, paragraph, text_x, y - gap * mm, text_w)
+    for gap, flowable in lines:
+        y = _draw(c, flowable, text_x, y - gap * mm, text_w)
     return bottom + QR_SIZE
 
 
@@ -275,17 +255,17 @@ def _draw_signatures(c: Canvas, data: CertificateData, bottom: float) -> float:
     """Signature over the signatory's name on the left, issue date on the right; return the top."""
     column = 70 * mm
     right_x = PAGE_WIDTH - MARGIN - column
-    below = [_para(data.signatory_name, SIGNER), _para(data.signatory_title, SIGNER_TITLE)]
+    below = [paragraph(data.signatory_name, SIGNER), paragraph(data.signatory_title, SIGNER_TITLE)]
     line_y = bottom + sum(p.wrapOn(c, column, PAGE_HEIGHT)[1] for p in below) + 1.5 * mm
     y = line_y - 1.5 * mm
-    for paragraph in below:
-        y = _draw(c, paragraph, MARGIN, y, column)
-    _draw(c, _para("Date of issue", ISSUED_LABEL), right_x, line_y - 1.5 * mm, column)
+    for flowable in below:
+        y = _draw(c, flowable, MARGIN, y, column)
+    _draw(c, paragraph("Date of issue", ISSUED_LABEL), right_x, line_y - 1.5 * mm, column)
     c.setStrokeColor(INK)
     c.setLineWidth(0.5)
     c.line(MARGIN, line_y, MARGIN + column, line_y)
     c.line(right_x, line_y, right_x + column, line_y)
-    top = _draw(c, _para(_format_date(data.issued_on), ISSUED), right_x, line_y + 7 * mm, column) + 5 * mm
+    top = _draw(c, paragraph(english_date(data.issued_on), ISSUED), right_x, line_y + 7 * mm, column) + 5 * mm
     if data.signature_png:
         reader, w, h = _fit_image(data.signature_png, 55 * mm, 15 * mm)
         c.drawImage(reader, MARGIN, line_y + 1 * mm, w, h, mask="auto")
@@ -300,21 +280,21 @@ def _draw_header(c: Canvas, data: CertificateData) -> float:
         reader, w, h = _fit_image(data.logo_png, CONTENT_WIDTH, 16 * mm)
         c.drawImage(reader, (PAGE_WIDTH - w) / 2, y - h, w, h, mask="auto")
         y -= h + 3 * mm
-    y = _draw(c, _para(data.organisation_name, ORGANISATION), MARGIN, y, CONTENT_WIDTH)
-    y = _draw(c, _para("Certificate of Attendance", TITLE), MARGIN, y - 6 * mm, CONTENT_WIDTH)
+    y = _draw(c, paragraph(data.organisation_name, ORGANISATION), MARGIN, y, CONTENT_WIDTH)
+    y = _draw(c, paragraph("Certificate of Attendance", TITLE), MARGIN, y - 6 * mm, CONTENT_WIDTH)
     c.setStrokeColor(GOLD)
     c.setLineWidth(1)
     c.line(PAGE_WIDTH / 2 - 20 * mm, y - 2.5 * mm, PAGE_WIDTH / 2 + 20 * mm, y - 2.5 * mm)
     award = f"{format_credits(data.credits)} {data.credit_unit}"
     for gap, flowable in (
-        (7, _para("This is to certify that", LEAD)),
+        (7, paragraph("This is to certify that", LEAD)),
         (2, _name_paragraph(data.participant)),
-        (1.5, _para("attended", LEAD)),
-        (2, _para(data.event_title, EVENT)),
-        (1, _para(f"{data.event_dates} · {data.place}", WHEN)),
-        (4, _para("and is awarded", LEAD)),
-        (1.5, _para(award, AWARD)),
-        (0.5, _para(f"Accrediting body: {data.credit_body}", BODY_NOTE)),
+        (1.5, paragraph("attended", LEAD)),
+        (2, paragraph(data.event_title, EVENT)),
+        (1, paragraph(f"{data.event_dates} · {data.place}", WHEN)),
+        (4, paragraph("and is awarded", LEAD)),
+        (1.5, paragraph(award, AWARD)),
+        (0.5, paragraph(f"Accrediting body: {data.credit_body}", BODY_NOTE)),
     ):
         y = _draw(c, flowable, MARGIN, y - gap * mm, CONTENT_WIDTH)
     return y

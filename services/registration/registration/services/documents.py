@@ -1,11 +1,11 @@
-"""Receipts, invoices and credit notes for conference registrations, as A4 PDF, and their arithmetic.
+"""Receipts, invoices and credit notes for conference registrations, as A4 PDF.
 
 Pure (no database, no Flask): an issued document's content is frozen by the caller, and the same
 ``DocumentData`` always draws the same page, today or in ten years for an auditor.
 
-Money is integer minor units (cents, yen, fils) with an ISO 4217 currency code, never floats.
-VAT is worked out once, on the document's total, with ``vat_breakdown``: line amounts are printed
-as charged (gross when prices include VAT), and the Net / VAT / Total below them always add up.
+VAT is worked out once, on the document's total, with ``money.vat_breakdown``: line amounts are
+printed as charged (gross when prices include VAT), and the Net / VAT / Total below them always
+add up.
 
 Names and addresses print in any script our members use, with the suite's shipped fonts
 (``suite_common.fonts``); a text with a character no shipped font has is refused
@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 from typing import Literal, NamedTuple
 
 from reportlab.lib import colors
@@ -41,107 +40,15 @@ from reportlab.platypus import (
 )
 
 from suite_common.fonts import SANS, SANS_BOLD, draw_text, markup, missing_glyphs, text_width
+from suite_common.pdf import ACCENT, INK, MUTED, UnprintableText, english_date, paragraph, paragraph_style
 
-__all__ = [
-    "KINDS", "MINOR_UNITS", "Breakdown", "Buyer", "DocumentData", "Line", "Seller", "UnprintableText",
-    "format_money", "format_rate", "minor_units", "render_document", "round_half_up", "vat_breakdown",
-]
+from .money import Breakdown, check_currency, check_int, check_rate, format_money, format_rate, vat_breakdown
+
+__all__ = ["KINDS", "Buyer", "DocumentData", "Line", "Seller", "UnprintableText", "render_document"]
 
 Kind = Literal["receipt", "invoice", "credit_note"]
 KINDS: tuple[str, ...] = ("receipt", "invoice", "credit_note")
 TITLES = {"receipt": "Receipt", "invoice": "Invoice", "credit_note": "Credit note"}
-
-
-# --- money -------------------------------------------------------------------------------------
-
-# ISO 4217 currencies whose minor unit is not the usual 2 decimals; every other code has 2.
-MINOR_UNITS: dict[str, int] = {
-    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
-                     "VUV", "XAF", "XOF", "XPF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-    **dict.fromkeys(("CLF", "UYW"), 4),
-}
-
-
-class Breakdown(NamedTuple):
-    """One amount split into net and VAT, in minor units; always ``net + vat == gross``."""
-
-    net: int
-    vat: int
-    gross: int
-
-
-def _check_int(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an int in minor units, not {type(value).__name__}")
-    return value
-
-
-def _check_rate(rate: object) -> Decimal:
-    if isinstance(rate, bool) or not isinstance(rate, (Decimal, int)):
-        raise TypeError(f"the VAT rate must be a Decimal percentage, not {type(rate).__name__}")
-    rate = Decimal(rate)
-    if not rate.is_finite() or rate < 0:
-        raise ValueError(f"the VAT rate must be a finite percentage >= 0, not {rate}")
-    return rate
-
-
-def _check_currency(currency: object) -> str:
-    if not (isinstance(currency, str) and len(currency) == 3 and currency.isascii() and currency.isupper()
-            and currency.isalpha()):
-        raise ValueError(f"the currency must be an ISO 4217 code such as EUR, not {currency!r}")
-    return currency
-
-
-def round_half_up(value: Fraction) -> int:
-    """The nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3), exactly: no float involved."""
-    magnitude = (abs(value.numerator) * 2 + value.denominator) // (value.denominator * 2)
-    return magnitude if value >= 0 else -magnitude
-
-
-def vat_breakdown(amount: int, vat_rate: Decimal, prices_include_vat: bool) -> Breakdown:
-    """Split ``amount`` (minor units) at ``vat_rate`` percent.
-
-    Prices including VAT: gross = amount, vat = round_half_up(amount * rate / (100 + rate)),
-    net = gross - vat. Prices excluding VAT: net = amount, vat = round_half_up(amount * rate / 100),
-    gross = net + vat. A negative amount splits as the mirror image of the positive one.
-    """
-    amount = _check_int(amount, "the amount")
-    rate = Fraction(_check_rate(vat_rate))
-    if prices_include_vat:
-        vat = round_half_up(amount * rate / (100 + rate))
-        return Breakdown(net=amount - vat, vat=vat, gross=amount)
-    vat = round_half_up(amount * rate / 100)
-    return Breakdown(net=amount, vat=vat, gross=amount + vat)
-
-
-def minor_units(currency: str) -> int:
-    """How many decimals ``currency`` has: 0 for JPY, 3 for KWD, 2 for EUR and most others."""
-    return MINOR_UNITS.get(_check_currency(currency), 2)
-
-
-def format_money(amount: int, currency: str) -> str:
-    """``amount`` minor units as accounts departments read it: "EUR 1,234.50", "JPY 12,345", "EUR -5.00"."""
-    amount = _check_int(amount, "the amount")
-    decimals = minor_units(currency)
-    whole, fraction = divmod(abs(amount), 10 ** decimals)
-    digits = f"{whole:,}" + (f".{fraction:0{decimals}d}" if decimals else "")
-    return f"{currency} {'-' if amount < 0 else ''}{digits}"
-
-
-def format_rate(rate: Decimal) -> str:
-    """A VAT rate as people write it: 20%, 7.7%, 0% (never 20.00% or 2E+1%)."""
-    text = format(_check_rate(rate).normalize(), "f")
-    return f"{text}%"
-
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
-
-
-def _format_date(value: date) -> str:
-    """English whatever the server's locale: the documents are in English."""
-    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 
 # --- the data ----------------------------------------------------------------------------------
@@ -185,10 +92,6 @@ class Line(NamedTuple):
         return self.quantity * self.unit_amount
 
 
-class UnprintableText(ValueError):
-    """A text of the document holds characters that no shipped font can draw."""
-
-
 @dataclass(frozen=True)
 class DocumentData:
     """Everything printed on one receipt, invoice or credit note.
@@ -220,15 +123,15 @@ class DocumentData:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
         if not self.number.strip():
             raise ValueError("the document needs a number")
-        _check_currency(self.currency)
-        _check_rate(self.vat_rate)
+        check_currency(self.currency)
+        check_rate(self.vat_rate)
         lines = tuple(Line(*line) for line in self.lines)
         if not lines:
             raise ValueError("the document needs at least one line")
         for line in lines:
-            if _check_int(line.quantity, "a quantity") < 1:
+            if check_int(line.quantity, "a quantity") < 1:
                 raise ValueError(f"quantities must be at least 1, not {line.quantity}")
-            _check_int(line.unit_amount, "a unit amount")
+            check_int(line.unit_amount, "a unit amount")
         object.__setattr__(self, "lines", lines)
         object.__setattr__(self, "bank_details", tuple(self.bank_details))
         if sum(line.amount for line in lines) < 0:
@@ -277,17 +180,13 @@ MARGIN = 18 * mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 FOOTER_HEIGHT = 16 * mm
 
-INK = colors.HexColor("#1f2328")
-MUTED = colors.HexColor("#5b6169")
-ACCENT = colors.HexColor("#1d3557")
 RULE = colors.HexColor("#c9ced6")
 SHADE = colors.HexColor("#eef1f5")
 
 
 def _style(name: str, font: str = SANS, size: float = 9, color: colors.Color = INK, align: int = TA_LEFT,
            leading: float | None = None, **kw: object) -> ParagraphStyle:
-    return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading or size * 1.3,
-                          textColor=color, alignment=align, **kw)
+    return paragraph_style(name, font, size, color, align, leading, line_height=1.3, **kw)
 
 
 SELLER_NAME = _style("seller-name", SANS_BOLD, 12.5, ACCENT, leading=15)
@@ -306,10 +205,6 @@ TOTAL_LABEL = _style("total-label", SANS_BOLD, 10.5)
 TOTAL_VALUE = _style("total-value", SANS_BOLD, 10.5, align=TA_RIGHT)
 STATUS = _style("status", SANS_BOLD, 10, ACCENT, leading=13)
 VAT_BASIS = _style("vat-basis", SANS, 8, MUTED, TA_RIGHT)
-
-
-def _para(text: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(markup(text, style.fontName), style)
 
 
 def _lines(texts: Sequence[str], style: ParagraphStyle) -> Paragraph:
@@ -332,7 +227,7 @@ def _plain_table(rows: list[list[object]], widths: list[float], **extra: object)
 def _header(data: DocumentData) -> Table:
     """Seller top left; title, number, dates and references top right."""
     seller = data.seller
-    left: list[Flowable] = [_para(seller.name, SELLER_NAME), Spacer(0, 1.5 * mm)]
+    left: list[Flowable] = [paragraph(seller.name, SELLER_NAME), Spacer(0, 1.5 * mm)]
     details = list(seller.address)
     if seller.vat_number:
         details.append(f"VAT no. {seller.vat_number}")
@@ -341,20 +236,20 @@ def _header(data: DocumentData) -> Table:
     left.append(_lines(details, BODY))
 
     number_label = {"receipt": "Receipt no.", "invoice": "Invoice no.", "credit_note": "Credit note no."}[data.kind]
-    meta = [(number_label, data.number), ("Date of issue", _format_date(data.issued_on))]
+    meta = [(number_label, data.number), ("Date of issue", english_date(data.issued_on))]
     if data.kind == "credit_note":
         meta.append(("Refers to invoice", data.refers_to or ""))
     if data.kind == "invoice" and data.due_on and not data.paid_on:
-        meta.append(("Due date", _format_date(data.due_on)))
+        meta.append(("Due date", english_date(data.due_on)))
     meta.append(("Registration ref.", data.reference))
     if data.buyer.purchase_order:
         meta.append(("Your order no.", data.buyer.purchase_order))
     meta_width = 72 * mm
-    meta_table = _plain_table([[_para(label, META_LABEL), _para(value, META_VALUE)] for label, value in meta],
+    meta_table = _plain_table([[paragraph(label, META_LABEL), paragraph(value, META_VALUE)] for label, value in meta],
                               [28 * mm, meta_width - 28 * mm])
     meta_table.hAlign = "RIGHT"
     meta_table.setStyle(TableStyle([("BOTTOMPADDING", (0, 0), (-1, -1), 1.2)]))
-    right: list[Flowable] = [_para(data.title, TITLE), Spacer(0, 3 * mm), meta_table]
+    right: list[Flowable] = [paragraph(data.title, TITLE), Spacer(0, 3 * mm), meta_table]
     table = _plain_table([[left, right]], [CONTENT_WIDTH - meta_width - 8 * mm, meta_width + 8 * mm])
     table.setStyle(TableStyle([("ALIGN", (1, 0), (1, 0), "RIGHT")]))
     return table
@@ -364,7 +259,7 @@ def _parties(data: DocumentData) -> Table:
     """Buyer on the left, the event on the right."""
     buyer = data.buyer
     label = {"receipt": "RECEIVED FROM", "invoice": "BILL TO", "credit_note": "CREDIT TO"}[data.kind]
-    left: list[Flowable] = [_para(label, LABEL), Spacer(0, 1 * mm), _para(buyer.name, BUYER_NAME)]
+    left: list[Flowable] = [paragraph(label, LABEL), Spacer(0, 1 * mm), paragraph(buyer.name, BUYER_NAME)]
     details = list(buyer.address)
     if buyer.vat_number:
         details.append(f"VAT no. {buyer.vat_number}")
@@ -373,7 +268,7 @@ def _parties(data: DocumentData) -> Table:
     if details:
         left.append(_lines(details, BODY))
     right: list[Flowable] = [
-        _para("EVENT", LABEL), Spacer(0, 1 * mm), _para(data.event_title, BODY_BOLD), _para(data.event_dates, BODY),
+        paragraph("EVENT", LABEL), Spacer(0, 1 * mm), paragraph(data.event_title, BODY_BOLD), paragraph(data.event_dates, BODY),
     ]
     half = (CONTENT_WIDTH - 8 * mm) / 2
     return _plain_table([[left, "", right]], [half, 8 * mm, half])
@@ -387,14 +282,14 @@ def _figure(amount: int, currency: str) -> str:
 def _lines_table(data: DocumentData, sign: int) -> Table:
     money = data.currency
     rows: list[list[object]] = [[
-        _para("Description", HEAD), _para("Qty", HEAD_RIGHT),
-        _para(f"Unit price ({money})", HEAD_RIGHT), _para(f"Amount ({money})", HEAD_RIGHT),
+        paragraph("Description", HEAD), paragraph("Qty", HEAD_RIGHT),
+        paragraph(f"Unit price ({money})", HEAD_RIGHT), paragraph(f"Amount ({money})", HEAD_RIGHT),
     ]]
     for line in data.lines:
         rows.append([
-            _para(line.description, CELL), _para(str(line.quantity), CELL_RIGHT),
-            _para(_figure(sign * line.unit_amount, money), CELL_RIGHT),
-            _para(_figure(sign * line.amount, money), CELL_RIGHT),
+            paragraph(line.description, CELL), paragraph(str(line.quantity), CELL_RIGHT),
+            paragraph(_figure(sign * line.unit_amount, money), CELL_RIGHT),
+            paragraph(_figure(sign * line.amount, money), CELL_RIGHT),
         ])
     widths = [CONTENT_WIDTH - 12 * mm - 32 * mm - 34 * mm, 12 * mm, 32 * mm, 34 * mm]
     table = Table(rows, colWidths=widths, repeatRows=1)
@@ -415,10 +310,10 @@ def _totals_table(data: DocumentData, sign: int) -> Table:
     net, vat, gross = data.breakdown
     money = data.currency
     rows = [
-        [_para("Net (excl. VAT)", CELL), _para(format_money(sign * net, money), CELL_RIGHT)],
-        [_para(f"VAT {format_rate(data.vat_rate)}", CELL), _para(format_money(sign * vat, money), CELL_RIGHT)],
-        [_para("Total credited" if sign < 0 else "Total", TOTAL_LABEL),
-         _para(format_money(sign * gross, money), TOTAL_VALUE)],
+        [paragraph("Net (excl. VAT)", CELL), paragraph(format_money(sign * net, money), CELL_RIGHT)],
+        [paragraph(f"VAT {format_rate(data.vat_rate)}", CELL), paragraph(format_money(sign * vat, money), CELL_RIGHT)],
+        [paragraph("Total credited" if sign < 0 else "Total", TOTAL_LABEL),
+         paragraph(format_money(sign * gross, money), TOTAL_VALUE)],
     ]
     table = Table(rows, colWidths=[44 * mm, 40 * mm], hAlign="RIGHT")
     table.setStyle(TableStyle([
@@ -453,24 +348,24 @@ def _payment(data: DocumentData) -> list[Flowable]:
     method = f" by {data.payment_method}" if data.payment_method else ""
     total = format_money(data.breakdown.gross, data.currency)
     if data.kind == "credit_note":
-        status = [_para(f"This credit note refers to invoice {data.refers_to}.", STATUS)]
+        status = [paragraph(f"This credit note refers to invoice {data.refers_to}.", STATUS)]
         if data.paid_on:
-            status.append(_para(f"{total} refunded on {_format_date(data.paid_on)}{method}.", BODY))
+            status.append(paragraph(f"{total} refunded on {english_date(data.paid_on)}{method}.", BODY))
         parts.append(_boxed(status, ACCENT))
     elif data.paid_on:
-        status = [_para(f"Paid in full on {_format_date(data.paid_on)}{method}.", STATUS)]
+        status = [paragraph(f"Paid in full on {english_date(data.paid_on)}{method}.", STATUS)]
         if data.kind == "receipt":
-            status.append(_para(f"Received with thanks: {total}. Nothing further is due.", BODY))
+            status.append(paragraph(f"Received with thanks: {total}. Nothing further is due.", BODY))
         parts.append(_boxed(status, ACCENT))
     else:
-        due = f"by {_format_date(data.due_on)}" if data.due_on else "on receipt"
-        status = [_para(f"Payment due {due}: {total}.", STATUS),
-                  _para(f"Please quote invoice number {data.number} with your payment.", BODY)]
+        due = f"by {english_date(data.due_on)}" if data.due_on else "on receipt"
+        status = [paragraph(f"Payment due {due}: {total}.", STATUS),
+                  paragraph(f"Please quote invoice number {data.number} with your payment.", BODY)]
         if data.payment_method:
-            status.append(_para(f"Payment method: {data.payment_method}.", BODY))
+            status.append(paragraph(f"Payment method: {data.payment_method}.", BODY))
         parts.append(_boxed(status, ACCENT))
     if data.kind == "invoice" and data.bank_details:
-        parts += [Spacer(0, 4 * mm), _boxed([_para("BANK DETAILS", LABEL), Spacer(0, 1 * mm),
+        parts += [Spacer(0, 4 * mm), _boxed([paragraph("BANK DETAILS", LABEL), Spacer(0, 1 * mm),
                                              _lines(data.bank_details, BODY)])]
     return parts
 
@@ -489,9 +384,9 @@ def _story(data: DocumentData) -> list[Flowable]:
     ]
     closing: list[Flowable] = [_totals_table(data, sign)]
     basis = f"include VAT at {format_rate(data.vat_rate)}" if data.prices_include_vat else "exclude VAT"
-    closing += [Spacer(0, 1.5 * mm), _para(f"Unit prices and amounts {basis}.", VAT_BASIS)]
+    closing += [Spacer(0, 1.5 * mm), paragraph(f"Unit prices and amounts {basis}.", VAT_BASIS)]
     if data.note:
-        closing += [Spacer(0, 4 * mm), _para(data.note, BODY_BOLD)]
+        closing += [Spacer(0, 4 * mm), paragraph(data.note, BODY_BOLD)]
     story.append(KeepTogether(closing))
     story += [Spacer(0, 7 * mm), KeepTogether(_payment(data))]
     return story
