@@ -14,13 +14,13 @@ from .errors import register_error_handlers
 from .health import blueprint as health_blueprint
 from .identity import identity_blueprint
 from .logs import configure_logging, init_request_logging
+from .routing import SlugConverter, install_converters, slug_parameter
 from .security import init_security_headers
 from .settings import Settings
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
-def create_service_app(
 class SuiteFlask(Flask):
     """Flask whose requests end their unit of work (commit or roll back) as the response leaves the
     view, before any after-request hook: hooks run in the reverse order of their registration,
@@ -30,12 +30,14 @@ class SuiteFlask(Flask):
         return super().process_response(end_request(response))
 
 
+def create_service_app(
     import_name: str, settings: Settings, title: str, description: str, token_resolver: TokenResolver,
     migrations: Path, seen_signatures: type[SeenSignatureMixin], form_targets: tuple[str, ...] = (),
 ) -> tuple[Flask, SuiteApi, Database]:
     configure_logging(settings.service, settings.log_level)
     # One stylesheet and static folder for every service's pages.
     app = SuiteFlask(import_name, static_folder=str(Path(__file__).parent / "static"))
+    install_converters(app)
     if settings.trusted_proxies:
         # Behind that many reverse proxies, the client's address (rate limits, logs) and scheme (HSTS)
         # come from their X-Forwarded-* headers; without proxies those headers are anyone's to forge.
@@ -59,6 +61,7 @@ class SuiteFlask(Flask):
     init_security_headers(app, settings.public_base_url.startswith("https://"), form_targets)
     register_error_handlers(app)
     api = init_api(app, title, description)
+    api.register_converter(SlugConverter, slug_parameter)
     app.register_blueprint(health_blueprint)
     api.register_blueprint(identity_blueprint())
     register_db_cli(app, migrations)

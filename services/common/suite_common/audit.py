@@ -19,6 +19,7 @@ from .api import ORGANISER, SuiteBlueprint
 from .auth import current_organisation, organiser_required
 from .db import UTCDateTime, get_session, utcnow
 from .logs import current_request_id
+from .routing import Id
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 # Reads that hand out personal data in bulk are audited too.
@@ -71,8 +72,7 @@ def init_audit(app: Flask, model: type[AuditMixin]) -> SuiteBlueprint:
     blp = SuiteBlueprint("audit", __name__, url_prefix="/api/v1", description="Audit log")
 
     class AuditQuery(Schema):
-        before = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1),
-                                metadata={"description": "next_cursor of the previous page"})
+        before = Id(metadata={"description": "next_cursor of the previous page"})
         limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
     class AuditEntryOutput(Schema):

@@ -56,7 +56,7 @@ def _uploaded(limit: int) -> tuple[bytes, str | None]:
     return data, upload.filename
 
 
-@blp.route("/events/<slug>/accreditation")
+@blp.route("/events/<slug:slug>/accreditation")
 class AccreditationView(MethodView):
     decorators = [organiser_required]
 
@@ -81,7 +81,7 @@ class AccreditationView(MethodView):
         return found
 
 
-@blp.route("/events/<slug>/accreditation/<any(logo, signature):image>", methods=["PUT"])
+@blp.route("/events/<slug:slug>/accreditation/<any(logo, signature):image>", methods=["PUT"])
 @organiser_required
 @blp.doc(security=ORGANISER)
 @blp.arguments(FileUpload, location="files")
@@ -98,7 +98,7 @@ def put_image(_files: dict[str, Any], slug: str, image: str) -> Any:
     return found
 
 
-@blp.route("/events/<slug>/check-ins", methods=["POST"])
+@blp.route("/events/<slug:slug>/check-ins", methods=["POST"])
 @organiser_required
 @blp.doc(security=ORGANISER)
 @blp.arguments(CheckInInput)
@@ -120,7 +120,7 @@ def check_in(data: dict[str, Any], slug: str) -> Any:
     return record, 201 if outcome == "created" else 200
 
 
-@blp.route("/events/<slug>/attendance-reports")
+@blp.route("/events/<slug:slug>/attendance-reports")
 class Reports(MethodView):
     decorators = [organiser_required]
 
@@ -151,7 +151,7 @@ class Reports(MethodView):
         return {"items": list(reports)}
 
 
-@blp.route("/events/<slug>/attendance", methods=["GET"])
+@blp.route("/events/<slug:slug>/attendance", methods=["GET"])
 @organiser_required
 @blp.doc(security=ORGANISER, responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 def attendance_export(slug: str) -> Any:
@@ -166,7 +166,7 @@ def attendance_export(slug: str) -> Any:
     return csv_response(csv_chunks(header, [rows]), f"{slug}-attendance.csv")
 
 
-@blp.route("/events/<slug>/credits", methods=["GET"])
+@blp.route("/events/<slug:slug>/credits", methods=["GET"])
 @organiser_required
 @blp.doc(security=ORGANISER)
 @blp.arguments(CreditsQuery, location="query")
@@ -176,7 +176,7 @@ def credits(query: dict[str, Any], slug: str) -> Any:
     return {"items": certificates.explain(get_session(), _org(), slug, query.get("registration_id"))}
 
 
-@blp.route("/events/<slug>/evaluations")
+@blp.route("/events/<slug:slug>/evaluations")
 class Evaluations(MethodView):
     decorators = [organiser_required]
 
@@ -205,7 +205,7 @@ class Evaluations(MethodView):
                             f"{slug}-evaluations.csv")
 
 
-@blp.route("/events/<slug>/certificates")
+@blp.route("/events/<slug:slug>/certificates")
 class Certificates(MethodView):
     decorators = [organiser_required]
 

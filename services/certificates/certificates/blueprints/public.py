@@ -90,7 +90,7 @@ def _answers_schema(questions: list[dict[str, Any]]) -> Schema:
     return Schema.from_dict(declared, name="EvaluationAnswers")()
 
 
-@blp.route("/events/<slug>/participants/<token>", methods=["GET", "POST"])
+@blp.route("/events/<slug:slug>/participants/<token>", methods=["GET", "POST"])
 def participant(slug: str, token: str) -> Any:
     """The participant's page: the evaluation (when required) and the certificate once issued."""
     settings = current_app.extensions["suite_settings"]

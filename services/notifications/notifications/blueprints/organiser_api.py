@@ -28,7 +28,7 @@ def list_messages(filters: dict[str, Any]) -> Any:
     return {"items": items, "next_cursor": next_cursor}
 
 
-@blp.route("/events/<slug>/templates/<template>")
+@blp.route("/events/<slug:slug>/templates/<template>")
 class EventTemplate(MethodView):
     decorators = [organiser_required]
 

@@ -5,6 +5,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from suite_common.routing import INT32_MAX, Id
+
 MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
 STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
 
@@ -24,7 +26,7 @@ class MessageInput(Schema):
     context = fields.Dict(keys=fields.String(), load_default=dict)
     send_at = fields.AwareDateTime(allow_none=True)
     attachments = fields.List(fields.Nested(AttachmentInput), validate=validate.Length(max=5), load_default=list)
-    organisation_id = fields.Integer(allow_none=True, metadata={"description": "whose organisers may list it"})
+    organisation_id = Id(max=INT32_MAX, allow_none=True, metadata={"description": "whose organisers may list it"})
     event = fields.String(allow_none=True, validate=validate.Length(max=64),
                           metadata={"description": "event slug; selects the organiser's template override"})
     unsubscribe_url = fields.Url(allow_none=True, validate=validate.Length(max=500),
@@ -60,7 +62,7 @@ class MessageQuery(Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     to = fields.String(validate=validate.Length(max=254))
     event = fields.String(validate=validate.Length(max=64))
-    cursor = fields.Integer(validate=validate.Range(min=1), metadata={"description": "next_cursor of the last page"})
+    cursor = Id(metadata={"description": "next_cursor of the last page"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 

@@ -41,7 +41,7 @@ def introspect(data: dict[str, Any]) -> Any:
     return {"organisation": organisation}
 
 
-@blp.route("/events/<slug>/attendees", methods=["GET"])
+@blp.route("/events/<slug:slug>/attendees", methods=["GET"])
 @service_required("certificates")
 @blp.doc(security=SERVICE)
 @blp.arguments(AttendeesQuery, location="query")

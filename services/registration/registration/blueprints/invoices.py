@@ -49,7 +49,7 @@ def mark_paid(registration_id: int) -> Any:
     return registration
 
 
-@api.route("/events/<slug>/invoices", methods=["GET"])
+@api.route("/events/<slug:slug>/invoices", methods=["GET"])
 @organiser_required
 @api.doc(security=ORGANISER)
 @api.arguments(InvoiceQuery, location="query")

@@ -63,7 +63,7 @@ class Events(MethodView):
         return event
 
 
-@blp.route("/events/<slug>")
+@blp.route("/events/<slug:slug>")
 class EventItem(MethodView):
     decorators = [organiser_required]
 
@@ -84,7 +84,7 @@ class EventItem(MethodView):
         return event
 
 
-@blp.route("/events/<slug>/sessions", methods=["POST"])
+@blp.route("/events/<slug:slug>/sessions", methods=["POST"])
 @organiser_required
 @blp.doc(security=ORGANISER)
 @blp.arguments(EventSessionInput)
@@ -97,7 +97,7 @@ def add_session(data: dict[str, Any], slug: str) -> Any:
     return item
 
 
-@blp.route("/events/<slug>/rates", methods=["POST"])
+@blp.route("/events/<slug:slug>/rates", methods=["POST"])
 @organiser_required
 @blp.doc(security=ORGANISER)
 @blp.arguments(RateInput)
@@ -110,7 +110,7 @@ def add_rate(data: dict[str, Any], slug: str) -> Any:
     return rate
 
 
-@blp.route("/events/<slug>/registrations", methods=["GET"])
+@blp.route("/events/<slug:slug>/registrations", methods=["GET"])
 @organiser_required
 @blp.doc(security=ORGANISER)
 @blp.arguments(RosterQuery, location="query")
@@ -153,7 +153,7 @@ def cancel_registration(registration_id: int) -> Registration:
     return registration
 
 
-@blp.route("/events/<slug>/announcements", methods=["POST"])
+@blp.route("/events/<slug:slug>/announcements", methods=["POST"])
 @organiser_required
 @blp.doc(security=ORGANISER)
 @blp.arguments(AnnouncementInput)
@@ -171,7 +171,7 @@ def announce(data: dict[str, Any], slug: str) -> Any:
     return {"recipients": recipients}
 
 
-@blp.route("/events/<slug>/discount-codes", methods=["POST"])
+@blp.route("/events/<slug:slug>/discount-codes", methods=["POST"])
 @organiser_required
 @blp.doc(security=ORGANISER)
 @blp.arguments(DiscountCodeInput)

@@ -43,7 +43,7 @@ def index() -> str:
     return render_template("index.html", events=event_service.upcoming_events(get_session(), utcnow()))
 
 
-@blp.get("/events/<slug>")
+@blp.get("/events/<slug:slug>")
 def event_page(slug: str) -> str:
     session = get_session()
     event = event_service.get_public_event(session, slug)
@@ -68,7 +68,7 @@ def _form_payload(form: Any) -> dict[str, Any]:
     }
 
 
-@blp.route("/events/<slug>/register", methods=["GET", "POST"])
+@blp.route("/events/<slug:slug>/register", methods=["GET", "POST"])
 def register(slug: str) -> Any:
     session = get_session()
     event = event_service.get_public_event(session, slug)

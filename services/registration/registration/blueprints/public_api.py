@@ -22,7 +22,7 @@ IDEMPOTENCY_KEY_MAX = 100
 IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX}}}$")
 
 
-@blp.route("/events/<slug>/registrations", methods=["POST"])
+@blp.route("/events/<slug:slug>/registrations", methods=["POST"])
 @blp.arguments(SignUpInput)
 @blp.response(201, SignUpResult)
 @blp.alt_response(403, description="outside the registration window")

@@ -1,0 +1,176 @@
+"""No input ends in a 5xx, and every error of an API path has the JSON error body (issue 10).
+
+The first cases are the ones a fuzz run with another seed found: an integer beyond 64 bits in a
+path or a query, a slug with control and astral-plane characters reaching SQL and a CSV's
+Content-Disposition. Then the errors raised before any view (routing, 405, 413) and an
+unexpected exception, on each service; pages keep their HTML.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from suite_common.auth import Organisation
+from suite_common.routing import INT64_MAX
+from tests.support.apps import make_settings
+
+SERVICES = ("registration", "notifications", "certificates")
+ORGANISER = {"Authorization": "Bearer token-a"}
+HUGE = "1718543764594044119810048"
+# A control character and an emoji (outside the Basic Multilingual Plane), percent-encoded.
+NOT_A_SLUG = "fuzz%01%F0%9F%98%80congress"
+
+
+def _app(service: str, tmp_path: Path) -> Flask:
+    module = __import__(service)
+    app: Flask = module.create_app(make_settings(service, f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path))
+    __import__(f"{service}.models", fromlist=["Base"]).Base.metadata.create_all(app.extensions["suite_db"].engine)
+    # Organiser tokens are registration's; a fixed table stands in for them on every service.
+    app.extensions["suite_token_resolver"] = {"token-a": Organisation(id=1, slug="society-a", name="A")}.get
+
+    @app.get("/api/v1/test-crash")
+    def api_crash() -> Any:
+        raise RuntimeError("a bug")
+
+    @app.get("/test-crash")
+    def page_crash() -> Any:
+        raise RuntimeError("a bug")
+
+    return app
+
+
+@pytest.fixture(params=SERVICES)
+def service_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    app = _app(request.param, tmp_path)
+    yield app
+    app.extensions["suite_db"].engine.dispose()
+
+
+def assert_json_error(response: Any, status: int, code: str) -> None:
+    assert response.status_code == status, (response.status_code, response.data[:300])
+    assert response.mimetype == "application/json"
+    error = response.get_json()["error"]
+    assert error["code"] == code and error["message"]
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", f"/api/v1/registrations/{HUGE}/invoice"),
+    ("POST", f"/api/v1/registrations/{INT64_MAX + 1}/mark-paid"),
+    ("POST", "/api/v1/registrations/0/invoice"),
+    ("GET", f"/internal/v1/registrations/{HUGE}"),
+    ("GET", f"/api/v1/events/{NOT_A_SLUG}"),
+    ("POST", f"/api/v1/events/{NOT_A_SLUG}/registrations"),
+    ("GET", "/api/v1/events/-fuzz"),
+    ("GET", "/api/v1/events/" + "a" * 65),
+])
+def test_registration_refuses_what_cannot_name_a_registration_or_an_event_as_a_json_404(
+        tmp_path: Path, method: str, path: str) -> None:
+    client = _app("registration", tmp_path).test_client()
+    assert_json_error(client.open(path, method=method, headers=ORGANISER, json={}), 404, "not_found")
+
+
+def test_a_page_for_a_slug_that_cannot_be_one_is_an_html_404(tmp_path: Path) -> None:
+    response = _app("registration", tmp_path).test_client().get(f"/events/{NOT_A_SLUG}/register")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+
+
+@pytest.mark.parametrize("cursor", ["546557763402337654537523612876800", str(INT64_MAX + 1), "0", "-1"])
+def test_notifications_refuses_a_cursor_beyond_an_id_as_a_422(tmp_path: Path, cursor: str) -> None:
+    client = _app("notifications", tmp_path).test_client()
+    response = client.get(f"/api/v1/messages?cursor={cursor}", headers=ORGANISER)
+    assert_json_error(response, 422, "validation_error")
+    assert "cursor" in response.get_json()["error"]["fields"]
+    assert client.get(f"/api/v1/messages?cursor={INT64_MAX}", headers=ORGANISER).status_code == 200
+
+
+@pytest.mark.parametrize("path", [
+    f"/api/v1/events/{NOT_A_SLUG}/attendance",
+    f"/api/v1/events/{NOT_A_SLUG}/certificates?format=csv",
+    f"/api/v1/events/{NOT_A_SLUG}/credits",
+    "/api/v1/events/Fuzz/attendance",
+])
+def test_certificates_answers_a_slug_that_cannot_be_one_with_a_json_404_not_a_csv(tmp_path: Path, path: str) -> None:
+    client = _app("certificates", tmp_path).test_client()
+    assert_json_error(client.get(path, headers=ORGANISER), 404, "not_found")
+
+
+def test_notifications_template_path_refuses_a_slug_that_cannot_be_one(tmp_path: Path) -> None:
+    client = _app("notifications", tmp_path).test_client()
+    response = client.get(f"/api/v1/events/{NOT_A_SLUG}/templates/confirmation", headers=ORGANISER)
+    assert_json_error(response, 404, "not_found")
+
+
+def test_routing_errors_of_api_paths_have_the_json_error_body(service_app: Flask) -> None:
+    client: FlaskClient = service_app.test_client()
+    for headers in ({}, {"Accept": "text/html"}):  # the path decides, not what the client prefers
+        assert_json_error(client.get("/api/v1/no-such-thing", headers=headers), 404, "not_found")
+        assert_json_error(client.get("/internal/v1/no-such-thing", headers=headers), 404, "not_found")
+        response = client.patch("/api/v1/organisation", headers=headers)
+        assert_json_error(response, 405, "method_not_allowed")
+        assert "GET" in response.headers["Allow"]
+
+
+def test_a_body_over_the_limit_is_a_json_413(service_app: Flask) -> None:
+    body = b"x" * (service_app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = service_app.test_client().post(
+        "/api/v1/test-crash", data=body, headers={"Content-Type": "application/json"})
+    # The route has no POST: the router answers first, still as JSON; a route that reads the body gets 413.
+    assert_json_error(response, 405, "method_not_allowed")
+    target = {"registration": "/api/v1/events/fuzz-congress/registrations",
+              "notifications": "/api/v1/events/fuzz-congress/templates/confirmation",
+              "certificates": "/api/v1/events/fuzz-congress/check-ins"}[service_app.extensions["suite_settings"].service]
+    method = "PUT" if "templates" in target else "POST"
+    response = service_app.test_client().open(
+        target, method=method, data=body, headers={**ORGANISER, "Content-Type": "application/json"})
+    assert_json_error(response, 413, "payload_too_large")
+
+
+def test_an_unexpected_exception_is_a_json_500_on_apis_and_an_html_page_elsewhere(service_app: Flask) -> None:
+    client = service_app.test_client()
+    assert_json_error(client.get("/api/v1/test-crash"), 500, "internal_error")
+    page = client.get("/test-crash")
+    assert page.status_code == 500 and page.mimetype == "text/html"
+    missing = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert missing.status_code == 404 and missing.mimetype == "text/html"
+
+
+def _integers(schema: dict[str, Any], components: dict[str, Any], seen: frozenset[str] = frozenset()) -> Iterator[
+        dict[str, Any]]:
+    """Every integer schema inside ``schema``, following references once."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name not in seen:
+            yield from _integers(components[name], components, seen | {name})
+        return
+    if schema.get("type") == "integer":
+        yield schema
+    children = [*schema.get("properties", {}).values(), *schema.get("allOf", []), *schema.get("oneOf", []),
+                *schema.get("anyOf", [])]
+    children += [schema[key] for key in ("items", "additionalProperties") if isinstance(schema.get(key), dict)]
+    for child in children:
+        yield from _integers(child, components, seen)
+
+
+def test_every_integer_a_client_sends_is_bounded_within_64_bits(service_app: Flask) -> None:
+    """The rule for the future: a new integer parameter or body field without bounds fails here."""
+    spec = service_app.test_client().get("/openapi.json").get_json()
+    components = spec["components"]["schemas"]
+    checked = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            schemas = [parameter["schema"] for parameter in operation.get("parameters", [])]
+            schemas += [body["schema"] for body in operation.get("requestBody", {}).get("content", {}).values()]
+            for schema in schemas:
+                for integer in _integers(schema, components):
+                    checked += 1
+                    where = f"{method.upper()} {path}: {integer}"
+                    assert integer.get("minimum", -INT64_MAX - 2) >= -INT64_MAX - 1, where
+                    assert integer.get("maximum", INT64_MAX + 1) <= INT64_MAX, where
+    assert checked  # the walk found the cursors and ids it is about
