@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from suite_common.db import is_postgresql, utcnow
+from suite_common.emails import email_key
 from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import Event, EventSession, Registration, RegistrationStatus, RegistrationWorkshop
@@ -37,7 +38,8 @@ class SignUpOutcome:
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The key that duplicates are found by: NFKC, case-folded, IDNA domain (suite_common.emails)."""
+    return email_key(email)
 
 
 def new_reference() -> str:

@@ -1,0 +1,85 @@
+"""Clients that trickle their request hold no gunicorn thread: the service answers everyone else at once.
+
+A slowloris against registration: more connections than its threads (2 workers x 4), each sending a
+request line and then one header line every 3 s. Meanwhile /healthz and a JSON sign-up each answer
+within a second, and the server drops the slow connections itself (suite_common.gunicorn_worker).
+"""
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from suite_common.gunicorn_worker import REQUEST_READ_TIMEOUT
+from tests.support.factories import event_payload, signup_payload
+from tests.support.stack import running_stack, url
+
+pytestmark = pytest.mark.e2e
+
+SLOW_CLIENTS = 32
+TRICKLE_EVERY = 3.0
+ROUNDS = 4  # a measure every 3 s, the last before the server drops the slow connections
+ANSWER_WITHIN = 1.0
+
+
+def timed(call: Callable[..., requests.Response], *args: Any, **kwargs: Any) -> tuple[requests.Response, float]:
+    started = time.monotonic()
+    response = call(*args, timeout=5, **kwargs)
+    return response, time.monotonic() - started
+
+
+def closed_by_server(sock: socket.socket, deadline: float) -> bool:
+    """Whether the server closes the connection before ``deadline`` (it never answers a partial request)."""
+    sock.settimeout(max(deadline - time.monotonic(), 0.01))
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_thirty_slow_clients_starve_neither_health_checks_nor_sign_ups(tmp_path: Path) -> None:
+    with running_stack(tmp_path, services=("registration",), background=False) as stack:
+        base = url(stack, "registration")
+        auth = {"Authorization": f"Bearer {stack.create_token('society')}"}
+        slug = requests.post(f"{base}/api/v1/events", json=event_payload(capacity=100), headers=auth).json()["slug"]
+        response = requests.post(f"{base}/api/v1/events/{slug}/rates", headers=auth, json={
+            "code": "free", "name": "Free", "amount": 0, "currency": "EUR", "category": "other"})
+        assert response.status_code == 201
+        signups = f"{base}/api/v1/events/{slug}/registrations"
+        assert requests.post(signups, json=signup_payload()).status_code == 201  # warm: first requests import
+
+        parts = urlsplit(base)
+        slow = [socket.create_connection((parts.hostname, parts.port), timeout=5) for _ in range(SLOW_CLIENTS)]
+        try:
+            opened = time.monotonic()
+            for sock in slow:
+                sock.sendall(f"POST /api/v1/events/{slug}/registrations HTTP/1.1\r\nHost: {parts.netloc}\r\n".encode())
+            answers = []
+            for round_ in range(ROUNDS):  # at 0, 3, 6 and 9 s
+                time.sleep(max(opened + round_ * TRICKLE_EVERY - time.monotonic(), 0))
+                if round_:
+                    for n, sock in enumerate(slow):
+                        sock.sendall(f"X-Trickle-{round_}: {n}\r\n".encode())
+                    assert not any(closed_by_server(sock, time.monotonic()) for sock in slow)  # still waited for
+                health, health_took = timed(requests.get, f"{base}/healthz")
+                signup, signup_took = timed(requests.post, signups, json=signup_payload())
+                assert (health.status_code, signup.status_code) == (200, 201)
+                assert signup.json()["status"] == "confirmed"
+                answers.append((round(health_took, 2), round(signup_took, 2)))
+            assert all(took < ANSWER_WITHIN for pair in answers for took in pair), answers
+
+            # No leak: the server closes every slow connection itself, without an answer.
+            deadline = opened + REQUEST_READ_TIMEOUT + 3
+            assert sum(closed_by_server(sock, deadline) for sock in slow) == SLOW_CLIENTS
+            assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+        finally:
+            for sock in slow:
+                sock.close()
