@@ -55,6 +55,7 @@ MATRIX: dict[tuple[str, str, str], Any] = {
     ("registration", "pages.register", "GET"): PUBLIC,
     ("registration", "pages.register", "POST"): PUBLIC,
     ("registration", "internal_api.attendees", "GET"): service("certificates"),
+    ("registration", "internal_api.event", "GET"): service("notifications", "certificates"),
     ("registration", "identity.ping", "POST"): service("registration", "notifications", "certificates"),
     ("registration", "internal_api.registration", "GET"): service("certificates"),
     ("registration", "internal_api.ticket", "GET"): service("certificates"),

@@ -32,6 +32,8 @@ def _app(service: str, tmp_path: Path) -> Flask:
     __import__(f"{service}.models", fromlist=["Base"]).Base.metadata.create_all(app.extensions["suite_db"].engine)
     # Organiser tokens are registration's; a fixed table stands in for them on every service.
     app.extensions["suite_token_resolver"] = {"token-a": Organisation(id=1, slug="society-a", name="A")}.get
+    # And registration's answer to "is this organisation's event?": yes, for any slug.
+    app.extensions["suite_event_lookup"] = lambda organisation_id, slug: {"slug": slug}
 
     @app.get("/api/v1/test-crash")
     def api_crash() -> Any:

@@ -13,6 +13,7 @@ from tests.support.apps import make_settings
 ORG_A = Organisation(id=1, slug="society-a", name="Society A")
 ORG_B = Organisation(id=2, slug="society-b", name="Society B")
 TOKENS = {"token-a": ORG_A, "token-b": ORG_B}
+EVENTS = {(ORG_A.id, "w")}  # the events registration knows, by (organisation id, slug)
 
 
 @pytest.fixture
@@ -23,6 +24,7 @@ def notifications_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app(make_settings("notifications", database_url, tmp_path))
     # Organiser tokens are registration's; here a fixed table stands in for its introspection endpoint.
     app.extensions["suite_token_resolver"] = TOKENS.get
+    app.extensions["suite_event_lookup"] = lambda org, slug: {"slug": slug} if (org, slug) in EVENTS else None
     Base.metadata.create_all(app.extensions["suite_db"].engine)
     yield app
     app.extensions["suite_db"].engine.dispose()

@@ -1,4 +1,7 @@
-"""Organiser API: credit rules, check-ins, attendance reports, issuing, the certificate list."""
+"""Organiser API: credit rules, check-ins, attendance reports, issuing, the certificate list.
+
+Every route keyed by an event's slug is ``organiser_event_required``: another organisation's
+event is a 404, even where only this service's own rows would be read."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,6 +16,7 @@ from suite_common.auth import current_organisation, organiser_required
 from suite_common.csvexport import csv_chunks, csv_response
 from suite_common.db import get_session, utcnow
 from suite_common.errors import ApiError, not_found, validation_error
+from suite_common.events import organiser_event_required
 
 from ..models import AttendanceInterval, AttendanceReport, Certificate, Evaluation, IssueJob
 from ..schemas.certificates import (
@@ -34,7 +38,7 @@ from ..schemas.certificates import (
     RevokeInput,
 )
 from ..services import accreditation as accreditation_service
-from ..services import attendance, certificates, issuing, registry
+from ..services import attendance, certificates, issuing
 
 blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
 
@@ -58,7 +62,7 @@ def _uploaded(limit: int) -> tuple[bytes, str | None]:
 
 @blp.route("/events/<slug:slug>/accreditation")
 class AccreditationView(MethodView):
-    decorators = [organiser_required]
+    decorators = [organiser_event_required]
 
     @blp.doc(security=ORGANISER)
     @blp.response(200, AccreditationOutput)
@@ -82,14 +86,13 @@ class AccreditationView(MethodView):
 
 
 @blp.route("/events/<slug:slug>/accreditation/<any(logo, signature):image>", methods=["PUT"])
-@organiser_required
+@organiser_event_required
 @blp.doc(security=ORGANISER)
 @blp.arguments(FileUpload, location="files")
 @blp.response(200, AccreditationOutput)
 def put_image(_files: dict[str, Any], slug: str, image: str) -> Any:
     """A PNG (at most 2 MB) printed on the certificates: the society's logo or the signatory's signature."""
     data, _name = _uploaded(MAX_IMAGE_BYTES)
-    registry.event(_org(), slug)  # 404 unless the event is this organisation's
     session = get_session()
     found = accreditation_service.require(session, _org(), slug)
     accreditation_service.check_png(data)
@@ -99,7 +102,7 @@ def put_image(_files: dict[str, Any], slug: str, image: str) -> Any:
 
 
 @blp.route("/events/<slug:slug>/check-ins", methods=["POST"])
-@organiser_required
+@organiser_event_required
 @blp.doc(security=ORGANISER)
 @blp.arguments(CheckInInput)
 @blp.response(201, CheckInOutput)
@@ -122,7 +125,7 @@ def check_in(data: dict[str, Any], slug: str) -> Any:
 
 @blp.route("/events/<slug:slug>/attendance-reports")
 class Reports(MethodView):
-    decorators = [organiser_required]
+    decorators = [organiser_event_required]
 
     @blp.doc(security=ORGANISER)
     @blp.arguments(ReportUpload, location="form")
@@ -152,7 +155,7 @@ class Reports(MethodView):
 
 
 @blp.route("/events/<slug:slug>/attendance", methods=["GET"])
-@organiser_required
+@organiser_event_required
 @blp.doc(security=ORGANISER, responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 def attendance_export(slug: str) -> Any:
     """Every interval of attendance behind the credits, as CSV: what an accreditation body may ask to see."""
@@ -167,7 +170,7 @@ def attendance_export(slug: str) -> Any:
 
 
 @blp.route("/events/<slug:slug>/credits", methods=["GET"])
-@organiser_required
+@organiser_event_required
 @blp.doc(security=ORGANISER)
 @blp.arguments(CreditsQuery, location="query")
 @blp.response(200, CreditsOutput)
@@ -178,7 +181,7 @@ def credits(query: dict[str, Any], slug: str) -> Any:
 
 @blp.route("/events/<slug:slug>/evaluations")
 class Evaluations(MethodView):
-    decorators = [organiser_required]
+    decorators = [organiser_event_required]
 
     @blp.doc(security=ORGANISER)
     @blp.arguments(EvaluationRecord)
@@ -193,7 +196,6 @@ class Evaluations(MethodView):
     @blp.doc(security=ORGANISER, responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
     def get(self, slug: str) -> Any:
         """The evaluation answers as CSV, one column per question."""
-        registry.event(_org(), slug)  # 404 unless the event is this organisation's
         session = get_session()
         rules = accreditation_service.get(session, _org(), slug)
         questions = [q["id"] for q in (rules.evaluation_questions if rules else [])]
@@ -207,7 +209,7 @@ class Evaluations(MethodView):
 
 @blp.route("/events/<slug:slug>/certificates")
 class Certificates(MethodView):
-    decorators = [organiser_required]
+    decorators = [organiser_event_required]
 
     @blp.doc(security=ORGANISER)
     @blp.response(202, JobOutput)

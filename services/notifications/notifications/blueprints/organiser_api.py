@@ -8,6 +8,7 @@ from flask.views import MethodView
 from suite_common.api import ORGANISER, SuiteBlueprint
 from suite_common.auth import current_organisation, organiser_required
 from suite_common.db import get_session
+from suite_common.events import organiser_event_required
 
 from ..schemas.messages import MessagePage, MessageQuery, TemplateInput, TemplateOutput
 from ..services import messages
@@ -30,7 +31,7 @@ def list_messages(filters: dict[str, Any]) -> Any:
 
 @blp.route("/events/<slug:slug>/templates/<template>")
 class EventTemplate(MethodView):
-    decorators = [organiser_required]
+    decorators = [organiser_event_required]
 
     @blp.doc(security=ORGANISER)
     @blp.arguments(TemplateInput)

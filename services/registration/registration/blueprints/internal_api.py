@@ -13,7 +13,8 @@ from suite_common.errors import not_found
 from suite_common.identity import OrganisationOutput
 
 from ..models import MAX_ID, Event, Registration, RegistrationStatus
-from ..schemas.internal import AttendeePage, AttendeesQuery, Ticket
+from ..schemas.internal import AttendeePage, AttendeesQuery, EventQuery, InternalEvent, Ticket
+from ..services import events as event_service
 from ..services import signup
 from ..services.organisations import resolve_token
 
@@ -39,6 +40,18 @@ def introspect(data: dict[str, Any]) -> Any:
     if organisation is None:
         raise not_found("token")
     return {"organisation": organisation}
+
+
+@blp.route("/events/<slug:slug>", methods=["GET"])
+@service_required("notifications", "certificates")
+@blp.doc(security=SERVICE)
+@blp.arguments(EventQuery, location="query")
+@blp.response(200, InternalEvent)
+@blp.alt_response(404, description="no such event in this organisation")
+def event(query: dict[str, Any], slug: str) -> Any:
+    """The organisation's event with its sessions: how the other services learn that an organiser's
+    token may act on an event (another organisation's is a 404, like a missing one)."""
+    return event_service.get_event(get_session(), query["organisation_id"], slug)
 
 
 @blp.route("/events/<slug:slug>/attendees", methods=["GET"])

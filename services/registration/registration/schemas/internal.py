@@ -1,4 +1,4 @@
-"""Shapes of registration's internal API, which certificates reads instead of our tables."""
+"""Shapes of registration's internal API, which certificates and notifications read instead of our tables."""
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
@@ -6,8 +6,11 @@ from marshmallow import Schema, fields, validate
 from .events import EventSessionOutput
 
 
-class AttendeesQuery(Schema):
+class EventQuery(Schema):
     organisation_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class AttendeesQuery(EventQuery):
     status = fields.String(load_default="confirmed", validate=validate.OneOf(("confirmed", "all")))
     cursor = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
     limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=5000))
