@@ -6,6 +6,7 @@ within a second, and the server drops the slow connections itself (suite_common.
 """
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from suite_common.gunicorn_worker import REQUEST_READ_TIMEOUT
+from suite_common.gunicorn_worker import MAX_HEAD_BYTES, REQUEST_READ_TIMEOUT
 from tests.support.factories import event_payload, signup_payload
 from tests.support.stack import running_stack, url
 
@@ -43,6 +44,17 @@ def closed_by_server(sock: socket.socket, deadline: float) -> bool:
         return True
     except TimeoutError:
         return False
+
+
+def raw_exchange(port: int, request: bytes) -> bytes:
+    """What the server answers to ``request`` before it closes the connection or falls silent for 2 s."""
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.sendall(request)
+        answer = b""
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
+        return answer
 
 
 def test_thirty_slow_clients_starve_neither_health_checks_nor_sign_ups(tmp_path: Path) -> None:
@@ -83,3 +95,12 @@ def test_thirty_slow_clients_starve_neither_health_checks_nor_sign_ups(tmp_path:
         finally:
             for sock in slow:
                 sock.close()
+
+        # Requests that arrive at once are served as gthread serves them: pipelined ones in turn,
+        # a malformed one refused straight away; a head no client sends is refused too.
+        healthz = f"GET /healthz HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode()
+        last = healthz.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+        assert raw_exchange(parts.port, healthz + last).count(b"HTTP/1.1 200 OK") == 2
+        assert raw_exchange(parts.port, b"GET /healthz HTTP/1.1\nHost: a\n").startswith(b"HTTP/1.1 400 ")
+        too_large = healthz[:-2] + b"X-Big: " + b"a" * (MAX_HEAD_BYTES + 1)
+        assert raw_exchange(parts.port, too_large).startswith(b"HTTP/1.1 431 ")
