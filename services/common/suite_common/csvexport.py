@@ -17,8 +17,10 @@ from flask import Response, stream_with_context
 from sqlalchemy import ColumnElement, Select, String, case, func, literal
 from sqlalchemy.orm import Session
 
-# A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection").
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection"),
+# and their fullwidth forms (U+FF1D, U+FF0B, U+FF0D, U+FF20) too: a spreadsheet or an import step
+# that folds fullwidth characters to ASCII (as NFKC does) turns them into those four.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 BOM = "\ufeff"
 # How a column's values become cells; None writes them as they are (numbers).
 Converter = Callable[[Any], Any] | None

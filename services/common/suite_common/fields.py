@@ -16,12 +16,56 @@ from zoneinfo import available_timezones
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from . import emails
+
 # C0 and C1 control characters except tab, line feed and carriage return; and unpaired
 # surrogates, which no database can store as UTF-8 (the strict JSON parser refuses them first).
 _CONTROL_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 CONTROL_CHARACTERS = re.compile(f"[{_CONTROL_CLASS}\ud800-\udfff]")
 # What str.strip() removes (str.isspace), spelled out so that the published pattern agrees with Python.
 _WHITESPACE_CLASS = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Invisible formatting characters (Unicode category Cf, as of Unicode 15.1) but the two joiners:
+# bidirectional embeddings, overrides, isolates and marks (U+202A-202E, U+2066-2069, U+200E/F,
+# U+061C), zero-width space and no-break space (U+200B, U+FEFF), word joiner and invisible
+# operators (U+2060-2064), soft hyphen, tag characters... They reorder or hide text in a PDF, a
+# CSV cell or a mail subject and make two names that look alike differ. Astral ones are written
+# as characters: JSON Schema's patterns have no escape for them that Python reads too.
+_FORMAT_CLASS = ("\\xad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890\\u0891\\u08e2\\u180e\\u200b\\u200e\\u200f"
+                 "\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb"
+                 "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+                 "\U000e0001\U000e0020-\U000e007f")
+# Zero-width non-joiner and joiner (U+200C, U+200D) are also Cf, but Persian writes ZWNJ inside
+# words ("می\u200cخواهم"), Indic scripts use both to choose a conjunct's form, and emoji
+# sequences join with ZWJ: refusing them would refuse real names. They are allowed only between
+# two visible characters, where they shape the text; at an edge, next to a space or doubled
+# they shape nothing and only make a name look like another.
+_JOINER_CLASS = "\\u200c\\u200d"
+# Line breaks besides LF (CR, VT, FF, NEL, U+2028/2029) and tab, with the rest of C0 and C1.
+_SINGLE_LINE_REFUSED = f"\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029{_FORMAT_CLASS}"
+_MULTI_LINE_REFUSED = f"\\x00-\\x09\\x0b-\\x1f\\x7f-\\x9f\\u2028\\u2029{_FORMAT_CLASS}"
+_REFUSED = {False: re.compile(f"[{_SINGLE_LINE_REFUSED}\ud800-\udfff]"),
+            True: re.compile(f"[{_MULTI_LINE_REFUSED}\ud800-\udfff]")}
+_MISPLACED_JOINER = re.compile(f"(?:^|[{_JOINER_CLASS}{_WHITESPACE_CLASS}])[{_JOINER_CLASS}]"
+                               f"|[{_JOINER_CLASS}](?:$|[{_WHITESPACE_CLASS}])")
+SINGLE_LINE_PROBLEM = ("Must not contain line breaks, tabs, control characters or invisible formatting characters "
+                       "(such as bidirectional overrides or zero-width spaces).")
+MULTI_LINE_PROBLEM = ("Must not contain tabs, control characters or invisible formatting characters "
+                      "(such as bidirectional overrides or zero-width spaces); line breaks are allowed.")
+JOINER_PROBLEM = "A zero-width joiner or non-joiner may only stand between two visible characters."
+
+
+def text_problem(text: str, multiline: bool = False) -> str | None:
+    """Why ``text`` cannot be a human text field's value, in words; None when it can.
+
+    The one rule for names, titles and free text in every service (schemas, form pages, the
+    member list import), so that nothing reaches a PDF, a mail or a CSV cell that reorders,
+    hides or breaks the text. ``multiline`` text may hold line feeds (LF; a browser's CRLF is
+    made LF by :class:`Text` first)."""
+    if _REFUSED[multiline].search(text):
+        return MULTI_LINE_PROBLEM if multiline else SINGLE_LINE_PROBLEM
+    if _MISPLACED_JOINER.search(text):
+        return JOINER_PROBLEM
+    return None
 
 
 class Pattern(validate.Regexp):
@@ -43,29 +87,67 @@ class Pattern(validate.Regexp):
 
 
 class Text(fields.String):
-    """Free text: surrounding spaces stripped, no control characters, at most ``max_length`` characters;
-    not blank unless ``allow_blank``."""
+    """Human text (a name, a title, a description): surrounding spaces stripped, at most
+    ``max_length`` characters, not blank unless ``allow_blank``, and nothing that
+    :func:`text_problem` refuses. One line unless ``multiline``; a multi-line value's CRLF or CR
+    (what browsers send from a textarea) is stored as LF."""
 
-    def __init__(self, max_length: int, allow_blank: bool = False, **kwargs: Any) -> None:
+    def __init__(self, max_length: int, allow_blank: bool = False, multiline: bool = False, **kwargs: Any) -> None:
         super().__init__(validate=validate.Length(min=0 if allow_blank else 1, max=max_length), **kwargs)
-        self.allow_blank = allow_blank
+        self.allow_blank, self.multiline = allow_blank, multiline
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if CONTROL_CHARACTERS.search(text):
-            raise ValidationError("Control characters are not allowed.")
+        if self.multiline:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        problem = text_problem(text, self.multiline)
+        if problem:
+            raise ValidationError(problem)
         text = text.strip()
         if not text and not self.allow_blank:
             raise ValidationError("Must not be blank.")
         return text
 
     def openapi(self, ret: dict[str, Any]) -> dict[str, Any]:
-        allowed = f"[^{_CONTROL_CLASS}]*"
+        refused = _MULTI_LINE_REFUSED if self.multiline else _SINGLE_LINE_REFUSED
+        if self.multiline:  # CR is taken, as part of a line break
+            refused = refused.replace("\\x0b-", "\\x0b\\x0c\\x0e-")
+        plain = f"[^{refused}{_JOINER_CLASS}]"
+        visible = f"[^{refused}{_JOINER_CLASS}{_WHITESPACE_CLASS}]"
+        joined = f"{visible}(?:[{_JOINER_CLASS}]{visible})*"
+        rule = ("no tabs, control characters or invisible formatting characters; line breaks allowed"
+                if self.multiline else "one line: no line breaks, tabs, control or invisible formatting characters")
+        rule += "; zero-width (non-)joiners only between two visible characters"
         if self.allow_blank:
-            return {"pattern": f"^{allowed}$"}
-        visible = f"[^{_CONTROL_CLASS}{_WHITESPACE_CLASS}]"
-        return {"pattern": f"^{allowed}{visible}{allowed}$", "description": _joined(
-            ret.get("description"), "not blank; no control characters other than tab and line breaks")}
+            return {"pattern": f"^(?:{plain}|{joined})*$", "description": _joined(ret.get("description"), rule)}
+        return {"pattern": f"^(?:{plain}|{joined})*{joined}(?:{plain}|{joined})*$",
+                "description": _joined(ret.get("description"), "not blank; " + rule)}
+
+
+class Email(fields.Email):
+    """An email address, trimmed and NFKC-normalised (fullwidth "ｚｏｅ" arrives as "zoe"), at most
+    254 characters, whose comparison key (:func:`suite_common.emails.email_key`) can be made: a
+    domain that IDNA refuses is a field error here, not a failure deeper down."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("example", "zoe@example.org")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        address = emails.normalise_address(value)
+        super()._deserialize(address, attr, data, **kwargs)
+        try:
+            emails.email_key(address)
+        except emails.InvalidEmail as exc:
+            raise ValidationError(str(exc)) from exc
+        if len(address) > emails.MAX_LENGTH:
+            raise ValidationError(f"Use at most {emails.MAX_LENGTH} characters.")
+        return address
+
+    def openapi(self, ret: dict[str, Any]) -> dict[str, Any]:
+        return {"maxLength": emails.MAX_LENGTH}
 
 
 class StrictBoolean(fields.Boolean):

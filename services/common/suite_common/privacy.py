@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from .api import SERVICE, SuiteBlueprint
 from .auth import service_required
 from .db import get_session
+from .fields import Email
 
 Export = Callable[[Session, int, str], dict[str, Any]]
 # Returns what was erased, and what was kept with the reason and for how long.
@@ -20,7 +21,7 @@ Erase = Callable[[Session, int, str], tuple[dict[str, Any], list[dict[str, str]]
 
 class PrivacyRequest(Schema):
     organisation_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
-    email = fields.Email(required=True)
+    email = Email(required=True)
 
 
 class PrivacyAnswer(Schema):

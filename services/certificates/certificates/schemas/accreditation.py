@@ -23,7 +23,7 @@ class QuestionInput(Schema):
 class AccreditationInput(Schema):
     body = Text(200, required=True, metadata={"example": "EACCME®"})
     credit_unit = Text(200, load_default="European CME credits (ECMEC®s)")
-    statement = Text(5000, required=True)
+    statement = Text(5000, required=True, multiline=True)
     max_credits = Decimal(500, allow_none=True, load_default=None)
     credit_step = fields.String(load_default="0.5", validate=validate.OneOf(STEPS))
     credit_mode = fields.String(load_default="proportional", validate=validate.OneOf(CREDIT_MODES))

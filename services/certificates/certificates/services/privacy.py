@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from suite_common.dates import add_years
+from suite_common.emails import stored_spellings
 from suite_common.retention import RetentionPeriods, purge_delivered_outbox, purge_expired
 
 from ..models import (
@@ -44,7 +45,7 @@ def retention_years() -> int:
 
 def _by_email(model: Any, organisation_id: int, email: str) -> Any:
     return select(model).where(model.organisation_id == organisation_id,
-                               func.lower(model.email) == email.strip().lower())
+                               func.lower(model.email).in_(stored_spellings(email)))
 
 
 def _registration_ids(session: Session, organisation_id: int, email: str) -> set[int]:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from suite_common.emails import loose_email_key
+
 ZOOM_WEBINAR = "zoom-webinar-attendee"
 ZOOM_MEETING = "zoom-meeting-participants"
 TEAMS = "teams-attendance"
@@ -341,7 +343,7 @@ def _read_rows(table: _Table, clock: _Clock, emails_by_name: dict[str, str]) -> 
         name = table.cell(cells, "name") or " ".join(
             part for part in (table.cell(cells, "first_name"), table.cell(cells, "last_name")) if part)
         upn = table.cell(cells, "upn")
-        email = (table.cell(cells, "email") or (upn if "@" in upn else "") or emails_by_name.get(name, "")).lower()
+        email = loose_email_key(table.cell(cells, "email") or (upn if "@" in upn else "") or emails_by_name.get(name, ""))
         if not email:
             skipped.append((line, "no email"))
             continue
@@ -361,7 +363,7 @@ def _emails_by_name(table: _Table) -> dict[str, str]:
         upn = table.cell(cells, "upn")
         email = table.cell(cells, "email") or (upn if "@" in upn else "")
         if email:
-            found.setdefault(table.cell(cells, "name"), set()).add(email.lower())
+            found.setdefault(table.cell(cells, "name"), set()).add(loose_email_key(email))
     return {name: next(iter(emails)) for name, emails in found.items() if len(emails) == 1}
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from suite_common.db import utcnow
+from suite_common.emails import stored_spellings
 from suite_common.retention import RetentionPeriods, purge_expired
 
 from ..models import Message, MessageStatus, SeenSignature
@@ -19,7 +20,7 @@ ERASED = "erased@erased.invalid"
 
 def _messages(session: Session, organisation_id: int, email: str) -> list[Message]:
     return list(session.scalars(select(Message).where(
-        Message.organisation_id == organisation_id, func.lower(Message.recipient) == email.strip().lower())
+        Message.organisation_id == organisation_id, func.lower(Message.recipient).in_(stored_spellings(email)))
         .order_by(Message.id)))
 
 

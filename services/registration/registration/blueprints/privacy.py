@@ -8,6 +8,7 @@ from marshmallow import Schema, fields
 from suite_common.api import ORGANISER, SuiteBlueprint
 from suite_common.auth import current_organisation, organiser_required
 from suite_common.db import get_session
+from suite_common.fields import Email
 
 from ..services import privacy
 
@@ -15,7 +16,7 @@ blp = SuiteBlueprint("privacy", __name__, url_prefix="/api/v1/privacy", descript
 
 
 class PersonQuery(Schema):
-    email = fields.Email(required=True)
+    email = Email(required=True)
 
 
 class PersonExport(Schema):
@@ -50,5 +51,4 @@ def erase(data: dict[str, Any]) -> Any:
     """Anonymises the person everywhere except what the law and accreditation require to keep."""
     session = get_session()
     result = privacy.erase(session, current_organisation().id, data["email"])
-    session.commit()
     return result

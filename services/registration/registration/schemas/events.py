@@ -33,10 +33,10 @@ class EventInput(Schema):
     currency = fields.String(required=True, validate=CURRENCY)
     venue = Text(300, allow_none=True)
     join_url = fields.Url(allow_none=True, schemes={"https", "http"}, validate=validate.Length(max=500))
-    description = Text(5000, allow_none=True)
+    description = Text(5000, allow_none=True, multiline=True)
     registration_opens_at = Moment(allow_none=True)
     registration_closes_at = Moment(allow_none=True)
-    consent_text = Text(2000, metadata={"description": "the consent an attendee gives; versioned by its content"})
+    consent_text = Text(2000, multiline=True, metadata={"description": "the consent an attendee gives; versioned by its content"})
     vat_rate = Decimal(50, metadata={"description": "VAT percentage, e.g. \"20\""})
     prices_include_vat = fields.Boolean(metadata={"description": "rate amounts include VAT (default true)"})
     seat_hold_minutes = fields.Integer(strict=True, validate=validate.Range(min=30, max=1440),

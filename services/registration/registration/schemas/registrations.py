@@ -6,6 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from suite_common.fields import Email, text_problem
+
 from .common import CODE, Moment, StrictBoolean, Text
 
 STATUSES = ("pending_payment", "confirmed", "waitlisted", "cancelled", "refunded", "pending_approval")
@@ -13,7 +15,7 @@ MAX_ANSWERS = 30
 
 
 class SignUpInput(Schema):
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = Email(required=True)
     given_name = Text(100, required=True)
     family_name = Text(100, required=True)
     rate = fields.String(required=True, validate=validate.Length(min=1, max=40))
@@ -41,6 +43,8 @@ class SignUpInput(Schema):
                 raise ValidationError("Numbers must be finite.")
             if isinstance(answer, str) and len(answer) > 1000:
                 raise ValidationError("An answer is at most 1000 characters.")
+            if isinstance(answer, str) and (problem := text_problem(answer, multiline=True)):
+                raise ValidationError(f"An answer: {problem[0].lower()}{problem[1:]}")
 
 
 class SignUpResult(Schema):
@@ -93,7 +97,7 @@ class DecisionResult(RegistrationOutput):
 
 
 class RejectionInput(Schema):
-    reason = Text(1000, allow_blank=True, allow_none=True, load_default=None,
+    reason = Text(1000, allow_blank=True, allow_none=True, load_default=None, multiline=True,
                   metadata={"description": "told to the attendee in the rejection mail"})
 
 
@@ -121,7 +125,7 @@ class NameCorrection(Schema):
 
 class AnnouncementInput(Schema):
     subject = Text(200, required=True)
-    body = Text(20_000, required=True)
+    body = Text(20_000, required=True, multiline=True)
 
 
 class AnnouncementResult(Schema):
@@ -130,10 +134,10 @@ class AnnouncementResult(Schema):
 
 class BillingInput(Schema):
     legal_name = Text(200, required=True)
-    address = Text(1000, required=True, metadata={"description": "postal address, one line per line"})
+    address = Text(1000, required=True, multiline=True, metadata={"description": "postal address, one line per line"})
     vat_number = Text(40, allow_none=True, load_default=None)
-    billing_email = fields.Email(allow_none=True, load_default=None)
-    bank_details = Text(1000, allow_none=True, load_default=None,
+    billing_email = Email(allow_none=True, load_default=None)
+    bank_details = Text(1000, allow_none=True, load_default=None, multiline=True,
                         metadata={"description": "printed on invoices: account holder, IBAN, BIC"})
 
 
@@ -141,10 +145,10 @@ class InvoiceRequest(Schema):
     """The institution that pays: printed on the invoice."""
 
     name = Text(200, required=True, metadata={"example": "Universitätsklinikum Köln, Radiology"})
-    address = Text(1000, required=True)
+    address = Text(1000, required=True, multiline=True)
     vat_number = Text(40, allow_none=True, load_default=None)
     purchase_order = Text(60, allow_none=True, load_default=None)
-    email = fields.Email(allow_none=True, load_default=None, metadata={"description": "accounts payable"})
+    email = Email(allow_none=True, load_default=None, metadata={"description": "accounts payable"})
 
 
 class InvoiceOutput(Schema):

@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session
 
 from suite_common.csvexport import FORMULA_TRIGGERS, csv_chunks
 from suite_common.db import utcnow
+from suite_common.emails import InvalidEmail, email_key, normalise_address
 from suite_common.errors import ApiError, validation_error
+from suite_common.fields import text_problem
 
 from ..models import Event, Member, Organisation
-from ..schemas.common import _CONTROL
 from .roster import decode_cursor, encode_cursor
 
 MAX_REPORTED = 50  # bad lines named in one refusal; the message gives the total
-EMAIL_MAX = 254
 NUMBER_MAX = 64
 NAME_MAX = 200
 INSERT_BATCH = 1000
@@ -59,10 +59,6 @@ class ImportOutcome:
     updated: int
     unchanged: int
     removed: int
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def normalise_number(number: str) -> str:
@@ -167,17 +163,15 @@ def _row(cells: list[str], line: int, columns: dict[str, int], seen_emails: dict
     number = _cell(cells, columns.get("member_number"))
     name = _cell(cells, columns.get("name"))
     reasons = []
-    if any(value and _CONTROL.search(value) for value in (email, number, name)):
-        reasons.append("control characters are not allowed")
+    if any(value and text_problem(value) for value in (email, number, name)):
+        reasons.append("control characters, line breaks, tabs or invisible formatting characters are not allowed")
     if email is None and number is None:
         reasons.append("no email and no member number")
     if email is not None:
-        email = normalise_email(email)
         try:
-            if len(email) > EMAIL_MAX:
-                raise ValidationError("too long")
-            _is_email(email)
-        except ValidationError:
+            _is_email(normalise_address(email))
+            email = email_key(email)
+        except (ValidationError, InvalidEmail):
             reasons.append(f"{email[:60]!r} is not a valid email address")
         else:
             if email in seen_emails:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from suite_common.client import ServiceClient
 from suite_common.dates import add_years
 from suite_common.db import utcnow
+from suite_common.emails import loose_email_key
 from suite_common.errors import ApiError
 from suite_common.retention import RetentionPeriods, purge_delivered_outbox, purge_expired
 
@@ -48,7 +49,7 @@ def tax_retention_years() -> int:
 def _registrations(session: Session, organisation_id: int, email: str) -> list[Registration]:
     return list(session.scalars(
         select(Registration).join(Event, Event.id == Registration.event_id)
-        .where(Event.organisation_id == organisation_id, Registration.email_normalised == email.strip().lower())
+        .where(Event.organisation_id == organisation_id, Registration.email_normalised == loose_email_key(email))
         .order_by(Registration.id)))
 
 
