@@ -16,6 +16,10 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from suite_common import gunicorn_conf
+from suite_common.app import MAX_REQUEST_BYTES
+from suite_common.gunicorn_worker import REQUEST_READ_TIMEOUT
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
@@ -212,6 +216,31 @@ def test_only_the_proxy_publishes_ports_so_every_service_scales(config: dict[str
     assert nginx_servers(conf) == {port: (name, f"{name}:{port}") for name, port in PORTS.items()}
     assert re.search(r"^\s*proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;", conf, flags=re.MULTILINE)
     assert re.search(r"^\s*access_log off;", conf, flags=re.MULTILINE), "no attendee addresses in proxy logs"
+
+
+def nginx_http_settings(conf: str) -> dict[str, str]:
+    """The proxy's directives at the level of its http block (outside server blocks): name -> value."""
+    http = re.search(r"^http \{(.*)^\}", conf, flags=re.DOTALL | re.MULTILINE)
+    assert http
+    top_level = re.sub(r"\n    (server|map)\b[^{]*\{.*?\n    \}", "", http[1], flags=re.DOTALL)
+    return dict(re.findall(r"^    (\w+) ([^;]*);", top_level, flags=re.MULTILINE))
+
+
+def test_the_proxy_buffers_requests_and_drops_slow_clients() -> None:
+    """Slow clients wait in nginx: it passes on only whole requests, takes whole responses, and drops a
+    client that trickles its head or body, no later than the services' own worker would (10 s)."""
+    settings = nginx_http_settings((ROOT / "deploy" / "proxy" / "nginx.conf").read_text())
+    assert settings["proxy_request_buffering"] == settings["proxy_buffering"] == "on"
+    seconds = {name: int(settings[name].removesuffix("s")) for name in (
+        "client_header_timeout", "client_body_timeout", "send_timeout", "keepalive_timeout")}
+    assert seconds["client_header_timeout"] <= REQUEST_READ_TIMEOUT
+    assert seconds["client_body_timeout"] <= REQUEST_READ_TIMEOUT
+    assert 0 < seconds["send_timeout"] <= 60 and 0 < seconds["keepalive_timeout"] <= 75
+    assert settings["reset_timedout_connection"] == "on"
+    # A request line gunicorn accepts (limit_request_line) fits in one of nginx's header buffers.
+    number, size = settings["large_client_header_buffers"].split()
+    assert int(number) >= 2 and int(size.removesuffix("k")) * 1024 >= gunicorn_conf.limit_request_line + 2
+    assert settings["client_max_body_size"] == f"{MAX_REQUEST_BYTES // 2**20}m"
 
 
 def test_postgres_creates_the_three_databases_and_keeps_its_data(config: dict[str, Any]) -> None:
