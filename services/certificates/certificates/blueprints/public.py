@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from suite_common.auth import check_participant_token
 from suite_common.db import get_session
 from suite_common.errors import wants_json
+from suite_common.fields import Text
 from suite_common.forms import protect_forms
 
 from ..services import accreditation as accreditation_service
@@ -86,7 +87,7 @@ def _answers_schema(questions: list[dict[str, Any]]) -> Schema:
         elif question["kind"] == "yes_no":
             declared[question["id"]] = fields.String(required=required, validate=validate.OneOf(("yes", "no")))
         else:
-            declared[question["id"]] = fields.String(required=required, validate=validate.Length(max=2000))
+            declared[question["id"]] = Text(2000, allow_blank=True, multiline=True, required=required)
     return Schema.from_dict(declared, name="EvaluationAnswers")()
 
 

@@ -12,6 +12,7 @@ import requests
 from flask import current_app
 
 from suite_common.client import ServiceClient
+from suite_common.emails import loose_email_key
 from suite_common.errors import ApiError, not_found
 from suite_common.events import owned_event
 
@@ -75,7 +76,7 @@ def _event(data: dict[str, Any]) -> EventInfo:
 
 
 def _person(data: dict[str, Any]) -> Person:
-    return Person(id=data["id"], email=data["email"].lower(), given_name=data["given_name"],
+    return Person(id=data["id"], email=loose_email_key(data["email"]), given_name=data["given_name"],
                   family_name=data["family_name"], status=data["status"], ticket_code=data["ticket_code"])
 
 

@@ -5,6 +5,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from suite_common.fields import Email, Text
+
 from suite_common.routing import INT32_MAX, Id
 
 MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
@@ -22,7 +24,7 @@ class AttachmentInput(Schema):
 class MessageInput(Schema):
     idempotency_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
     template = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    to = fields.Email(required=True, validate=validate.Length(max=254))
+    to = Email(required=True)
     context = fields.Dict(keys=fields.String(), load_default=dict)
     send_at = fields.AwareDateTime(allow_none=True)
     attachments = fields.List(fields.Nested(AttachmentInput), validate=validate.Length(max=5), load_default=list)
@@ -72,8 +74,8 @@ class MessagePage(Schema):
 
 
 class TemplateInput(Schema):
-    subject = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    text = fields.String(required=True, validate=validate.Length(min=1, max=50_000))
+    subject = Text(300, required=True)
+    text = Text(50_000, required=True, multiline=True)
     html = fields.String(allow_none=True, validate=validate.Length(max=100_000),
                          metadata={"description": "the body; without it the text is shown as HTML paragraphs"})
 
