@@ -81,7 +81,6 @@ class AccreditationView(MethodView):
         """The event's credit rules and certificate text; certificates issued later follow them."""
         session = get_session()
         found = accreditation_service.put(session, _org(), current_organisation().name, slug, data)
-        session.commit()
         return found
 
 
@@ -97,7 +96,6 @@ def put_image(_files: dict[str, Any], slug: str, image: str) -> Any:
     found = accreditation_service.require(session, _org(), slug)
     accreditation_service.check_png(data)
     setattr(found, f"{image}_png", data)
-    session.commit()
     return found
 
 
@@ -118,7 +116,6 @@ def check_in(data: dict[str, Any], slug: str) -> Any:
     until check-out. Back in after a check-out starts a new stay."""
     session = get_session()
     record, outcome = attendance.check_in(session, _org(), slug, data)
-    session.commit()
     record.repeated = outcome == "repeated"
     return record, 201 if outcome == "created" else 200
 
@@ -141,7 +138,6 @@ class Reports(MethodView):
         data, filename = _uploaded(MAX_REPORT_BYTES)
         session = get_session()
         outcome = attendance.upload_report(session, _org(), slug, data, filename, timezone)
-        session.commit()
         outcome.report.repeated = not outcome.created
         return outcome.report, 201 if outcome.created else 200
 
@@ -190,7 +186,6 @@ class Evaluations(MethodView):
         """Records that a participant completed the evaluation elsewhere (on paper, another tool)."""
         session = get_session()
         certificates.record_evaluation(session, _org(), slug, data["registration_id"], {}, "organiser")
-        session.commit()
         return data
 
     @blp.doc(security=ORGANISER, responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
@@ -218,7 +213,6 @@ class Certificates(MethodView):
         """Computes credits and issues certificates for everyone eligible, in the background (see the job)."""
         session = get_session()
         job = issuing.start_job(session, _org(), slug)
-        session.commit()
         return job
 
     @blp.doc(security=ORGANISER)
@@ -266,6 +260,5 @@ def revoke(data: dict[str, Any], code: str) -> Any:
         raise not_found("certificate")
     if certificate.revoked_at is None:
         certificate.revoked_at, certificate.revoked_reason = utcnow(), data["reason"]
-    session.commit()
     return certificates.with_links(certificate)
 

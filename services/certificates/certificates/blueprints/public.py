@@ -114,7 +114,6 @@ def participant(slug: str, token: str) -> Any:
         try:
             answers = _answers_schema(questions).load(submitted)
             certificates.record_evaluation(session, organisation_id, slug, registration_id, answers, "attendee")
-            session.commit()
         except ValidationError as exc:
             errors = exc.normalized_messages()
     evaluated = registration_id in issuing.evaluated_ids(session, organisation_id, slug)

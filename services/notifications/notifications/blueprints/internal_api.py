@@ -29,7 +29,6 @@ def create_message(data: dict[str, Any]) -> Any:
     """Stored before it is acknowledged; the same idempotency_key returns the same message."""
     session = get_session()
     message = messages.accept(session, data, _mail_domain())
-    session.commit()
     return message
 
 
@@ -42,5 +41,4 @@ def cancel_message(idempotency_key: str) -> Any:
     """Cancels a message not yet sent; a cancellation that arrives first still holds."""
     session = get_session()
     message = messages.cancel(session, idempotency_key[:200], _mail_domain())
-    session.commit()
     return message

@@ -41,7 +41,6 @@ class EventTemplate(MethodView):
         """Replaces the wording of one message type for one event; checked by rendering it now."""
         session = get_session()
         override = messages.put_override(session, current_organisation().id, slug, template, data)
-        session.commit()
         return override
 
     @blp.doc(security=ORGANISER)
@@ -50,4 +49,3 @@ class EventTemplate(MethodView):
         """Back to the standard wording."""
         session = get_session()
         messages.delete_override(session, current_organisation().id, slug, template)
-        session.commit()

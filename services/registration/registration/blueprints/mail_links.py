@@ -24,7 +24,6 @@ def unsubscribe(token: str) -> Any:
         abort(404, description="This unsubscribe link is not valid.")
     if request.method == "POST":
         signup.unsubscribe(session, registration)
-        session.commit()
         return render_template("unsubscribed.html", event=registration.event, done=True)
     return render_template("unsubscribed.html", event=registration.event,
                            done=registration.announcements_consent_at is None, token=token)

@@ -59,7 +59,6 @@ class Events(MethodView):
     def post(self, data: dict[str, Any]) -> Event:
         session = get_session()
         event = event_service.create_event(session, current_organisation().id, data)
-        session.commit()
         return event
 
 
@@ -80,7 +79,6 @@ class EventItem(MethodView):
     def patch(self, changes: dict[str, Any], slug: str) -> Event:
         session = get_session()
         event = event_service.update_event(session, organiser_event(slug), changes)
-        session.commit()
         return event
 
 
@@ -93,7 +91,6 @@ class EventItem(MethodView):
 def add_session(data: dict[str, Any], slug: str) -> Any:
     session = get_session()
     item = event_service.add_session(session, organiser_event(slug), data)
-    session.commit()
     return item
 
 
@@ -106,7 +103,6 @@ def add_session(data: dict[str, Any], slug: str) -> Any:
 def add_rate(data: dict[str, Any], slug: str) -> Any:
     session = get_session()
     rate = event_service.add_rate(session, organiser_event(slug), data)
-    session.commit()
     return rate
 
 
@@ -149,7 +145,6 @@ def cancel_registration(registration_id: int) -> Registration:
     session = get_session()
     registration = organiser_registration(registration_id)
     signup.cancel(session, registration)
-    session.commit()
     return registration
 
 
@@ -167,7 +162,6 @@ def announce(data: dict[str, Any], slug: str) -> Any:
     event = organiser_event(slug)
     announcement_id = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
     recipients = notify.announce(session, event, data["subject"], data["body"], announcement_id[:100])
-    session.commit()
     return {"recipients": recipients}
 
 
@@ -182,7 +176,6 @@ def add_discount_code(data: dict[str, Any], slug: str) -> Any:
     """Percentage or fixed amount off, optionally limited in uses, time and rates; never below zero."""
     session = get_session()
     code = pricing.add_code(session, organiser_event(slug), data)
-    session.commit()
     return code
 
 
@@ -197,7 +190,6 @@ def put_billing(data: dict[str, Any]) -> Any:
     organisation = session.get(Organisation, current_organisation().id)
     for key, value in data.items():
         setattr(organisation, key, value)
-    session.commit()
     return {key: getattr(organisation, key) for key in ("legal_name", "address", "vat_number", "billing_email", "bank_details")}
 
 
@@ -243,7 +235,6 @@ class Members(MethodView):
         rows = _member_file()
         session = get_session()
         outcome = members.replace_members(session, current_organisation().id, rows)
-        session.commit()
         return outcome
 
     @blp.doc(security=ORGANISER)
@@ -255,7 +246,6 @@ class Members(MethodView):
         rows = _member_file()
         session = get_session()
         outcome = members.append_members(session, current_organisation().id, rows)
-        session.commit()
         return outcome
 
 
@@ -283,7 +273,6 @@ def approve_registration(registration_id: int) -> Any:
     with payment_url if paid, waitlisted if full) and the attendee is told."""
     session = get_session()
     registration = approvals.approve(session, organiser_registration(registration_id))
-    session.commit()
     return _Decided(session, registration)
 
 
@@ -298,5 +287,4 @@ def reject_registration(data: dict[str, Any], registration_id: int) -> Any:
     """Rejects a registration awaiting approval: it is cancelled and the attendee gets the reason by mail."""
     session = get_session()
     registration = approvals.reject(session, organiser_registration(registration_id), (data or {}).get("reason"))
-    session.commit()
     return _Decided(session, registration)

@@ -86,7 +86,6 @@ def register(slug: str) -> Any:
         try:
             data = SignUpInput().load(_form_payload(request.form))
             outcome = signup.sign_up(session, event, data, idempotency_key=f"form:{values['form_key']}")
-            session.commit()
             if outcome.registration.status == RegistrationStatus.PENDING_PAYMENT:
                 return redirect(url_for("pages.pay", token=outcome.registration.manage_token), code=303)
             return redirect(url_for("pages.manage", token=outcome.registration.manage_token, new=1), code=303)
@@ -129,7 +128,6 @@ def cancel(token: str) -> Any:
     registration = attendee_registration(token)
     if request.method == "POST":
         signup.cancel(get_session(), registration)
-        get_session().commit()
         return redirect(url_for("pages.manage", token=token, done="cancelled"), code=303)
     return render_template("cancel.html", registration=registration, event=registration.event)
 
@@ -142,7 +140,6 @@ def correct_name(token: str) -> Any:
         data = NameCorrection().load({"given_name": request.form.get("given_name", ""),
                                       "family_name": request.form.get("family_name", "")})
         signup.correct_name(session, registration, data["given_name"], data["family_name"])
-        session.commit()
     except ValidationError as exc:
         return render_template(
             "manage.html", registration=registration, event=registration.event, name_errors=exc.normalized_messages(),

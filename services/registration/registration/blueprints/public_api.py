@@ -35,7 +35,6 @@ def register(data: dict[str, Any], slug: str) -> Any:
     session = get_session()
     event = event_service.get_public_event(session, slug)
     outcome = signup.sign_up(session, event, data, idempotency_key=key)
-    session.commit()
     registration = outcome.registration
     body = {
         "id": registration.id,

@@ -24,6 +24,5 @@ def stripe_webhook() -> Any:
         raise ApiError(400, "bad_signature", str(exc)) from exc
     session = get_session()
     outcome = payments.apply_event(session, event)
-    session.commit()
     log.info("stripe event", extra={"stripe_event": event["id"], "type": event["type"], "outcome": outcome})
     return jsonify(received=True, outcome=outcome)
