@@ -14,7 +14,6 @@ from suite_common.forms import protect_forms
 
 from ..schemas.registrations import InvoiceList, InvoiceQuery, InvoiceRequest, RegistrationOutput
 from ..services import invoices, receipts
-from ..services.lifecycle import TransitionRefused
 from .lookups import attendee_registration, organiser_event, organiser_registration
 
 api = SuiteBlueprint("invoices_api", __name__, url_prefix="/api/v1", description="Payment by invoice")
@@ -33,7 +32,6 @@ def issue(data: dict[str, Any], registration_id: int) -> Any:
     session = get_session()
     registration = organiser_registration(registration_id)
     invoices.issue_invoice(session, registration, data)
-    session.commit()
     return registration
 
 
@@ -46,7 +44,6 @@ def mark_paid(registration_id: int) -> Any:
     """The bank transfer arrived: confirms the registration and tells the attendee."""
     session = get_session()
     registration = invoices.mark_paid(session, organiser_registration(registration_id))
-    session.commit()
     return registration
 
 
@@ -71,11 +68,10 @@ def request_invoice(token: str) -> Any:
         try:
             invoices.issue_invoice(session, registration, InvoiceRequest().load(
                 {k: request.form.get(k) or None for k in ("name", "address", "vat_number", "purchase_order", "email")}))
-            session.commit()
             return redirect(url_for("pages.manage", token=token, done="invoice"), code=303)
         except ValidationError as exc:
             errors = exc.normalized_messages()
-        except (ApiError, TransitionRefused) as exc:
+        except ApiError as exc:
             errors = {"_form": [exc.message]}
     return render_template("invoice_request.html", registration=registration, event=registration.event,
                            errors=errors, values=values), (422 if errors else 200)

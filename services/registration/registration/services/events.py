@@ -14,7 +14,7 @@ from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import Event, EventSession, Rate
 from ..schemas.common import SLUG_PATTERN
-from . import lifecycle, notify
+from . import capacity, notify
 
 DEFAULT_CONSENT_TEXT = (
     "I agree that the organiser stores the details I enter to handle my registration, "
@@ -88,7 +88,8 @@ def update_event(session: Session, event: Event, changes: dict[str, Any]) -> Eve
         session.flush()
         notify.event_moved(session, event, event.sequence - 1, now)
     if "capacity" in changes and changes["capacity"] != event.capacity:
-        notify.queue(session, lifecycle.change_capacity(session, event, changes["capacity"], now).mails)
+        for person in capacity.change_capacity(session, event, changes["capacity"]):
+            notify.confirmed(session, person, now)
     session.flush()
     return event
 
