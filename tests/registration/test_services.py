@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from registration.models import DiscountCode, Event, Registration
 from registration.schemas.events import DiscountCodeInput, EventInput, EventPatch, EventSessionInput, RateInput
 from registration.schemas.registrations import SignUpInput
-from registration.services import capacity, events, organisations, pricing, roster, signup
+from registration.services import capacity, events, lifecycle, organisations, pricing, roster, signup
 from suite_common.csvexport import neutralise
 from suite_common.errors import ApiError
 from tests.support.databases import BACKENDS
@@ -459,16 +459,16 @@ def test_change_capacity_promotes_in_arrival_order(db_session, org_id):
     event = new_event(db_session, org_id, capacity=1)
     people = [join(db_session, event).registration for _ in range(5)]
 
-    promoted = capacity.change_capacity(db_session, event, 3)
+    promoted = lifecycle.change_capacity(db_session, event, 3, NOW).promoted
     assert promoted == people[1:3]
     assert statuses(db_session, *people) == ["confirmed"] * 3 + ["waitlisted"] * 2
     assert event.capacity == 3 and event.seats_taken == 3
     assert [capacity.waitlist_position(db_session, p) for p in people[3:]] == [1, 2]
 
-    assert capacity.change_capacity(db_session, event, 1) == []  # smaller takes no seat away
+    assert lifecycle.change_capacity(db_session, event, 1, NOW).promoted == []  # smaller takes no seat away
     assert statuses(db_session, *people) == ["confirmed"] * 3 + ["waitlisted"] * 2
 
-    assert capacity.change_capacity(db_session, event, None) == people[3:]
+    assert lifecycle.change_capacity(db_session, event, None, NOW).promoted == people[3:]
     assert event.seats_taken == 5
 
 
@@ -483,9 +483,9 @@ def test_update_event_capacity_goes_through_the_waiting_list(db_session, org_id)
 def test_promote_waitlisted_stops_when_full(db_session, org_id):
     event = new_event(db_session, org_id, capacity=1)
     people = [join(db_session, event).registration for _ in range(3)]
-    assert capacity.promote_waitlisted(db_session, event.id) == []
+    assert lifecycle.promote(db_session, event.id, NOW).promoted == []
     capacity.release_seat(db_session, event.id)
-    assert capacity.promote_waitlisted(db_session, event.id) == [people[1]]
+    assert lifecycle.promote(db_session, event.id, NOW).promoted == [people[1]]
 
 
 # --- roster --------------------------------------------------------------------------

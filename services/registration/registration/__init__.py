@@ -14,6 +14,7 @@ from suite_common.app import create_service_app
 from suite_common.audit import init_audit
 from suite_common.cli import RoundRobin, register_worker_cli
 from suite_common.db import get_session
+from suite_common.errors import ApiError
 from suite_common.forms import init_csrf
 from suite_common.outbox import dispatcher_for
 from suite_common.ratelimit import init_rate_limits
@@ -21,8 +22,9 @@ from suite_common.retention import PeriodicPurge, register_purge_cli
 from suite_common.settings import Settings
 
 from .models import RateLimitCounter, SeenSignature
-from .services.documents import format_money
 from .services.hold_sweeper import HoldSweeper
+from .services.lifecycle import TransitionRefused
+from .services.money import format_money
 from .services.organisations import resolve_token
 from .services.payments import StripeTarget
 
@@ -66,6 +68,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         Path(__file__).parent / "migrations", SeenSignature, form_targets=(settings.stripe.checkout_origin,),
     )
     init_csrf(app)
+    # A transition not valid from the registration's state (the lifecycle's domain error) is a 409.
+    app.register_error_handler(TransitionRefused, lambda e: app.handle_user_exception(
+        ApiError(409, e.code, e.message, e.fields)))
 
     from .blueprints import internal_api, invoices, mail_links, organiser_api, pages, privacy, public_api, webhooks
     from .models import AuditEntry

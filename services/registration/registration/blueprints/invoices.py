@@ -14,6 +14,7 @@ from suite_common.forms import protect_forms
 
 from ..schemas.registrations import InvoiceList, InvoiceQuery, InvoiceRequest, RegistrationOutput
 from ..services import invoices, receipts
+from ..services.lifecycle import TransitionRefused
 from .lookups import attendee_registration, organiser_event, organiser_registration
 
 api = SuiteBlueprint("invoices_api", __name__, url_prefix="/api/v1", description="Payment by invoice")
@@ -71,7 +72,7 @@ def request_invoice(token: str) -> Any:
             return redirect(url_for("pages.manage", token=token, done="invoice"), code=303)
         except ValidationError as exc:
             errors = exc.normalized_messages()
-        except ApiError as exc:
+        except (ApiError, TransitionRefused) as exc:
             errors = {"_form": [exc.message]}
     return render_template("invoice_request.html", registration=registration, event=registration.event,
                            errors=errors, values=values), (422 if errors else 200)

@@ -12,13 +12,12 @@ reads the count in Python and writes it back.
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from suite_common.db import is_postgresql, utcnow
+from suite_common.db import is_postgresql
 
 from ..models import Event, EventSession, Registration, RegistrationStatus, RegistrationWorkshop
 
@@ -68,41 +67,13 @@ def release_seat(session: Session, event_id: int) -> None:
     )
 
 
-def promote_waitlisted(session: Session, event_id: int) -> list[Registration]:
-    """Gives free seats to the waiting list in arrival order; returns who moved up."""
-    promoted = []
-    while True:
-        first = session.scalar(
-            select(Registration)
-            .where(Registration.event_id == event_id, Registration.status == RegistrationStatus.WAITLISTED)
-            .order_by(Registration.id)
-            .limit(1)
-        )
-        if first is None or not take_seat(session, event_id):
-            break
-        now = utcnow()
-        if first.amount_due > 0 and first.paid_at is None:
-            # A paid seat is held for them to pay, as at sign-up.
-            first.status = RegistrationStatus.PENDING_PAYMENT
-            first.hold_expires_at = now + dt.timedelta(minutes=max(31, first.event.seat_hold_minutes))
-        else:
-            first.status = RegistrationStatus.CONFIRMED
-        first.updated_at = now
-        session.flush()
-        promoted.append(first)
-    return promoted
-
-
-def change_capacity(session: Session, event: Event, new_capacity: int | None) -> list[Registration]:
-    """A larger capacity fills from the waiting list; a smaller one takes no seat away."""
+def set_capacity(session: Session, event: Event, new_capacity: int | None) -> None:
+    """Under the event's lock; ``lifecycle.change_capacity`` then fills freed seats from the waiting list."""
     lock_event(session, event.id)
     session.execute(
         update(Event).where(Event.id == event.id).values(capacity=new_capacity)
         .execution_options(synchronize_session=False)
     )
-    promoted = promote_waitlisted(session, event.id)
-    session.refresh(event)
-    return promoted
 
 
 def waitlist_position(session: Session, registration: Registration) -> int | None:

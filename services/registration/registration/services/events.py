@@ -14,7 +14,7 @@ from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import Event, EventSession, Rate
 from ..schemas.common import SLUG_PATTERN
-from . import capacity, notify
+from . import lifecycle, notify
 
 DEFAULT_CONSENT_TEXT = (
     "I agree that the organiser stores the details I enter to handle my registration, "
@@ -88,8 +88,7 @@ def update_event(session: Session, event: Event, changes: dict[str, Any]) -> Eve
         session.flush()
         notify.event_moved(session, event, event.sequence - 1, now)
     if "capacity" in changes and changes["capacity"] != event.capacity:
-        for person in capacity.change_capacity(session, event, changes["capacity"]):
-            notify.confirmed(session, person, now)
+        notify.queue(session, lifecycle.change_capacity(session, event, changes["capacity"], now).mails)
     session.flush()
     return event
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from suite_common.db import Database, utcnow
 
 from ..models import Registration, RegistrationStatus
-from . import capacity, holds, payments
+from . import capacity, lifecycle, notify, payments
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +59,10 @@ def settle(session: Session, registration_id: int, now: dt.datetime) -> str:
         return payments.checkout_released(session, checkout)
     capacity.lock_event(session, registration.event_id)
     session.refresh(registration)
-    if (registration.status != RegistrationStatus.PENDING_PAYMENT or registration.checkout_session_id
-            or registration.payment_method == "invoice" or registration.hold_expires_at is None
-            or registration.hold_expires_at >= now):
+    released = lifecycle.hold_ran_out(session, registration, now)
+    if released is None:
         return "nothing held"  # paid, invoiced or sent to checkout meanwhile
-    holds.release(session, registration, now)
+    notify.queue(session, released.mails)
     return "hold released"
 
 

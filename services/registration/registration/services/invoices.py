@@ -16,7 +16,7 @@ from suite_common.db import utcnow
 from suite_common.errors import ApiError
 
 from ..models import Document, Event, Organisation, Registration, RegistrationStatus
-from . import capacity, notify, payments, receipts
+from . import capacity, lifecycle, notify, payments, receipts
 
 
 def issue_invoice(session: Session, registration: Registration, billing: dict[str, Any],
@@ -42,8 +42,7 @@ def issue_invoice(session: Session, registration: Registration, billing: dict[st
     existing = receipts.for_registration(session, registration, "invoice")
     if existing is not None:
         return existing
-    if registration.status != RegistrationStatus.PENDING_PAYMENT:
-        raise ApiError(409, "not_awaiting_payment", "Only a registration awaiting payment can be invoiced.")
+    lifecycle.hold_for_invoice(registration, now)  # the seat stays while the invoice is open
     organisation = session.get(Organisation, event.organisation_id)
     due = now + dt.timedelta(days=event.invoice_due_days)
     buyer = {"name": billing["name"], "address": [line for line in billing["address"].splitlines() if line.strip()],
@@ -53,13 +52,10 @@ def issue_invoice(session: Session, registration: Registration, billing: dict[st
         session, registration, "invoice", now, buyer=buyer, due_on=due.date().isoformat(),
         payment_method="Bank transfer",
         bank_details=[line for line in (organisation.bank_details or "").splitlines() if line.strip()])
-    registration.payment_method = "invoice"
     registration.billing = billing
     registration.invoice_number = document.number
     registration.invoice_due_at = due
-    registration.hold_expires_at = None  # the seat stays while the invoice is open
     payments.expire_checkout(session, registration)
-    registration.updated_at = now
     notify.invoice_issued(session, registration, document)
     return document
 
@@ -68,15 +64,9 @@ def mark_paid(session: Session, registration: Registration, now: dt.datetime | N
     now = now or utcnow()
     capacity.lock_event(session, registration.event_id)
     session.refresh(registration)
-    if registration.paid_at is not None:
-        return registration
-    if registration.status != RegistrationStatus.PENDING_PAYMENT or registration.payment_method != "invoice":
-        raise ApiError(409, "not_invoiced", "Only a registration with an open invoice can be marked paid.")
-    registration.status = RegistrationStatus.CONFIRMED
-    registration.paid_at = now
-    registration.amount_paid = registration.amount_due
-    registration.updated_at = now
-    notify.paid(session, registration, registration.invoice_number or "", now)
+    confirmed = lifecycle.confirm_by_invoice(registration, now)
+    if confirmed is not None:  # else marked paid already
+        notify.queue(session, confirmed.mails)
     return registration
 
 

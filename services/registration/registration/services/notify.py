@@ -22,7 +22,7 @@ from ..models import Event, Registration, RegistrationStatus
 from ..models.outbox import Outbox
 from ..models.registration import ENDED
 from . import calendar
-from .documents import format_money
+from .money import format_money
 from .urls import manage_url, public_base, public_domain
 
 MESSAGES_PATH = "/internal/v1/messages"
@@ -107,27 +107,34 @@ def schedule_reminders(session: Session, registration: Registration, now: dt.dat
     enqueue_many(session, Outbox, _reminders(registration, now))
 
 
+def _reminder_cancellations(registration: Registration, sequence: int) -> list[OutboxRow]:
+    return [_cancellation(_reminder_key(registration, name, sequence))
+            for name, *_rest in list(REMINDERS) + [WEBINAR_REMINDER]]
+
+
 def cancel_reminders(session: Session, registration: Registration, sequence: int) -> None:
-    enqueue_many(session, Outbox, [_cancellation(_reminder_key(registration, name, sequence))
-                                   for name, *_rest in list(REMINDERS) + [WEBINAR_REMINDER]])
+    enqueue_many(session, Outbox, _reminder_cancellations(registration, sequence))
 
 
-def signed_up(session: Session, registration: Registration, position: int | None, now: dt.datetime) -> None:
+# The mails of a registration's transitions are built, not sent: ``lifecycle`` returns them and
+# its caller queues them (``queue``) in the transaction of the change.
+
+
+def signed_up(registration: Registration, position: int | None, now: dt.datetime) -> list[OutboxRow]:
     if registration.status == RegistrationStatus.CONFIRMED:
-        confirmed(session, registration, now, template="registration_confirmed")
-    elif registration.status == RegistrationStatus.WAITLISTED:
-        _send(session, registration, "registration_waitlisted", f"reg:{registration.reference}:waitlisted",
-              base_context(registration, position))
+        return confirmed(registration, now, template="registration_confirmed")
+    if registration.status == RegistrationStatus.WAITLISTED:
+        return [_message(registration, "registration_waitlisted", f"reg:{registration.reference}:waitlisted",
+                         base_context(registration, position))]
+    return []
 
 
-def confirmed(session: Session, registration: Registration, now: dt.datetime,
-              template: str = "registration_promoted") -> None:
+def confirmed(registration: Registration, now: dt.datetime, template: str = "registration_promoted") -> list[OutboxRow]:
     if registration.status == RegistrationStatus.PENDING_PAYMENT:
         # Promoted to a paid seat: the seat is held while they pay; confirmation follows payment.
         context = {**base_context(registration), "ticket": {"code": registration.ticket_code}}
-        _send(session, registration, template, f"reg:{registration.reference}:{template}", context)
-        return
-    queue(session, confirmation(registration, now, template))
+        return [_message(registration, template, f"reg:{registration.reference}:{template}", context)]
+    return confirmation(registration, now, template)
 
 
 def confirmation(registration: Registration, now: dt.datetime,
@@ -144,21 +151,22 @@ def confirmation(registration: Registration, now: dt.datetime,
 
 
 def queue(session: Session, messages: list[OutboxRow]) -> None:
-    """Writes messages built earlier (``confirmation``) to the outbox, with one statement."""
+    """Writes messages built earlier (a transition's, or ``confirmation``) to the outbox, with one statement."""
     enqueue_many(session, Outbox, messages)
 
 
-def cancelled(session: Session, registration: Registration, held_seat: bool, refund_amount: str | None = None,
-              reason: str = "request") -> None:
+def cancelled(registration: Registration, held_seat: bool, refund_amount: str | None = None,
+              reason: str = "request") -> list[OutboxRow]:
     """``reason``: "request" (the attendee or the organiser cancelled), "hold_expired" (not paid in time) or
     "paid_too_late" (a payment that came after the seat was gone, refunded). Each has its own message, so
     a hold that ran out does not swallow the refund of a payment that came after it."""
     attachments = [_calendar_attachment(registration, cancelled=True)] if held_seat else []
     context = {**base_context(registration), "refund": {"amount": refund_amount}, "cancellation": {"reason": reason}}
     key = f"reg:{registration.reference}:cancelled" + ("" if reason == "request" else f":{reason}")
-    _send(session, registration, "registration_cancelled", key, context, attachments)
+    mails = [_message(registration, "registration_cancelled", key, context, attachments)]
     if held_seat:
-        cancel_reminders(session, registration, registration.event.sequence)
+        mails += _reminder_cancellations(registration, registration.event.sequence)
+    return mails
 
 
 def announce(session: Session, event: Event, subject: str, body: str, announcement_id: str) -> int:
@@ -181,14 +189,14 @@ def announce(session: Session, event: Event, subject: str, body: str, announceme
     return count
 
 
-def paid(session: Session, registration: Registration, receipt_number: str, now: dt.datetime) -> None:
+def paid(registration: Registration, receipt_number: str, now: dt.datetime) -> list[OutboxRow]:
     """Payment received, with the receipt; then the confirmation with calendar file and reminders."""
     amount = format_money(registration.amount_paid, registration.currency)
     context = {**base_context(registration),
                "payment": {"amount": amount, "receipt_number": receipt_number,
                            "receipt_url": f"{manage_url(registration)}/receipt.pdf"}}
-    _send(session, registration, "payment_received", f"reg:{registration.reference}:paid", context)
-    confirmed(session, registration, now, template="registration_confirmed")
+    return [_message(registration, "payment_received", f"reg:{registration.reference}:paid", context),
+            *confirmed(registration, now, template="registration_confirmed")]
 
 
 def invoice_issued(session: Session, registration: Registration, document: Any) -> None:
@@ -212,17 +220,17 @@ def event_moved(session: Session, event: Event, previous_sequence: int, now: dt.
         schedule_reminders(session, registration, now)
 
 
-def approval_pending(session: Session, registration: Registration) -> None:
+def approval_pending(registration: Registration) -> list[OutboxRow]:
     """Signed up at a rate that needs the organiser's approval: no seat yet, an answer will follow."""
-    _send(session, registration, "approval_pending", f"reg:{registration.reference}:approval_pending",
-          base_context(registration))
+    return [_message(registration, "approval_pending", f"reg:{registration.reference}:approval_pending",
+                     base_context(registration))]
 
 
-def approval_granted(session: Session, registration: Registration) -> None:
-    _send(session, registration, "approval_granted", f"reg:{registration.reference}:approval_granted",
-          base_context(registration, position=None))
+def approval_granted(registration: Registration) -> list[OutboxRow]:
+    return [_message(registration, "approval_granted", f"reg:{registration.reference}:approval_granted",
+                     base_context(registration, position=None))]
 
 
-def approval_rejected(session: Session, registration: Registration, reason: str | None) -> None:
-    _send(session, registration, "approval_rejected", f"reg:{registration.reference}:approval_rejected",
-          {**base_context(registration), "approval": {"reason": reason}})
+def approval_rejected(registration: Registration, reason: str | None) -> list[OutboxRow]:
+    return [_message(registration, "approval_rejected", f"reg:{registration.reference}:approval_rejected",
+                     {**base_context(registration), "approval": {"reason": reason}})]

@@ -53,8 +53,8 @@ def ensure_checkout(session: Session, registration: Registration) -> str:
     """The Checkout Session URL for a registration awaiting card payment, created once per hold."""
     if registration.payment_url and registration.checkout_session_id:
         return registration.payment_url
-    # The session, once made, is reused: the hold is renewed for it once (see lifecycle.MIN_HOLD).
-    lifecycle.renew_hold_for_checkout(registration, utcnow())
+    # Nothing is changed before Stripe answers: a failure leaves the registration as it was.
+    hold_end = lifecycle.checkout_hold_end(registration, utcnow())
     url = manage_url(registration)
     created = stripe_client().v1.checkout.sessions.create(params={
         "mode": "payment",
@@ -66,10 +66,9 @@ def ensure_checkout(session: Session, registration: Registration) -> str:
         "customer_email": registration.email,
         "success_url": f"{url}?paid=1",
         "cancel_url": url,
-        "expires_at": int(registration.hold_expires_at.timestamp()),
-    }, options={"idempotency_key": f"checkout:{registration.reference}:{int(registration.hold_expires_at.timestamp())}"})
-    registration.checkout_session_id = created.id
-    registration.payment_url = created.url
+        "expires_at": int(hold_end.timestamp()),
+    }, options={"idempotency_key": f"checkout:{registration.reference}:{int(hold_end.timestamp())}"})
+    lifecycle.checkout_opened(registration, created.id, created.url, hold_end)
     session.flush()
     return created.url or url
 
@@ -79,11 +78,8 @@ def payment_url(session: Session, registration: Registration) -> str | None:
     if registration.status != RegistrationStatus.PENDING_PAYMENT:
         return None
     try:
-        url = ensure_checkout(session, registration)
-        session.commit()
-        return url
+        return ensure_checkout(session, registration)
     except stripe.StripeError:
-        session.rollback()
         log.warning("checkout session not created yet", extra={"registration": registration.id})
         return f"{manage_url(registration)}/pay"
 

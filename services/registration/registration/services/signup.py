@@ -19,8 +19,7 @@ from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import Event, EventSession, Registration, RegistrationStatus, RegistrationWorkshop
 from ..models.registration import ENDED
-from . import capacity, holds, members, notify, payments, pricing
-from .documents import format_money as money_text
+from . import capacity, lifecycle, members, notify, payments, pricing
 from .events import consent_version, rates_on_offer, registration_window_refusal
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
@@ -73,10 +72,6 @@ def _replayed(session: Session, registration: Registration) -> SignUpOutcome:
 def _duplicate_email() -> ApiError:
     return ApiError(409, "already_registered", "This email address is already registered for this event.",
                     {"email": ["Already registered for this event."]})
-
-
-def payments_hold(event: Event, now: dt.datetime) -> dt.datetime:
-    return payments.hold_until(now, event.seat_hold_minutes)
 
 
 def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_key: str | None = None,
@@ -133,34 +128,21 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
         "consent_version": consent_version(event.consent_text), "idempotency_key": idempotency_key,
         "request_fingerprint": request_fingerprint if idempotency_key else None, "created_at": now, "updated_at": now,
     }
-    # A free seat as the event was read: confirmation is the likely outcome, so its mails are
-    # built now (the other outcomes build theirs under the lock; they are cheap, or rare).
-    wants_seat = not rate.requires_approval
-    looks_free = event.capacity is None or event.seats_taken < event.capacity
-    confirmation = (notify.confirmation(Registration(**fields, status=RegistrationStatus.CONFIRMED,
-                                                     event=event, rate=rate), now)
-                    if wants_seat and amount_due == 0 and looks_free else None)
+    # The other outcomes build their mails under the lock; they are cheap, or rare.
+    confirmation = lifecycle.likely_confirmation(fields, event, rate, now)
 
-    if wants_seat:
+    if not rate.requires_approval:
         seated = capacity.lock_event_taking_seat(session, event.id)
     else:  # a sign-up that waits for the organiser's approval takes no seat until it is approved
         capacity.lock_event(session, event.id)
         seated = False
-    # From here on a refusal gives back what was taken (one lock order, as in holds.reseat:
+    # From here on a refusal gives back what was taken (one lock order, as in lifecycle._reseat:
     # the event, its workshops by id, the discount code), so the caller's transaction stays usable.
     _take_workshops(session, event.id, workshops, seated)
     if price.discount_code is not None and not pricing.try_claim_use(session, price.discount_code.id):
         _give_back(session, event.id, seated, [w.id for w in workshops])
         raise validation_error({"discount_code": ["This discount code has been used up."]})
-    if rate.requires_approval:
-        status = RegistrationStatus.PENDING_APPROVAL
-    elif not seated:
-        status = RegistrationStatus.WAITLISTED
-    elif amount_due > 0:
-        status = RegistrationStatus.PENDING_PAYMENT
-    else:
-        status = RegistrationStatus.CONFIRMED
-    hold = payments_hold(event, now) if status == RegistrationStatus.PENDING_PAYMENT else None
+    status, hold = lifecycle.initial_state(event, rate, seated, amount_due, now)
     registration = _insert(session, {**fields, "status": status, "hold_expires_at": hold})
     if registration is None:
         # A concurrent request won the race: same email, or the same idempotency key.
@@ -172,12 +154,7 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
     session.add_all(RegistrationWorkshop(registration_id=registration.id, session_id=w.id, amount=w.amount)
                     for w in workshops)
     position = capacity.waitlist_position(session, registration)
-    if status == RegistrationStatus.CONFIRMED and confirmation is not None:
-        notify.queue(session, confirmation)
-    elif status == RegistrationStatus.PENDING_APPROVAL:
-        notify.approval_pending(session, registration)
-    else:
-        notify.signed_up(session, registration, position, now)
+    notify.queue(session, lifecycle.signed_up(registration, position, now, confirmation))
     return SignUpOutcome(registration, created=True, waitlist_position=position)
 
 
@@ -225,25 +202,13 @@ def cancel(session: Session, registration: Registration) -> list[Registration]:
     waiting list; returns who was promoted."""
     capacity.lock_event(session, registration.event_id)
     session.refresh(registration)
-    if RegistrationStatus(registration.status).ended:
-        return []
-    now = utcnow()
-    held_seat = RegistrationStatus(registration.status).holds_seat
-    refund_amount = pricing.refund_due(registration.event, registration.amount_paid - registration.amount_refunded, now)
-    registration.status = RegistrationStatus.REFUNDED if refund_amount else RegistrationStatus.CANCELLED
-    registration.cancelled_at = now
-    registration.cancelled_by = "request"
+    cancelled = lifecycle.cancel(session, registration, utcnow())
+    if cancelled is None:
+        return []  # cancelled already
     payments.expire_checkout(session, registration)
-    if registration.discount_code_id is not None and registration.paid_at is None:
-        pricing.release_use(session, registration.discount_code_id)
-    session.flush()
-    if refund_amount:
-        payments.refund(session, registration, refund_amount, "cancelled under the event's policy")
-    notify.cancelled(session, registration, held_seat,
-                     refund_amount=money_text(refund_amount, registration.currency) if refund_amount else None)
-    if not held_seat:
-        return []
-    return holds.give_back_seats(session, registration, now)
+    payments.refund(session, registration, cancelled.refund, "cancelled under the event's policy")
+    notify.queue(session, cancelled.mails)
+    return cancelled.promoted
 
 
 def correct_name(session: Session, registration: Registration, given_name: str, family_name: str) -> None:
