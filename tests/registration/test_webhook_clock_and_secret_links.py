@@ -20,7 +20,7 @@ from tests.support.factories import create_event, sign_up
 def _post_event(app: Flask, event_id: str, seconds_ahead: int):  # type: ignore[no-untyped-def]
     body = json.dumps({"id": event_id, "object": "event", "type": "customer.created",
                        "data": {"object": {"id": "cus_1", "object": "customer"}}})
-    secret = app.extensions["stripe_settings"].webhook_secret
+    secret = app.extensions["suite_settings"].stripe.webhook_secret
     header = signature_header(body, secret, int(time.time()) + seconds_ahead)
     return app.test_client().post("/webhooks/stripe", data=body, headers={
         "Stripe-Signature": header, "Content-Type": "application/json"})
