@@ -7,6 +7,7 @@ unexpected exception, on each service; pages keep their HTML.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from suite_common.auth import Organisation
 from suite_common.routing import INT64_MAX
@@ -105,6 +107,48 @@ def test_notifications_template_path_refuses_a_slug_that_cannot_be_one(tmp_path:
     client = _app("notifications", tmp_path).test_client()
     response = client.get(f"/api/v1/events/{NOT_A_SLUG}/templates/confirmation", headers=ORGANISER)
     assert_json_error(response, 404, "not_found")
+
+
+def _with_values(rule: str, text: str) -> str:
+    """A path of ``rule`` with valid ids, slugs and choices, and ``text`` for every other value."""
+    path = re.sub(r"<int[^>]*>", "5", rule.replace("<slug:slug>", "fuzz-congress"))
+    path = re.sub(r"<any\(([a-z-]+)[^>]*>", r"\1", path)
+    return re.sub(r"<[^>]+>", text, path)
+
+
+def test_no_path_value_with_a_control_character_reaches_a_view(service_app: Flask) -> None:
+    """No token, code or name of the suite has one; PostgreSQL refuses a NUL (a 500 before)."""
+    adapter = service_app.url_map.bind("service.test")
+
+    def reaches(rule: Any, text: str) -> bool:
+        try:
+            endpoint, _ = adapter.match(_with_values(rule.rule, text), method=sorted(rule.methods or ())[0])
+        except (NotFound, MethodNotAllowed):
+            return False
+        return bool(endpoint == rule.endpoint)
+
+    # Flask adds its static route before any converter can be installed; send_from_directory refuses these itself.
+    rules = [rule for rule in service_app.url_map.iter_rules() if rule.endpoint != "static"
+             and re.search(r"<(?!int|slug:|any\()", rule.rule)]
+    assert rules and all(reaches(rule, "abc") for rule in rules)  # the paths built here do reach their views
+    assert not [f"{rule.rule} with {text!r}" for rule in rules for text in ("a\x00b", "a\x1fb", "\x7f")
+                if reaches(rule, text)]
+
+
+@pytest.mark.parametrize("path", ["/verify/a%00b", "/c/a%00b", "/c/a%00b/badge.json", "/api/v1/jobs/a%00b"])
+def test_certificates_answers_a_nul_in_a_path_with_a_404_on_every_database(
+        database_url: str, tmp_path: Path, path: str) -> None:
+    from certificates import create_app
+    from certificates.models import Base
+
+    app = create_app(make_settings("certificates", database_url, tmp_path))
+    Base.metadata.create_all(app.extensions["suite_db"].engine)
+    app.extensions["suite_token_resolver"] = {"token-a": Organisation(id=1, slug="society-a", name="A")}.get
+    response = app.test_client().get(path, headers=ORGANISER)
+    app.extensions["suite_db"].engine.dispose()
+    assert response.status_code == 404
+    if path.startswith("/api/"):
+        assert_json_error(response, 404, "not_found")
 
 
 def test_routing_errors_of_api_paths_have_the_json_error_body(service_app: Flask) -> None:

@@ -14,7 +14,7 @@ from .errors import register_error_handlers
 from .health import blueprint as health_blueprint
 from .identity import identity_blueprint
 from .logs import configure_logging, init_request_logging
-from .routing import SlugConverter, install_converters, slug_parameter
+from .routing import SlugConverter, TextConverter, install_converters, slug_parameter, text_parameter
 from .security import init_security_headers
 from .settings import Settings
 
@@ -62,6 +62,7 @@ def create_service_app(
     register_error_handlers(app)
     api = init_api(app, title, description)
     api.register_converter(SlugConverter, slug_parameter)
+    api.register_converter(TextConverter, text_parameter)
     app.register_blueprint(health_blueprint)
     api.register_blueprint(identity_blueprint())
     register_db_cli(app, migrations)
