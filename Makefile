@@ -7,7 +7,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 PACKAGES := -e services/common -e services/registration -e services/notifications -e services/certificates
 PYPROJECTS := $(wildcard services/*/pyproject.toml)
 
-.PHONY: run test lint system-packages clean bench
+.PHONY: run test lint system-packages clean bench fuzz
 
 $(VENV)/.runtime: requirements.txt $(PYPROJECTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ lint: $(VENV)/.test
 bench: $(VENV)/.runtime
 	$(PIP) -r bench/requirements.txt
 	$(PY) bench/run_all.py $(if $(QUICK),--quick)
+
+## make fuzz: a long fuzz of the three services' APIs, FUZZ_SECONDS (default 300) per service and token, a fresh
+## seed unless FUZZ_SEED is given (the seed is printed; FUZZ_SEED=<seed> repeats a run's generation)
+fuzz: $(VENV)/.test
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) $(PY) -m pytest tests/fuzz -p no:cacheprovider
 
 system-packages:
 	@bash devtools/system-packages.sh
