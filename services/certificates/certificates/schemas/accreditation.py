@@ -5,7 +5,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from suite_common.fields import Decimal, DecimalText, Pattern, Text
+from suite_common.fields import Decimal, DecimalText, Pattern, StrictBoolean, Text
 
 from ..services.credits import CREDIT_MODES
 
@@ -17,7 +17,7 @@ class QuestionInput(Schema):
     text = Text(500, required=True)
     kind = fields.String(required=True, validate=validate.OneOf(("rating", "text", "yes_no")),
                          metadata={"description": "rating is 1-5"})
-    required = fields.Boolean(load_default=True)
+    required = StrictBoolean(load_default=True)
 
 
 class AccreditationInput(Schema):
@@ -31,7 +31,7 @@ class AccreditationInput(Schema):
     max_credits_per_day = Decimal(24, allow_none=True, load_default=None)
     daily_caps = fields.Dict(keys=fields.Date(), values=Decimal(24),
                              load_default=dict, metadata={"description": "a different cap for some days"})
-    evaluation_required = fields.Boolean(load_default=False)
+    evaluation_required = StrictBoolean(load_default=False)
     evaluation_questions = fields.List(fields.Nested(QuestionInput), load_default=list,
                                        validate=validate.Length(max=30))
     signatory = Text(200, required=True)

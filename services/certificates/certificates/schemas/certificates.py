@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from suite_common.fields import DecimalText, Moment, Pattern, Text, TimeZone, exactly_one_of
+from suite_common.fields import DecimalText, Moment, Pattern, StrictBoolean, Text, TimeZone, exactly_one_of
 
 from .accreditation import AccreditationInput, AccreditationOutput  # noqa: F401 - re-exported for blueprints
 
@@ -18,7 +18,7 @@ class CheckInInput(Schema):
     day = fields.Date(metadata={"description": "the day scanned for (default: today in the event's time zone)"})
     at = Moment(metadata={"description": "when the scan happened, with offset (default: now); "
                                                       "for scanners that upload later"})
-    check_out = fields.Boolean(load_default=False, metadata={"description": "record leaving (optional)"})
+    check_out = StrictBoolean(load_default=False, metadata={"description": "record leaving (optional)"})
 
     _one_identity = exactly_one_of("ticket_code", "registration_id",
                                    message="Give either ticket_code or registration_id.")

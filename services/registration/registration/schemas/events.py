@@ -38,7 +38,7 @@ class EventInput(Schema):
     registration_closes_at = Moment(allow_none=True)
     consent_text = Text(2000, multiline=True, metadata={"description": "the consent an attendee gives; versioned by its content"})
     vat_rate = Decimal(50, metadata={"description": "VAT percentage, e.g. \"20\""})
-    prices_include_vat = fields.Boolean(metadata={"description": "rate amounts include VAT (default true)"})
+    prices_include_vat = StrictBoolean(metadata={"description": "rate amounts include VAT (default true)"})
     seat_hold_minutes = fields.Integer(strict=True, validate=validate.Range(min=30, max=1440),
                                        metadata={"description": "how long a seat waits for card payment"})
     refund_full_until = Moment(allow_none=True, metadata={"description": "cancellations until then: full refund"})
@@ -47,7 +47,7 @@ class EventInput(Schema):
     refund_partial_percent = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
     cancellation_fee = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000_000),
                                       metadata={"description": "kept from every refund, minor units"})
-    allows_invoice = fields.Boolean(metadata={"description": "institutions may pay by invoice (bank transfer)"})
+    allows_invoice = StrictBoolean(metadata={"description": "institutions may pay by invoice (bank transfer)"})
     invoice_due_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=365))
 
     @validates_schema
@@ -74,7 +74,7 @@ class EventSessionInput(Schema):
     capacity = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=1_000_000))
     credits = Decimal(100, required=True, metadata={"description": "accredited CME hours of the session",
                                                     "example": "1.5"})
-    is_workshop = fields.Boolean(load_default=False,
+    is_workshop = StrictBoolean(load_default=False,
                                  metadata={"description": "chosen at sign-up, at its own price and capacity"})
     amount = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=100_000_000),
                             metadata={"description": "a workshop's price, minor units, in the event's currency"})
