@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g
-from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, MetaData, create_engine, event, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +32,7 @@ from sqlalchemy.types import TypeDecorator
 from .errors import ApiError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -96,6 +98,45 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def is_postgresql(session_or_engine: Session | Engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def _insert_ignoring_conflicts(session: Session, model: type[Any],
+                               rows: Mapping[str, Any] | list[Mapping[str, Any]], key: Sequence[str]) -> Any:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING``: a conflict on any other constraint still raises."""
+    dialect = postgresql if is_postgresql(session) else sqlite
+    return dialect.insert(model).values(rows).on_conflict_do_nothing(
+        index_elements=[getattr(model, name) for name in key])
+
+
+def insert_once(session: Session, model: type[T], values: Mapping[str, Any], key: Sequence[str], *,
+                for_update: bool = False) -> tuple[T, bool]:
+    """The row whose ``key`` columns (a unique constraint) hold ``values``': inserted now, or the one
+    that exists; returns ``(row, inserted)``. The suite's one way to insert a row once.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` on PostgreSQL and SQLite: no savepoint, no
+    ``IntegrityError`` to catch, no SELECT-then-INSERT race. On PostgreSQL an insert of the same key by
+    a concurrent transaction makes this one wait for it; once it committed, the row is read here (each
+    statement of READ COMMITTED sees what committed before it). SQLite's write lock serialises the
+    rest. ``for_update`` locks the existing row. Python-side column defaults apply as with ``add``."""
+    row = session.scalar(_insert_ignoring_conflicts(session, model, dict(values), key).returning(model))
+    if row is not None:
+        return row, True
+    existing = select(model).where(*(getattr(model, name) == values[name] for name in key))
+    found = session.scalar(existing.with_for_update() if for_update else existing)
+    if found is None:  # deleted between the two statements: a conflict the caller cannot resolve
+        raise IntegrityError("insert_once", dict(values), Exception(f"{model.__name__} row vanished"))
+    return found, False
+
+
+def insert_many_once(session: Session, model: type[Any], rows: Iterable[Mapping[str, Any]],
+                     key: Sequence[str]) -> None:
+    """``insert_once`` for many rows in one statement, where the caller needs no row back: a key that
+    exists (or repeats in ``rows``: the first one is kept) is skipped."""
+    unique: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+    for row in rows:
+        unique.setdefault(tuple(row[name] for name in key), row)
+    if unique:
+        session.execute(_insert_ignoring_conflicts(session, model, list(unique.values()), key))
 
 
 RequestEndHook = Callable[[Response], None]

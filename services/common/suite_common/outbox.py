@@ -21,11 +21,10 @@ from typing import Any, NotRequired, TypedDict
 
 import requests
 from sqlalchemy import JSON, Index, String, Text, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from .client import ServiceClient
-from .db import Database, UTCDateTime, is_postgresql, utcnow
+from .db import Database, UTCDateTime, insert_many_once, is_postgresql, utcnow
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,10 +60,8 @@ def enqueue(session: Session, model: type[OutboxMixin], target: str, method: str
             idempotency_key: str, body: dict[str, Any] | None = None) -> None:
     """Adds a request to the outbox of the current transaction; the same key twice is kept once
     (the first request stays, a later one under the same key is dropped without a word)."""
-    exists = session.scalar(select(model.id).where(model.idempotency_key == idempotency_key))
-    if exists is None:
-        session.add(model(idempotency_key=idempotency_key, target=target, method=method, path=path, body=body,
-                          next_attempt_at=utcnow()))
+    enqueue_many(session, model, [OutboxRow(target=target, method=method, path=path,
+                                            idempotency_key=idempotency_key, body=body)])
 
 
 class OutboxRow(TypedDict):
@@ -80,21 +77,16 @@ class OutboxRow(TypedDict):
 def enqueue_many(session: Session, model: type[OutboxMixin], rows: Iterable[OutboxRow]) -> None:
     """``enqueue`` for several requests in one statement, without a SELECT per key.
 
-    One ``INSERT ... ON CONFLICT DO NOTHING`` (PostgreSQL and SQLite): a key already in the
-    outbox (committed, flushed, or pending in this session: the insert flushes first) or
-    repeated in ``rows`` keeps its first request, as with ``enqueue``. On PostgreSQL a key
-    being inserted by a concurrent transaction makes this one wait for it, then skip the row.
+    One ``INSERT ... ON CONFLICT DO NOTHING`` (``insert_many_once``, PostgreSQL and SQLite): a key
+    already in the outbox (committed, flushed, or pending in this session: the insert flushes first)
+    or repeated in ``rows`` keeps its first request. On PostgreSQL a key being inserted by a
+    concurrent transaction makes this one wait for it, then skip the row.
     """
     now = utcnow()
-    values: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        values.setdefault(row["idempotency_key"], {
-            "idempotency_key": row["idempotency_key"], "target": row["target"], "method": row["method"],
-            "path": row["path"], "body": row.get("body"), "attempts": 0, "next_attempt_at": now, "created_at": now})
-    if not values:
-        return
-    dialect = postgresql if is_postgresql(session) else sqlite
-    session.execute(dialect.insert(model).values(list(values.values())).on_conflict_do_nothing())
+    insert_many_once(session, model, [
+        {"idempotency_key": row["idempotency_key"], "target": row["target"], "method": row["method"],
+         "path": row["path"], "body": row.get("body"), "attempts": 0, "next_attempt_at": now, "created_at": now}
+        for row in rows], key=("idempotency_key",))
 
 
 def backoff(attempts: int) -> dt.timedelta:

@@ -8,10 +8,9 @@ from email.utils import make_msgid
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from suite_common.db import utcnow
+from suite_common.db import insert_once, utcnow
 from suite_common.errors import ApiError, validation_error
 
 from ..models import Message, MessageStatus, TemplateOverride
@@ -23,56 +22,42 @@ def _fingerprint(data: dict[str, Any]) -> str:
 
 
 def accept(session: Session, data: dict[str, Any], mail_domain: str) -> Message:
-    """Stores the message (the caller commits before answering); the same key returns the same message."""
-    fingerprint = _fingerprint(data)
-    existing = session.scalar(select(Message).where(Message.idempotency_key == data["idempotency_key"]))
-    if existing is not None:
-        if existing.fingerprint not in (None, fingerprint):
-            raise ApiError(409, "idempotency_conflict",
-                           "This idempotency_key was already used for a different message.")
-        return existing
+    """Stores the message (committed with the request, before it is acknowledged); the same key
+    returns the same message, also when a concurrent request with that key wins the insert."""
     if data["template"] not in TEMPLATES:
         raise validation_error({"template": [f"Unknown template; one of: {', '.join(TEMPLATES)}."]})
+    fingerprint = _fingerprint(data)
     now = utcnow()
     send_at = data.get("send_at") or now
-    message = Message(
-        idempotency_key=data["idempotency_key"], fingerprint=fingerprint,
-        organisation_id=data.get("organisation_id"), event_slug=data.get("event"),
-        template=data["template"], recipient=data["to"], context=data.get("context") or {},
-        attachments=data.get("attachments") or [], unsubscribe_url=data.get("unsubscribe_url"),
-        status=MessageStatus.QUEUED, send_at=send_at, next_attempt_at=max(send_at, now),
-        message_id=make_msgid(domain=mail_domain), created_at=now, updated_at=now,
-    )
-    session.add(message)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()  # a concurrent request with the same key won; answer with its message
-        return accept(session, data, mail_domain)
+    message, _created = insert_once(session, Message, {
+        "idempotency_key": data["idempotency_key"], "fingerprint": fingerprint,
+        "organisation_id": data.get("organisation_id"), "event_slug": data.get("event"),
+        "template": data["template"], "recipient": data["to"], "context": data.get("context") or {},
+        "attachments": data.get("attachments") or [], "unsubscribe_url": data.get("unsubscribe_url"),
+        "status": MessageStatus.QUEUED, "send_at": send_at, "next_attempt_at": max(send_at, now),
+        "message_id": make_msgid(domain=mail_domain), "created_at": now, "updated_at": now,
+    }, key=("idempotency_key",))
+    if message.fingerprint not in (None, fingerprint):
+        raise ApiError(409, "idempotency_conflict", "This idempotency_key was already used for a different message.")
     return message
 
 
 def cancel(session: Session, idempotency_key: str, mail_domain: str) -> Message:
     """Cancels an unsent message. A cancellation that overtakes its message leaves a
     tombstone, so the message is born cancelled when it arrives."""
-    message = session.scalar(select(Message).where(Message.idempotency_key == idempotency_key).with_for_update())
-    if message is None:
-        now = utcnow()
-        message = Message(idempotency_key=idempotency_key, fingerprint=None, template="", recipient="",
-                          status=MessageStatus.CANCELLED, message_id=make_msgid(domain=mail_domain),
-                          created_at=now, updated_at=now)
-        session.add(message)
-        try:
-            session.flush()
-        except IntegrityError:
-            session.rollback()
-            return cancel(session, idempotency_key, mail_domain)
+    now = utcnow()
+    message, created = insert_once(session, Message, {
+        "idempotency_key": idempotency_key, "fingerprint": None, "template": "", "recipient": "",
+        "status": MessageStatus.CANCELLED, "message_id": make_msgid(domain=mail_domain),
+        "created_at": now, "updated_at": now,
+    }, key=("idempotency_key",), for_update=True)
+    if created:
         return message
     if message.status in (MessageStatus.SENT, MessageStatus.SENDING):
         raise ApiError(409, "already_sent", "This message is already being sent or was sent.")
     if message.status == MessageStatus.QUEUED:
         message.status = MessageStatus.CANCELLED
-        message.updated_at = utcnow()
+        message.updated_at = now
     return message
 
 
@@ -98,12 +83,10 @@ def put_override(session: Session, organisation_id: int, event_slug: str, templa
         check_wording(template, wording)
     except RenderError as exc:
         raise validation_error({"template": [str(exc)]}, "The template does not render.") from exc
-    override = session.scalar(select(TemplateOverride).where(
-        TemplateOverride.organisation_id == organisation_id, TemplateOverride.event_slug == event_slug,
-        TemplateOverride.template == template))
-    if override is None:
-        override = TemplateOverride(organisation_id=organisation_id, event_slug=event_slug, template=template)
-        session.add(override)
+    override, _created = insert_once(session, TemplateOverride, {
+        "organisation_id": organisation_id, "event_slug": event_slug, "template": template,
+        "subject": wording.subject, "text": wording.text, "html": wording.html,
+    }, key=("organisation_id", "event_slug", "template"))
     override.subject, override.text, override.html = wording.subject, wording.text, wording.html
     session.flush()
     return override
