@@ -46,9 +46,7 @@ def privacy_blueprint(export: Export, erase: Erase) -> SuiteBlueprint:
     @blp.arguments(PrivacyRequest)
     @blp.response(200, PrivacyAnswer)
     def erase_view(data: dict[str, Any]) -> Any:
-        session = get_session()
-        erased, kept = erase(session, data["organisation_id"], data["email"])
-        session.commit()
+        erased, kept = erase(get_session(), data["organisation_id"], data["email"])
         return {"data": erased, "kept": kept}
 
     return blp
