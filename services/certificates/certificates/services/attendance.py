@@ -8,10 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from suite_common.db import utcnow
+from suite_common.db import insert_once, utcnow
 from suite_common.errors import ApiError, validation_error
 
 from ..models import AttendanceInterval, AttendanceReport, CheckIn
@@ -45,26 +44,17 @@ def upload_report(session: Session, organisation_id: int, slug: str, data: bytes
         return UploadOutcome(existing, created=False)
     by_email = {person.email: person for person in people}
     unmatched = [row for row in parsed.rows if row.email not in by_email]
-    report = AttendanceReport(
-        organisation_id=organisation_id, event_slug=slug, digest=parsed.digest, format=parsed.format,
-        filename=(filename or "")[:200] or None, timezone=zone, rows_read=len(parsed.rows),
-        matched=len(parsed.rows) - len(unmatched),
-        unmatched_rows=[{"line": r.line, "name": r.name, "email": r.email, "join": r.join.isoformat(),
-                         "leave": r.leave.isoformat()} for r in unmatched],
-        skipped_rows=[{"line": line, "reason": reason} for line, reason in parsed.skipped],
-        report_metadata=parsed.metadata,
-    )
-    try:
-        with session.begin_nested():
-            session.add(report)
-            session.flush()
-    except IntegrityError:  # the same file uploaded twice at once: the other upload stands
-        existing = session.scalar(select(AttendanceReport).where(
-            AttendanceReport.organisation_id == organisation_id, AttendanceReport.event_slug == slug,
-            AttendanceReport.digest == parsed.digest))
-        if existing is None:
-            raise
-        return UploadOutcome(existing, created=False)
+    report, created = insert_once(session, AttendanceReport, {
+        "organisation_id": organisation_id, "event_slug": slug, "digest": parsed.digest, "format": parsed.format,
+        "filename": (filename or "")[:200] or None, "timezone": zone, "rows_read": len(parsed.rows),
+        "matched": len(parsed.rows) - len(unmatched),
+        "unmatched_rows": [{"line": r.line, "name": r.name, "email": r.email, "join": r.join.isoformat(),
+                            "leave": r.leave.isoformat()} for r in unmatched],
+        "skipped_rows": [{"line": line, "reason": reason} for line, reason in parsed.skipped],
+        "report_metadata": parsed.metadata,
+    }, key=("organisation_id", "event_slug", "digest"))
+    if not created:  # the same file uploaded twice at once: the other upload stands
+        return UploadOutcome(report, created=False)
     session.add_all(
         AttendanceInterval(organisation_id=organisation_id, event_slug=slug, registration_id=by_email[row.email].id,
                            email=row.email, starts_at=row.join, ends_at=row.leave,
@@ -138,16 +128,14 @@ def check_in(session: Session, organisation_id: int, slug: str, data: dict[str, 
         if data.get("check_out"):
             raise ApiError(409, "not_checked_in", "There is no check-in to close: this person was not scanned in "
                                                   "for this day or session.")
-        record = CheckIn(organisation_id=organisation_id, event_slug=slug, registration_id=person.id,
-                         email=person.email, day=day, session_code=code, checked_in_at=at)
-        try:
-            with session.begin_nested():
-                session.add(record)
-                session.flush()
-        except IntegrityError:  # two scanners at once: the first scan stands
-            return check_in(session, organisation_id, slug, data)
-        _open_stay(session, record, window, event.timezone, at, first=True)
-        return record, "created"
+        record, created = insert_once(session, CheckIn, {
+            "organisation_id": organisation_id, "event_slug": slug, "registration_id": person.id,
+            "email": person.email, "day": day, "session_code": code, "checked_in_at": at,
+        }, key=("organisation_id", "event_slug", "registration_id", "day", "session_code"))
+        if created:
+            _open_stay(session, record, window, event.timezone, at, first=True)
+            return record, "created"
+        # Two scanners at once: the first scan stands, and this one is a scan of that record.
     if data.get("check_out"):
         if record.checked_out_at is not None:
             return record, "repeated"

@@ -6,10 +6,9 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from suite_common.db import utcnow
+from suite_common.db import insert_once, utcnow
 from suite_common.errors import ApiError
 
 from ..models import Certificate, Evaluation
@@ -96,14 +95,10 @@ def record_evaluation(session: Session, organisation_id: int, slug: str, registr
         found = registry.person_by_id(registration_id)
         if found is None or found[1] != slug or found[2] != organisation_id:
             raise ApiError(404, "not_found", "No such registration for this event.")
-    evaluation = Evaluation(organisation_id=organisation_id, event_slug=slug, registration_id=registration_id,
-                            answers=answers, recorded_by=recorded_by, completed_at=utcnow())
-    try:
-        with session.begin_nested():
-            session.add(evaluation)
-            session.flush()
-    except IntegrityError:
-        return record_evaluation(session, organisation_id, slug, registration_id, answers, recorded_by)
+    evaluation, _created = insert_once(session, Evaluation, {
+        "organisation_id": organisation_id, "event_slug": slug, "registration_id": registration_id,
+        "answers": answers, "recorded_by": recorded_by, "completed_at": utcnow(),
+    }, key=("organisation_id", "event_slug", "registration_id"))  # recorded twice at once: the first stands
     return evaluation
 
 
