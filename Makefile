@@ -22,9 +22,12 @@ $(VENV)/.test: $(VENV)/.runtime requirements-test.txt
 run: $(VENV)/.runtime
 	$(PY) -m devtools.stack
 
-## make test: install what the tests need, then run all of them
+## make test: install what the tests need, then run all of them, on TEST_WORKERS processes (pytest-xdist).
+## Much of the time is spent waiting for the end-to-end stacks, so two workers help even on 2 cores; each test
+## file stays on one worker (--dist loadfile), so a module's stack starts once.
+TEST_WORKERS ?= 2
 test: $(VENV)/.test system-packages lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.test
 	$(PY) -m ruff check services devtools tests

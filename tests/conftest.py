@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,19 @@ from tests.support.databases import BACKENDS, fresh_database
 for _name, _limit in (("SIGNUP_RATE_LIMIT", "100000/minute"), ("TOKEN_RATE_LIMIT", "100000/minute"),
                       ("TOKEN_FAILURE_RATE_LIMIT", "100000/minute")):
     os.environ.setdefault(_name, _limit)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``make test``), the fuzz seed is drawn here, in the controller, whose
+    environment the workers inherit: a worker's own output never reaches the console, this one's
+    report header does."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        os.environ.setdefault("FUZZ_SEED", str(random.SystemRandom().randrange(2**32)))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    seed = os.environ.get("FUZZ_SEED")
+    return f"fuzz seed: {seed} (run again with FUZZ_SEED={seed})" if seed else None
 
 
 @pytest.fixture(params=BACKENDS)

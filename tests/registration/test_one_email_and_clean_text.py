@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+import registration
 from registration.models import Event
-from registration.services import privacy
+from registration.services import privacy, roster
+from suite_common.csvexport import neutralise
 from suite_common.fields import JOINER_PROBLEM, SINGLE_LINE_PROBLEM
+from suite_common.migrations import alembic_config, upgrade
 from tests.support.assertions import assert_error
+from tests.support.databases import BACKENDS
 from tests.support.factories import create_event, sign_up, signup_payload
 
 
@@ -127,3 +133,42 @@ def test_the_roster_csv_guards_fullwidth_formula_characters(client, auth, charac
     row = dict(zip(rows[0], next(r for r in rows[1:] if int(r[0]) == person["id"]), strict=True))
     assert row["given_name"] == f"'{character}SUM(A1)"
     assert row["family_name"] == f"Berg{character}"
+
+
+# COPY is PostgreSQL's: on SQLite the Python path is the only one, so this runs where PostgreSQL is under test.
+@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
+def test_copy_guards_fullwidth_formula_characters_byte_for_byte_as_python(registration_app, client, auth):
+    event = create_event(client, auth)
+    for character in "＝＋－＠":
+        sign_up(client, event["slug"], given_name=f"{character}1+1", family_name=f"x{character}")
+    sessions = registration_app.extensions["suite_db"].session_factory
+    with registration_app.app_context(), sessions() as session:
+        model = session.scalar(select(Event).where(Event.slug == event["slug"]))
+        rate_cells = {rate.id: neutralise(rate.code) for rate in model.rates}
+        copied = b"".join(roster.roster_csv(sessions, model, {}, False))
+        written = b"".join(chunk.encode() for chunk in roster._csv_chunks(
+            sessions, roster.roster_query(model, {}), rate_cells, False))
+    assert copied == written
+    assert all(f"'{character}1+1,x{character}".encode() in copied for character in "＝＋－＠")
+
+
+def test_migration_0003_gives_stored_rows_the_new_keys_and_never_fails_on_a_clash(registration_app, client, auth,
+                                                                               database_url, capfd):
+    event = create_event(client, auth)
+    kept, clash, changed = (sign_up(client, event["slug"], email=f"{name}@red.example") for name in ("zoe", "b", "c"))
+    assert _members(client, auth, "email\nbob@red.example\n").status_code == 200
+    old_rows = [{"email": "ｚｏｅ@red.example", "key": "ｚｏｅ@red.example", "id": clash["id"]},
+                {"email": "Ann@ＲＥＤ.example", "key": "ann@ｒｅｄ.example", "id": changed["id"]}]
+    with registration_app.extensions["suite_db"].engine.begin() as connection:  # as lower() made them
+        connection.execute(text("UPDATE registrations SET email = :email, email_normalised = :key WHERE id = :id"),
+                           old_rows)
+        connection.execute(text("UPDATE members SET email_normalised = 'ｂｏｂ@red.example'"))
+    migrations = Path(registration.__file__).parent / "migrations"
+    command.stamp(alembic_config(migrations, database_url), "0002")
+    upgrade(migrations, database_url)
+    with registration_app.extensions["suite_db"].engine.connect() as connection:
+        keys = dict(connection.execute(text("SELECT id, email_normalised FROM registrations")).all())
+        members = connection.execute(text("SELECT email_normalised FROM members")).scalars().all()
+    assert keys == {kept["id"]: "zoe@red.example", clash["id"]: "ｚｏｅ@red.example", changed["id"]: "ann@red.example"}
+    assert members == ["bob@red.example"]
+    assert f"row {clash['id']} keeps" in capfd.readouterr().err
