@@ -18,10 +18,6 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from . import emails
 
-# C0 and C1 control characters except tab, line feed and carriage return; and unpaired
-# surrogates, which no database can store as UTF-8 (the strict JSON parser refuses them first).
-_CONTROL_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-CONTROL_CHARACTERS = re.compile(f"[{_CONTROL_CLASS}\ud800-\udfff]")
 # What str.strip() removes (str.isspace), spelled out so that the published pattern agrees with Python.
 _WHITESPACE_CLASS = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # Invisible formatting characters (Unicode category Cf, as of Unicode 15.1) but the two joiners:
@@ -43,6 +39,8 @@ _JOINER_CLASS = "\\u200c\\u200d"
 # Line breaks besides LF (CR, VT, FF, NEL, U+2028/2029) and tab, with the rest of C0 and C1.
 _SINGLE_LINE_REFUSED = f"\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029{_FORMAT_CLASS}"
 _MULTI_LINE_REFUSED = f"\\x00-\\x09\\x0b-\\x1f\\x7f-\\x9f\\u2028\\u2029{_FORMAT_CLASS}"
+# Unpaired surrogates too, which no database can store as UTF-8 (the strict JSON parser refuses
+# them first); JSON cannot carry them, so the published patterns leave them out.
 _REFUSED = {False: re.compile(f"[{_SINGLE_LINE_REFUSED}\ud800-\udfff]"),
             True: re.compile(f"[{_MULTI_LINE_REFUSED}\ud800-\udfff]")}
 _MISPLACED_JOINER = re.compile(f"(?:^|[{_JOINER_CLASS}{_WHITESPACE_CLASS}])[{_JOINER_CLASS}]"
