@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import collections
 import signal
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import requests
 
 from devtools.smtp_sink import SmtpSink
+from devtools.stack import Stack
 from tests.support.databases import fresh_database
 from tests.support.mail import as_registration, eventually, messages, queue_message
-from tests.support.stack import running_stack
+from tests.support.stack import running_stack, url
 
 pytestmark = pytest.mark.e2e
 
@@ -22,44 +25,76 @@ def sink(tmp_path: Path):  # type: ignore[no-untyped-def]
         yield running
 
 
-def test_smtp_server_down_means_retries_then_exactly_one_mail_when_it_returns(tmp_path: Path, sink: SmtpSink) -> None:
-    sink.stop()
-    with running_stack(tmp_path, SMTP_PORT=str(sink.port)) as stack:
-        token = stack.create_token("society")
-        organisation_id = 1
-        queue_message(as_registration(stack), "down-1", "zoe@hospital.example", organisation_id)
-        retried = eventually(lambda: [m for m in messages(stack, token) if m["attempts"] >= 1])
-        assert retried[0]["status"] == "queued" and "connect" in retried[0]["last_error"]
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, SmtpSink]]:
+    """One stack for the faults that need no settings of their own."""
+    var = tmp_path_factory.mktemp("sender-faults")
+    with SmtpSink(var / "mail") as sink, running_stack(var, SMTP_PORT=str(sink.port)) as stack:
+        yield stack, sink
+
+
+@pytest.fixture
+def shared(suite: tuple[Stack, SmtpSink]) -> tuple[Stack, SmtpSink]:
+    """The module's stack and its sink, running, empty and without faults; each test that uses them
+    queues its messages for an organisation of its own (``organisation``) and lists only those."""
+    stack, sink = suite
+    sink.reset_faults()
+    if not sink.running:
         sink.start()
-        mail = sink.wait_for(1, timeout=30)
-        assert mail[0]["To"] == "zoe@hospital.example"
-        eventually(lambda: messages(stack, token)[0]["status"] == "sent")
-        assert len(sink.messages()) == 1
+    sink.clear()
+    return stack, sink
 
 
-def test_a_550_marks_the_message_failed_with_the_reason_and_it_is_never_retried(tmp_path: Path, sink: SmtpSink) -> None:
+def organisation(stack: Stack, slug: str) -> tuple[str, int]:
+    """A new organisation's token and id."""
+    token = stack.create_token(slug)
+    response = requests.get(f"{url(stack, 'notifications')}/api/v1/organisation",
+                            headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return token, response.json()["id"]
+
+
+def test_smtp_server_down_means_retries_then_exactly_one_mail_when_it_returns(
+    shared: tuple[Stack, SmtpSink]
+) -> None:
+    stack, sink = shared
+    sink.stop()
+    token, organisation_id = organisation(stack, "faults-down")
+    queue_message(as_registration(stack), "down-1", "zoe@hospital.example", organisation_id)
+    retried = eventually(lambda: [m for m in messages(stack, token) if m["attempts"] >= 1])
+    assert retried[0]["status"] == "queued" and "connect" in retried[0]["last_error"]
+    sink.start()
+    mail = sink.wait_for(1, timeout=30)
+    assert mail[0]["To"] == "zoe@hospital.example"
+    eventually(lambda: messages(stack, token)[0]["status"] == "sent")
+    assert len(sink.messages()) == 1
+
+
+def test_a_550_marks_the_message_failed_with_the_reason_and_it_is_never_retried(
+    shared: tuple[Stack, SmtpSink]
+) -> None:
+    stack, sink = shared
     sink.reject_recipients = {"nobody@*"}
-    with running_stack(tmp_path, SMTP_PORT=str(sink.port)) as stack:
-        token = stack.create_token("society")
-        client = as_registration(stack)
-        queue_message(client, "bad", "nobody@hospital.example")
-        queue_message(client, "good", "zoe@hospital.example")
-        sink.wait_for(1)
-        failed = eventually(lambda: messages(stack, token, status="failed"))
-        assert failed[0]["to"] == "nobody@hospital.example"
-        assert failed[0]["attempts"] == 1 and "550" in failed[0]["last_error"]
-        assert [m["To"] for m in sink.messages()] == ["zoe@hospital.example"]
+    token, organisation_id = organisation(stack, "faults-550")
+    client = as_registration(stack)
+    queue_message(client, "bad", "nobody@hospital.example", organisation_id)
+    queue_message(client, "good", "zoe@hospital.example", organisation_id)
+    sink.wait_for(1)
+    failed = eventually(lambda: messages(stack, token, status="failed"))
+    assert failed[0]["to"] == "nobody@hospital.example"
+    assert failed[0]["attempts"] == 1 and "550" in failed[0]["last_error"]
+    assert [m["To"] for m in sink.messages()] == ["zoe@hospital.example"]
 
 
-def test_a_temporary_451_is_retried_and_the_retry_keeps_the_message_id(tmp_path: Path, sink: SmtpSink) -> None:
+def test_a_temporary_451_is_retried_and_the_retry_keeps_the_message_id(shared: tuple[Stack, SmtpSink]) -> None:
+    stack, sink = shared
     sink.tempfail_next(1)
-    with running_stack(tmp_path, SMTP_PORT=str(sink.port)) as stack:
-        token = stack.create_token("society")
-        queue_message(as_registration(stack), "flaky", "zoe@hospital.example")
-        mail = sink.wait_for(1, timeout=30)
-        listed = eventually(lambda: [m for m in messages(stack, token) if m["status"] == "sent"])
-        assert listed[0]["attempts"] == 2
-        assert mail[0]["Message-ID"] == listed[0]["message_id"]
+    token, organisation_id = organisation(stack, "faults-451")
+    queue_message(as_registration(stack), "flaky", "zoe@hospital.example", organisation_id)
+    mail = sink.wait_for(1, timeout=30)
+    listed = eventually(lambda: [m for m in messages(stack, token) if m["status"] == "sent"])
+    assert listed[0]["attempts"] == 2
+    assert mail[0]["Message-ID"] == listed[0]["message_id"]
 
 
 def test_the_sender_killed_in_the_middle_of_a_batch_loses_nothing(tmp_path: Path, sink: SmtpSink) -> None:
