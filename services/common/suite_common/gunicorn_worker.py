@@ -98,26 +98,29 @@ class BufferingThreadWorker(ThreadWorker):
         received = bytearray(conn.parser.unreader.take_buffered() if conn.parser else b"")
         conn.sock.setblocking(False)
         self.arriving[conn] = time.monotonic() + (REQUEST_READ_TIMEOUT if self.alive else STOP_KEEPALIVE_LINGER)
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_request_bytes, conn, received))
-        if received:
-            self.advance(conn, received)
+        # Most requests are in already (a kept-alive connection is here because it became readable):
+        # reading at once spares them a round through the selector.
+        self.receive(conn, received, registered=False)
 
-    def on_request_bytes(self, conn: TConn, received: bytearray, _sock: object) -> None:
+    def on_readable(self, conn: TConn, received: bytearray, _sock: object) -> None:
+        self.receive(conn, received, registered=True)
+
+    def receive(self, conn: TConn, received: bytearray, registered: bool) -> None:
+        """Read what the client sent, then hand the request to a thread, refuse it, or wait for more."""
         try:
             chunk = conn.sock.recv(RECV_BYTES)
         except (BlockingIOError, InterruptedError):
-            return
+            chunk = None  # nothing yet
         except OSError:
             chunk = b""
-        if not chunk:  # the client left
+        if chunk == b"":  # the client left
             self.drop(conn)
             return
-        received += chunk
-        self.advance(conn, received)
-
-    def advance(self, conn: TConn, received: bytearray) -> None:
+        received += chunk or b""
         state = arrival(received, self.cfg.limit_request_line)
         if state is Arrival.WAITING:
+            if not registered:
+                self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_readable, conn, received))
             return
         if state is Arrival.TOO_LARGE:
             with contextlib.suppress(OSError):  # the client is gone or not reading; it is closed either way
