@@ -1,7 +1,7 @@
 """Sign-up burst: 2,000 JSON sign-ups, 200 concurrent, one webinar of capacity 1,000.
 
 Registration runs on PostgreSQL (a fresh schema) under gunicorn with the production settings
-(suite_common.gunicorn_conf: gthread, GUNICORN_THREADS=4; WEB_CONCURRENCY workers, default 2 as in
+(suite_common.gunicorn_conf: gthread reading requests in its main loop, GUNICORN_THREADS=4; WEB_CONCURRENCY workers, default 2 as in
 production, BENCH_WEB_CONCURRENCY or --workers to change). The baseline is bench/bare_app.py on the same gunicorn settings,
 one INSERT per request into its own table in the same kind of fresh schema. The load generator is
 bench/loadgen.py (aiohttp) in its own process. Both get the same warm-up first.
@@ -184,7 +184,7 @@ def main() -> None:
     total, concurrency, capacity, warmup = (200, 50, 100, 50) if args.quick else (2000, 200, 1000, 200)
     common.check_postgresql()
     common.log(f"sign-up burst: {total} sign-ups, {concurrency} concurrent, capacity {capacity}, "
-               f"{args.workers} gunicorn workers x 4 threads (gthread)")
+               f"{args.workers} gunicorn workers x 4 threads (buffering gthread)")
     with common.temp_dir("signup") as tmp:
         started = time.monotonic()
         bare = run_bare(tmp, args.workers, total, concurrency, warmup)
