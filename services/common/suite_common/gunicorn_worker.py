@@ -85,8 +85,8 @@ class BufferingThreadWorker(ThreadWorker):
     @classmethod
     def check_config(cls, cfg, log) -> None:
         super().check_config(cfg, log)
-        # Both would have the thread read from the socket first (TLS handshake, HTTP/2 preface).
-        if cfg.is_ssl or cfg.http2_cleartext in ("prior-knowledge", "both"):
+        # Both have a thread read from the socket at its own pace (TLS handshake, HTTP/2 frames).
+        if cfg.is_ssl or "h2" in cfg.http_protocols:
             raise RuntimeError("BufferingThreadWorker serves plain HTTP/1.1; terminate TLS in a proxy")
 
     def enqueue_req(self, conn: TConn) -> None:
