@@ -205,9 +205,9 @@ def test_without_idempotency_key_a_repeat_is_a_duplicate(client, auth):
 
 
 @pytest.mark.parametrize("key", ["", "k" * 101, "has space", "caf\u00e9"])
-def test_malformed_idempotency_key_is_422(client, auth, key):
+def test_malformed_idempotency_key_is_400(client, auth, key):
     event = create_event(client, auth)
-    assert_error(post(client, event["slug"], signup_payload(), key=key), 422, "validation_error", "Idempotency-Key")
+    assert_error(post(client, event["slug"], signup_payload(), key=key), 400, "bad_request", "Idempotency-Key")
 
 
 # --- registration window and unknown events -------------------------------------------

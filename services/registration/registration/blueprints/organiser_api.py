@@ -11,6 +11,7 @@ from suite_common.api import CSV, ORGANISER, SuiteBlueprint
 from suite_common.auth import current_organisation, organiser_required
 from suite_common.db import get_db, get_session
 from suite_common.errors import ApiError, validation_error
+from suite_common.idempotency import PARAMETER, request_key
 
 from ..models import MAX_ID, Event, Organisation, Registration
 from ..schemas.events import (
@@ -153,6 +154,8 @@ def cancel_registration(registration_id: int) -> Registration:
 @blp.doc(security=ORGANISER)
 @blp.arguments(AnnouncementInput)
 @blp.response(202, AnnouncementResult)
+@blp.doc(parameters=[PARAMETER])
+@blp.alt_response(400, description="Idempotency-Key not 1-100 visible ASCII characters")
 @blp.alt_response(404, description="no such event in this organisation")
 def announce(data: dict[str, Any], slug: str) -> Any:
     """Mails everyone who consented to announcements, with a one-click unsubscribe link (RFC 8058).
@@ -160,8 +163,8 @@ def announce(data: dict[str, Any], slug: str) -> Any:
     Send the same Idempotency-Key again and nobody gets it twice."""
     session = get_session()
     event = organiser_event(slug)
-    announcement_id = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
-    recipients = notify.announce(session, event, data["subject"], data["body"], announcement_id[:100])
+    announcement_id = request_key() or uuid.uuid4().hex
+    recipients = notify.announce(session, event, data["subject"], data["body"], announcement_id)
     return {"recipients": recipients}
 
 

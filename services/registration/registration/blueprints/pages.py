@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 from suite_common.db import get_session, utcnow
 from suite_common.errors import ApiError
 from suite_common.forms import protect_forms
+from suite_common.idempotency import request_key
 
 from ..models import RegistrationStatus
 from ..schemas.registrations import NameCorrection, SignUpInput
@@ -82,10 +83,10 @@ def register(slug: str) -> Any:
         values["consent"] = request.form.get("consent") == "yes"
         values["announcements"] = request.form.get("announcements") == "yes"
         values["workshops"] = request.form.getlist("workshops")
-        values["form_key"] = request.form.get("form_key", "")[:100] or uuid.uuid4().hex
+        values["form_key"] = request.form.get("form_key") or uuid.uuid4().hex
         try:
             data = SignUpInput().load(_form_payload(request.form))
-            outcome = signup.sign_up(session, event, data, idempotency_key=f"form:{values['form_key']}")
+            outcome = signup.sign_up(session, event, data, idempotency_key=request_key("form_key"))
             if outcome.registration.status == RegistrationStatus.PENDING_PAYMENT:
                 return redirect(url_for("pages.pay", token=outcome.registration.manage_token), code=303)
             return redirect(url_for("pages.manage", token=outcome.registration.manage_token, new=1), code=303)
