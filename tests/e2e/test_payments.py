@@ -5,9 +5,10 @@ from __future__ import annotations
 import collections
 import hashlib
 import hmac
+import itertools
 import json
 import time
-from pathlib import Path
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.e2e
 
 SECRET = "whsec_test_payments"
 STRIPE_AUTH = {"Authorization": "Bearer sk_test_checker"}
+_congresses = itertools.count(1)
 
 
 def signed_post(endpoint: str, event: dict[str, Any], secret: str = SECRET) -> requests.Response:
@@ -41,38 +43,59 @@ def event_of(kind: str, obj: dict[str, Any], n: int) -> dict[str, Any]:
             "request": {"id": None, "idempotency_key": None}, "data": {"object": obj}}
 
 
-@pytest.fixture
-def world(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with SmtpSink(tmp_path / "mail") as sink, StripeStandin(webhook_secret=SECRET) as stripe_standin, running_stack(
-        tmp_path, SMTP_PORT=str(sink.port), STRIPE_API_BASE=stripe_standin.url, STRIPE_WEBHOOK_SECRET=SECRET,
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One stack, stand-in and sink for the module; each test has its own organisation and event (``world``)."""
+    var = tmp_path_factory.mktemp("payments")
+    with SmtpSink(var / "mail") as sink, StripeStandin(webhook_secret=SECRET) as stripe_standin, running_stack(
+        var, SMTP_PORT=str(sink.port), STRIPE_API_BASE=stripe_standin.url, STRIPE_WEBHOOK_SECRET=SECRET,
     ) as stack:
         registration = url(stack, "registration")
         requests.post(f"{stripe_standin.url}/_standin/webhook",
                       json={"url": f"{registration}/webhooks/stripe"}).raise_for_status()
-        auth = {"Authorization": f"Bearer {stack.create_token('society')}"}
-        requests.put(f"{registration}/api/v1/organisation/billing", headers=auth, json={
-            "legal_name": "European Society of Imaging Informatics", "address": "Am Gestade 1\n1010 Wien\nAustria",
-            "vat_number": "ATU12345678", "billing_email": "office@esii.example",
-            "bank_details": "ESII, Erste Bank\nIBAN AT61 1904 3002 3457 3201\nBIC GIBAATWW"}).raise_for_status()
-        created = requests.post(f"{registration}/api/v1/events", headers=auth, json={
-            "slug": "congress", "title": "Congress of Imaging Informatics", "kind": "conference",
-            "starts_at": iso(days=40), "ends_at": iso(days=41), "timezone": "Europe/Vienna", "capacity": 2,
-            "currency": "EUR", "venue": "Vienna", "vat_rate": "20", "prices_include_vat": True,
-            "refund_full_until": iso(days=30), "cancellation_fee": 2500, "allows_invoice": True,
-            "invoice_due_days": 30})
-        assert created.status_code == 201, created.text
-        for rate in ({"code": "member", "name": "Member", "amount": 45000, "category": "member",
-                      "requires_membership": False},
-                     {"code": "non-member", "name": "Non-member", "amount": 60000, "category": "non_member"}):
-            requests.post(f"{registration}/api/v1/events/congress/rates", headers=auth,
-                          json={**rate, "currency": "EUR"}).raise_for_status()
-        requests.post(f"{registration}/api/v1/events/congress/discount-codes", headers=auth, json={
-            "code": "RAD10", "percent_off": 10, "max_uses": 1, "rates": ["member"]}).raise_for_status()
-        yield stack, stripe_standin, sink, registration, auth
+        yield stack, stripe_standin, sink, registration
 
 
-def sign_up(registration: str, email: str, **extra: Any) -> dict[str, Any]:
-    response = requests.post(f"{registration}/api/v1/events/congress/registrations", json={
+@pytest.fixture
+def world(suite):  # type: ignore[no-untyped-def]
+    """A new organisation with a congress of its own, and an empty sink (``mail_to`` reads only a
+    test's own people's mail: another test's may still arrive)."""
+    stack, stripe_standin, sink, registration = suite
+    slug = f"congress-{next(_congresses)}"
+    sink.clear()
+    auth = {"Authorization": f"Bearer {stack.create_token(slug)}"}
+    requests.put(f"{registration}/api/v1/organisation/billing", headers=auth, json={
+        "legal_name": "European Society of Imaging Informatics", "address": "Am Gestade 1\n1010 Wien\nAustria",
+        "vat_number": "ATU12345678", "billing_email": "office@esii.example",
+        "bank_details": "ESII, Erste Bank\nIBAN AT61 1904 3002 3457 3201\nBIC GIBAATWW"}).raise_for_status()
+    created = requests.post(f"{registration}/api/v1/events", headers=auth, json={
+        "slug": slug, "title": "Congress of Imaging Informatics", "kind": "conference",
+        "starts_at": iso(days=40), "ends_at": iso(days=41), "timezone": "Europe/Vienna", "capacity": 2,
+        "currency": "EUR", "venue": "Vienna", "vat_rate": "20", "prices_include_vat": True,
+        "refund_full_until": iso(days=30), "cancellation_fee": 2500, "allows_invoice": True,
+        "invoice_due_days": 30})
+    assert created.status_code == 201, created.text
+    for rate in ({"code": "member", "name": "Member", "amount": 45000, "category": "member",
+                  "requires_membership": False},
+                 {"code": "non-member", "name": "Non-member", "amount": 60000, "category": "non_member"}):
+        requests.post(f"{registration}/api/v1/events/{slug}/rates", headers=auth,
+                      json={**rate, "currency": "EUR"}).raise_for_status()
+    requests.post(f"{registration}/api/v1/events/{slug}/discount-codes", headers=auth, json={
+        "code": "RAD10", "percent_off": 10, "max_uses": 1, "rates": ["member"]}).raise_for_status()
+    return stack, stripe_standin, sink, registration, auth, slug
+
+
+def mail_to(sink: SmtpSink, address: str, count: int) -> list[EmailMessage]:
+    """The mail to ``address``, once ``count`` have arrived."""
+    def arrived() -> list[EmailMessage] | None:
+        mails = [m for m in sink.messages() if m["To"] == address]
+        return mails if len(mails) >= count else None
+
+    return eventually(arrived, timeout=30)
+
+
+def sign_up(registration: str, slug: str, email: str, **extra: Any) -> dict[str, Any]:
+    response = requests.post(f"{registration}/api/v1/events/{slug}/registrations", json={
         "email": email, "given_name": "Zoë", "family_name": "Łukasiewicz", "rate": "member", "consent": True, **extra})
     assert response.status_code == 201, response.text
     return response.json()
@@ -88,15 +111,15 @@ def checkout_session(stripe_standin: StripeStandin, payment_url: str) -> dict[st
 
 
 def test_paid_sign_up_with_discount_webhooks_applied_once_receipt_and_refund(world) -> None:  # type: ignore[no-untyped-def]
-    stack, stripe_standin, sink, registration, auth = world
-    zoe = sign_up(registration, "zoe@szpital.example", discount_code="rad10")
+    stack, stripe_standin, sink, registration, auth, slug = world
+    zoe = sign_up(registration, slug, "zoe@szpital.example", discount_code="rad10")
     assert (zoe["status"], zoe["amount_due"], zoe["currency"]) == ("pending_payment", 40500, "EUR")
     checkout = checkout_session(stripe_standin, zoe["payment_url"])
     assert (checkout["amount_total"], checkout["client_reference_id"]) == (40500, zoe["reference"])
     assert checkout["expires_at"] - time.time() > 30 * 60
 
     # The code had one use: nobody else gets it, however they ask.
-    refused = requests.post(f"{registration}/api/v1/events/congress/registrations", json={
+    refused = requests.post(f"{registration}/api/v1/events/{slug}/registrations", json={
         "email": "other@h.example", "given_name": "A", "family_name": "B", "rate": "member", "consent": True,
         "discount_code": "RAD10"})
     assert refused.status_code == 422 and "discount_code" in refused.json()["error"]["fields"]
@@ -116,14 +139,15 @@ def test_paid_sign_up_with_discount_webhooks_applied_once_receipt_and_refund(wor
     eventually(lambda: status_of(registration, auth, zoe["id"])["status"] == "confirmed")
 
     # The same event delivered three times changes state once and mails once.
-    completed = requests.get(f"{stripe_standin.url}/_standin/events",
-                             params={"type": "checkout.session.completed"}).json()["data"][0]
+    completed = next(e for e in requests.get(f"{stripe_standin.url}/_standin/events",
+                                             params={"type": "checkout.session.completed"}).json()["data"]
+                     if e["event"]["data"]["object"]["id"] == checkout["id"])  # the stand-in is the module's
     for _ in range(2):
         requests.post(f"{stripe_standin.url}/_standin/events/{completed['event']['id']}/redeliver").raise_for_status()
     stripe_standin.wait_idle()
-    mails = sink.wait_for(2, timeout=30)
+    mails = mail_to(sink, "zoe@szpital.example", 2)
     time.sleep(1.5)
-    subjects = collections.Counter(m["Subject"] for m in sink.messages())
+    subjects = collections.Counter(m["Subject"] for m in mail_to(sink, "zoe@szpital.example", 2))
     assert subjects["Payment received: Congress of Imaging Informatics"] == 1
     assert subjects["Registration confirmed: Congress of Imaging Informatics"] == 1
     assert any(m["To"] == "zoe@szpital.example" for m in mails)
@@ -142,7 +166,7 @@ def test_paid_sign_up_with_discount_webhooks_applied_once_receipt_and_refund(wor
     eventually(lambda: status_of(registration, auth, zoe["id"])["amount_refunded"] == 40500 - 2500, timeout=30)
 
     # Someone who cancelled and then pays in a tab still open gets the money back, not the seat.
-    third = sign_up(registration, "third@h.example", rate="non-member")
+    third = sign_up(registration, slug, "third@h.example", rate="non-member")
     requests.post(f"{registration}/api/v1/registrations/{third['id']}/cancel", headers=auth).raise_for_status()
     third_checkout = checkout_session(stripe_standin, third["payment_url"])
     eventually(lambda: checkout_session(stripe_standin, f"/{third_checkout['id']}")["status"] == "expired",
@@ -154,10 +178,10 @@ def test_paid_sign_up_with_discount_webhooks_applied_once_receipt_and_refund(wor
 
 
 def test_expired_hold_releases_the_seat_and_a_late_payment_is_confirmed_or_refunded(world) -> None:  # type: ignore[no-untyped-def]
-    stack, stripe_standin, sink, registration, auth = world
-    first = sign_up(registration, "first@h.example")
-    second = sign_up(registration, "second@h.example")
-    waiting = sign_up(registration, "waiting@h.example")
+    stack, stripe_standin, sink, registration, auth, slug = world
+    first = sign_up(registration, slug, "first@h.example")
+    second = sign_up(registration, slug, "second@h.example")
+    waiting = sign_up(registration, slug, "waiting@h.example")
     assert [first["status"], second["status"], waiting["status"]] == ["pending_payment", "pending_payment",
                                                                        "waitlisted"]
 
@@ -184,7 +208,7 @@ def test_expired_hold_releases_the_seat_and_a_late_payment_is_confirmed_or_refun
     outcome = signed_post(f"{registration}/webhooks/stripe", event_of("checkout.session.completed", late, 4))
     assert outcome.json()["outcome"] == "paid too late, no seat: refunded"
     assert status_of(registration, auth, first["id"])["status"] == "refunded"
-    event = requests.get(f"{registration}/api/v1/events/congress", headers=auth).json()
+    event = requests.get(f"{registration}/api/v1/events/{slug}", headers=auth).json()
     assert event["seats_taken"] == 2
 
     # A payment for another amount than asked is not applied.
@@ -199,8 +223,8 @@ def test_expired_hold_releases_the_seat_and_a_late_payment_is_confirmed_or_refun
 
 
 def test_payment_by_invoice_keeps_the_seat_until_marked_paid_and_a_refund_issues_a_credit_note(world) -> None:  # type: ignore[no-untyped-def]
-    stack, stripe_standin, sink, registration, auth = world
-    person = sign_up(registration, "radiology@klinikum.example")
+    stack, stripe_standin, sink, registration, auth, slug = world
+    person = sign_up(registration, slug, "radiology@klinikum.example")
     assert person["status"] == "pending_payment" and person["payment_url"]
     invoiced = requests.post(f"{registration}/api/v1/registrations/{person['id']}/invoice", headers=auth, json={
         "name": "Universitätsklinikum Köln, Institut für Radiologie", "address": "Kerpener Str. 62\n50937 Köln",
@@ -222,14 +246,14 @@ def test_payment_by_invoice_keeps_the_seat_until_marked_paid_and_a_refund_issues
     text = " ".join(pdf_text(requests.get(f"{person['manage_url']}/invoice.pdf").content).split())
     for expected in (body["invoice_number"], "PO-2027-0815", "DE123456789", "IBAN AT61", "Universitätsklinikum Köln"):
         assert expected in text, expected
-    open_list = requests.get(f"{registration}/api/v1/events/congress/invoices", headers=auth).json()["items"]
+    open_list = requests.get(f"{registration}/api/v1/events/{slug}/invoices", headers=auth).json()["items"]
     assert [i["invoice_number"] for i in open_list] == [body["invoice_number"]]
-    assert requests.get(f"{registration}/api/v1/events/congress/invoices", headers=auth,
+    assert requests.get(f"{registration}/api/v1/events/{slug}/invoices", headers=auth,
                         params={"overdue": "true"}).json()["items"] == []
 
     paid = requests.post(f"{registration}/api/v1/registrations/{person['id']}/mark-paid", headers=auth).json()
     assert (paid["status"], paid["amount_paid"]) == ("confirmed", 45000)
-    subjects = {m["Subject"] for m in sink.wait_for(3, timeout=30)}
+    subjects = {m["Subject"] for m in mail_to(sink, "radiology@klinikum.example", 3)}
     assert {f"Invoice {body['invoice_number']}: Congress of Imaging Informatics",
             "Payment received: Congress of Imaging Informatics"} <= subjects
 
