@@ -9,7 +9,9 @@ import sys
 import unicodedata
 
 import pytest
+import schemathesis
 from marshmallow import ValidationError
+from schemathesis.generation.modes import GenerationMode
 
 from suite_common import fields
 from suite_common.csvexport import csv_chunks, neutralise, text_cell
@@ -98,8 +100,9 @@ def test_every_invisible_formatting_character_but_the_joiners_is_refused() -> No
 
 @pytest.mark.parametrize("multiline", [False, True])
 @pytest.mark.parametrize("allow_blank", [False, True])
-@pytest.mark.parametrize("value", [*REFUSED_EVERYWHERE, "Zoe\nBerg", "Zoe\r\nBerg", "Zoe\tBerg", "", "  ", "\n",
-                                   "می\u200cخواهم", "👩\u200d💻", "Zoë", "a\u200d\nb", "a\u200d\u200cb"])
+@pytest.mark.parametrize("value", [*(v for v in REFUSED_EVERYWHERE if max(v) <= "\uffff"), "Zoe\nBerg",
+                                   "Zoe\r\nBerg", "Zoe\tBerg", "", "  ", "\n", "می\u200cخواهم", "👩\u200d💻", "Zoë",
+                                   "a\u200d\nb", "a\u200d\u200cb"])
 def test_text_publishes_the_pattern_it_enforces(value: str, allow_blank: bool, multiline: bool) -> None:
     field = Text(50, allow_blank=allow_blank, multiline=multiline)
     published = field.openapi({})
@@ -110,6 +113,23 @@ def test_text_publishes_the_pattern_it_enforces(value: str, allow_blank: bool, m
         accepted = False
     # What the field accepts of a browser's line breaks it stores as LF: the pattern allows CR there.
     assert accepted == bool(re.fullmatch(published["pattern"], value)), (value, published["description"])
+
+
+@pytest.mark.parametrize("multiline", [False, True])
+def test_the_published_pattern_is_one_the_fuzzer_can_draw_from_and_says_the_rest_in_words(multiline: bool) -> None:
+    """ECMA patterns without the "u" flag cannot name characters above U+FFFF: the pattern leaves
+    the astral formatting characters out and the description names them."""
+    published = Text(100, multiline=multiline).openapi({})
+    assert max(published["pattern"]) <= "\uffff"
+    assert "above U+FFFF" in published["description"]
+    assert re.fullmatch(published["pattern"], "Zo\U000e0041e") and text_problem("Zo\U000e0041e", multiline)
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {"/x": {"post": {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["n"], "properties": {"n": {"type": "string", "maxLength": 100, **published}}}}}},
+        "responses": {"200": {"description": "ok"}}}}}}
+    operation = schemathesis.openapi.from_dict(spec)["/x"]["POST"]
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        operation.as_strategy(generation_mode=mode).example()
 
 
 def test_the_messages_say_what_is_refused_in_words() -> None:
