@@ -6,7 +6,6 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from suite_common.fields import Email, Text
-
 from suite_common.routing import INT32_MAX, Id
 
 MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
