@@ -135,10 +135,13 @@ class Rate(Base):
     event: Mapped[Event] = relationship(back_populates="rates")
 
     def __init__(self, **kwargs: Any) -> None:
-        # What the category usually means, unless the organiser says otherwise.
-        kwargs.setdefault("requires_membership", kwargs.get("category") == "member")
-        kwargs.setdefault("requires_approval", kwargs.get("category") == "trainee")
-        super().__init__(**kwargs)
+        super().__init__(**self.with_defaults(kwargs))
+
+    @staticmethod
+    def with_defaults(values: dict[str, Any]) -> dict[str, Any]:
+        """What the category usually means, unless the organiser says otherwise (also for a Core insert)."""
+        return {"requires_membership": values.get("category") == "member",
+                "requires_approval": values.get("category") == "trainee", **values}
 
     def on_offer(self, now: dt.datetime) -> bool:
         return self.valid_until is None or now < self.valid_until

@@ -6,10 +6,9 @@ import hashlib
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from suite_common.db import utcnow
+from suite_common.db import insert_once, utcnow
 from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import Event, EventSession, Rate
@@ -56,12 +55,10 @@ def upcoming_events(session: Session, now: dt.datetime, limit: int = 50) -> list
 def create_event(session: Session, organisation_id: int, data: dict[str, Any]) -> Event:
     data = dict(data)
     data.setdefault("consent_text", DEFAULT_CONSENT_TEXT)
-    event = Event(organisation_id=organisation_id, seats_taken=0, **data)
-    try:
-        with session.begin_nested():  # a refusal undoes this insert only, not the caller's transaction
-            session.add(event)
-    except IntegrityError as exc:
-        raise ApiError(409, "conflict", "An event with this slug already exists.", {"slug": ["Already in use."]}) from exc
+    event, created = insert_once(session, Event, {**data, "organisation_id": organisation_id, "seats_taken": 0},
+                                 key=("slug",))
+    if not created:  # slugs are unique suite-wide: another organisation's event may hold it
+        raise ApiError(409, "conflict", "An event with this slug already exists.", {"slug": ["Already in use."]})
     return event
 
 
@@ -96,24 +93,21 @@ def update_event(session: Session, event: Event, changes: dict[str, Any]) -> Eve
 def add_session(session: Session, event: Event, data: dict[str, Any]) -> EventSession:
     if data["starts_at"] < event.starts_at or data["ends_at"] > event.ends_at:
         raise validation_error({"starts_at": ["The session must lie within the event's start and end."]})
-    try:
-        with session.begin_nested():
-            item = EventSession(event=event, **data)  # through the relationship, so event.sessions is current
-            session.add(item)
-    except IntegrityError as exc:
-        raise ApiError(409, "conflict", "A session with this code already exists.", {"code": ["Already in use."]}) from exc
+    item, created = insert_once(session, EventSession, {**data, "event_id": event.id}, key=("event_id", "code"))
+    if not created:
+        raise ApiError(409, "conflict", "A session with this code already exists.", {"code": ["Already in use."]})
+    session.expire(event, ["sessions"])  # read again with the new one when next used
     return item
 
 
 def add_rate(session: Session, event: Event, data: dict[str, Any]) -> Rate:
     if data["currency"] != event.currency:
         raise validation_error({"currency": [f"Rates of this event are in {event.currency}."]})
-    try:
-        with session.begin_nested():
-            rate = Rate(event=event, **data)  # through the relationship, so event.rates is current
-            session.add(rate)
-    except IntegrityError as exc:
-        raise ApiError(409, "conflict", "A rate with this code already exists.", {"code": ["Already in use."]}) from exc
+    rate, created = insert_once(session, Rate, Rate.with_defaults({**data, "event_id": event.id}),
+                                key=("event_id", "code"))
+    if not created:
+        raise ApiError(409, "conflict", "A rate with this code already exists.", {"code": ["Already in use."]})
+    session.expire(event, ["rates"])  # read again with the new one when next used
     return rate
 
 

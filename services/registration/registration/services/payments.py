@@ -18,10 +18,9 @@ import requests
 import stripe
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from suite_common.db import utcnow
+from suite_common.db import insert_once, utcnow
 from suite_common.outbox import enqueue
 from suite_common.settings import StripeKeys
 from suite_common.webhooks import SignedInTheFuture, refuse_future
@@ -112,11 +111,8 @@ def _signed_at(signature: str) -> int:
 
 def apply_event(session: Session, event: dict[str, Any]) -> str:
     """Applies one event once; returns what happened, for the log and the response."""
-    try:
-        with session.begin_nested():
-            session.add(StripeEvent(id=event["id"], type=event["type"]))
-            session.flush()
-    except IntegrityError:
+    _, first_time = insert_once(session, StripeEvent, {"id": event["id"], "type": event["type"]}, key=("id",))
+    if not first_time:
         return "duplicate"
     obj = event["data"]["object"]
     handlers = {

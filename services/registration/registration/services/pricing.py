@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from suite_common.db import insert_once
 from suite_common.errors import ApiError, validation_error
 
 from ..models import DiscountCode, Event, Rate
@@ -77,13 +77,10 @@ def add_code(session: Session, event: Event, data: dict[str, object]) -> Discoun
     unknown = [code for code in (data.get("rates") or []) if code not in rate_codes]
     if unknown:
         raise validation_error({"rates": [f"Unknown rate: {', '.join(map(str, unknown))}."]})
-    item = DiscountCode(event_id=event.id, uses=0, **{**data, "code": str(data["code"]).upper()})
-    try:
-        with session.begin_nested():
-            session.add(item)
-    except IntegrityError as exc:
-        raise ApiError(409, "conflict", "A discount code with this code already exists.",
-                       {"code": ["Already in use."]}) from exc
+    item, created = insert_once(session, DiscountCode, {**data, "event_id": event.id, "uses": 0,
+                                                        "code": str(data["code"]).upper()}, key=("event_id", "code"))
+    if not created:
+        raise ApiError(409, "conflict", "A discount code with this code already exists.", {"code": ["Already in use."]})
     return item
 
 

@@ -12,8 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+from suite_common.db import insert_once
 
 from ..models import Document, DocumentCounter, Organisation, Registration
 from .documents import Buyer, DocumentData, Line, Seller, render_document
@@ -23,22 +24,17 @@ PREFIXES = {"receipt": "R", "invoice": "I", "credit_note": "C"}
 
 
 def next_number(session: Session, organisation_id: int, kind: str, year: int) -> str:
-    for _ in range(2):
-        result = session.execute(
-            update(DocumentCounter)
-            .where(DocumentCounter.organisation_id == organisation_id, DocumentCounter.kind == kind,
-                   DocumentCounter.year == year)
-            .values(last_value=DocumentCounter.last_value + 1)
-            .returning(DocumentCounter.last_value))
-        value = result.scalar_one_or_none()
-        if value is not None:
-            return f"{PREFIXES[kind]}{year}-{value:06d}"
-        try:
-            with session.begin_nested():
-                session.add(DocumentCounter(organisation_id=organisation_id, kind=kind, year=year, last_value=0))
-        except IntegrityError:
-            pass  # another transaction created the series first; increment it
-    raise RuntimeError("document counter could not be created")
+    increment = (update(DocumentCounter)
+                 .where(DocumentCounter.organisation_id == organisation_id, DocumentCounter.kind == kind,
+                        DocumentCounter.year == year)
+                 .values(last_value=DocumentCounter.last_value + 1)
+                 .returning(DocumentCounter.last_value))
+    value = session.execute(increment).scalar_one_or_none()
+    if value is None:  # the series' first document: create it (once, if another transaction races us)
+        insert_once(session, DocumentCounter, {"organisation_id": organisation_id, "kind": kind, "year": year,
+                                               "last_value": 0}, key=("organisation_id", "kind", "year"))
+        value = session.execute(increment).scalar_one()
+    return f"{PREFIXES[kind]}{year}-{value:06d}"
 
 
 def _seller(organisation: Organisation) -> dict[str, Any]:
