@@ -61,9 +61,9 @@ def _seed(base: str, token: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[FuzzTarget]:
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:  # shown whether or not output is captured
-        reporter.write_line(f"fuzz seed: {SEED} (run again with FUZZ_SEED={SEED})")
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # shown whether the runs pass or fail
+        print(f"\nfuzz seed: {SEED} (run again with FUZZ_SEED={SEED})")
     with running_stack(tmp_path_factory.mktemp("fuzz"), workers=1, background=False) as stack:
         token = stack.create_token("fuzz-society")
         yield FuzzTarget(stack, token, _seed(url(stack, "registration"), token))
