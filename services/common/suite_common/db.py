@@ -206,6 +206,16 @@ def get_session() -> Session:
 
 
 
+def commit_before_calling_out() -> None:
+    """Commits the request's work so far, for a view about to call an outside service (Stripe):
+    a transaction kept open over a network call would hold its locks (an event's seat row on
+    PostgreSQL, the whole database on SQLite) for as long as the other side takes. What the view
+    records of the answer is the request's second, short unit of work, committed by ``end_request``.
+    Views only: a service never commits."""
+    if "db_session" in g:
+        g.db_session.commit()
+
+
 CONFLICT = "This conflicts with a change made at the same moment; nothing was changed. Reload and try again."
 FAILED = "Something went wrong on our side; nothing was changed."
 

@@ -37,8 +37,9 @@ from ..schemas.registrations import (
     RosterPage,
     RosterQuery,
 )
-from ..services import approvals, capacity, members, notify, payments, pricing, roster, signup
+from ..services import approvals, capacity, members, notify, pricing, roster, signup
 from ..services import events as event_service
+from . import checkout
 from .lookups import organiser_event, organiser_registration
 
 blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
@@ -259,7 +260,7 @@ class _Decided:
     def __init__(self, session: Any, registration: Registration) -> None:
         self._registration = registration
         self.waitlist_position = capacity.waitlist_position(session, registration)
-        self.payment_url = payments.payment_url(session, registration)
+        self.payment_url = checkout.payment_url(registration)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._registration, name)

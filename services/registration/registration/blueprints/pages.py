@@ -18,9 +18,10 @@ from suite_common.idempotency import request_key
 
 from ..models import RegistrationStatus
 from ..schemas.registrations import NameCorrection, SignUpInput
-from ..services import calendar, capacity, payments, receipts, signup
+from ..services import calendar, capacity, receipts, signup
 from ..services import events as event_service
 from ..services.urls import manage_url, participant_url, public_domain
+from . import checkout
 from .lookups import attendee_registration
 
 blp = Blueprint("pages", __name__)
@@ -155,7 +156,7 @@ def correct_name(token: str) -> Any:
 def pay(token: str) -> Any:
     """To Stripe's checkout page while the seat is held for this registration."""
     registration = attendee_registration(token)
-    url = payments.payment_url(get_session(), registration)
+    url = checkout.payment_url(registration)
     if url is None or url.endswith(f"/r/{token}/pay"):
         return redirect(url_for("pages.manage", token=token), code=303)
     return redirect(url, code=303)

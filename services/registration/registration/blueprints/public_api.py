@@ -9,8 +9,9 @@ from suite_common.idempotency import PARAMETER, request_key
 
 from ..schemas.registrations import SignUpInput, SignUpResult
 from ..services import events as event_service
-from ..services import payments, signup
+from ..services import signup
 from ..services.urls import manage_url
+from . import checkout
 
 blp = SuiteBlueprint("public_api", __name__, url_prefix="/api/v1", description="Public sign-up")
 
@@ -34,7 +35,7 @@ def register(data: dict[str, Any], slug: str) -> Any:
         "status": registration.status,
         "manage_url": manage_url(registration),
         "waitlist_position": outcome.waitlist_position,
-        "payment_url": payments.payment_url(session, registration),
+        "payment_url": checkout.payment_url(registration),
         "amount_due": registration.amount_due,
         "currency": registration.currency,
     }

@@ -48,6 +48,12 @@ def stripe_client() -> stripe.StripeClient:
     return current_app.extensions["stripe_client"]
 
 
+def opens_checkout(registration: Registration) -> bool:
+    """Whether ``payment_url`` would call Stripe to create the registration's Checkout Session."""
+    return (registration.status == RegistrationStatus.PENDING_PAYMENT
+            and not (registration.payment_url and registration.checkout_session_id))
+
+
 def ensure_checkout(session: Session, registration: Registration) -> str:
     """The Checkout Session URL for a registration awaiting card payment, created once per hold."""
     if registration.payment_url and registration.checkout_session_id:
