@@ -42,7 +42,7 @@ def upload_report(session: Session, organisation_id: int, slug: str, data: bytes
         AttendanceReport.digest == parsed.digest))
     if existing is not None:
         return UploadOutcome(existing, created=False)
-    by_email = {person.email: person for person in people}
+    by_email = {person.email_key: person for person in people}
     unmatched = [row for row in parsed.rows if row.email not in by_email]
     report, created = insert_once(session, AttendanceReport, {
         "organisation_id": organisation_id, "event_slug": slug, "digest": parsed.digest, "format": parsed.format,
@@ -57,7 +57,7 @@ def upload_report(session: Session, organisation_id: int, slug: str, data: bytes
         return UploadOutcome(report, created=False)
     session.add_all(
         AttendanceInterval(organisation_id=organisation_id, event_slug=slug, registration_id=by_email[row.email].id,
-                           email=row.email, starts_at=row.join, ends_at=row.leave,
+                           email=by_email[row.email].email, starts_at=row.join, ends_at=row.leave,
                            source=f"{parsed.format}:{report.id}:line {row.line}", report_id=report.id)
         for row in parsed.rows if row.email in by_email
     )

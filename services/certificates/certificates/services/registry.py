@@ -34,11 +34,16 @@ class EventInfo:
 @dataclass(frozen=True)
 class Person:
     id: int
+    # Where mail goes: the address as registration keeps it. ``email_key`` compares (attendance rows).
     email: str
     given_name: str
     family_name: str
     status: str
     ticket_code: str
+
+    @property
+    def email_key(self) -> str:
+        return loose_email_key(self.email)
 
     @property
     def name(self) -> str:
@@ -76,7 +81,7 @@ def _event(data: dict[str, Any]) -> EventInfo:
 
 
 def _person(data: dict[str, Any]) -> Person:
-    return Person(id=data["id"], email=loose_email_key(data["email"]), given_name=data["given_name"],
+    return Person(id=data["id"], email=data["email"], given_name=data["given_name"],
                   family_name=data["family_name"], status=data["status"], ticket_code=data["ticket_code"])
 
 
