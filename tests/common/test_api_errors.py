@@ -220,3 +220,27 @@ def test_every_integer_a_client_sends_is_bounded_within_64_bits(service_app: Fla
                     assert integer.get("minimum", -INT64_MAX - 2) >= -INT64_MAX - 1, where
                     assert integer.get("maximum", INT64_MAX + 1) <= INT64_MAX, where
     assert checked  # the walk found the cursors and ids it is about
+
+
+@pytest.mark.parametrize(("registration_says", "organisation_is_none"), [(404, True), (422, True), (500, False)])
+def test_a_token_registration_refuses_to_read_is_a_401_not_a_503(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, registration_says: int, organisation_is_none: bool) -> None:
+    """Registration answers 422 to a token over its length limit: no token, not an outage (a 503 before)."""
+    import requests
+
+    from suite_common.client import ServiceClient, introspecting_resolver
+    from suite_common.errors import ApiError
+
+    def answer(self: ServiceClient, method: str, path: str, **_: Any) -> requests.Response:
+        response = requests.Response()
+        response.status_code = registration_says
+        return response
+
+    monkeypatch.setattr(ServiceClient, "request", answer)
+    resolve = introspecting_resolver(make_settings("notifications", "sqlite://", tmp_path))
+    if organisation_is_none:
+        assert resolve("0" * 300) is None
+    else:
+        with pytest.raises(ApiError) as refused:
+            resolve("0" * 300)
+        assert refused.value.status == 503
