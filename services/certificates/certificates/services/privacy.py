@@ -10,15 +10,16 @@ event's participants is deleted.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from suite_common.dates import add_years
 from suite_common.emails import stored_spellings
-from suite_common.retention import RetentionPeriods, purge_delivered_outbox, purge_expired
+from suite_common.retention import purge_delivered_outbox, purge_expired
+from suite_common.settings import RetentionPeriods
 
 from ..models import (
     AttendanceInterval,
@@ -40,7 +41,7 @@ RECORD_MOMENTS = ((Certificate, Certificate.updated_at), (AttendanceInterval, At
 
 
 def retention_years() -> int:
-    return int(os.environ.get("ACCREDITATION_RETENTION_YEARS") or 6)
+    return current_app.extensions["suite_settings"].retention.accreditation_years
 
 
 def _by_email(model: Any, organisation_id: int, email: str) -> Any:
@@ -96,7 +97,7 @@ def erase(session: Session, organisation_id: int, email: str) -> tuple[dict[str,
     return {"evaluation_answers_erased": len(evaluations)}, kept
 
 
-def expired_events(session: Session, now: dt.datetime) -> list[tuple[int, str]]:
+def expired_events(session: Session, now: dt.datetime, years: int) -> list[tuple[int, str]]:
     """Events (organisation, slug) whose latest record of any kind is older than the retention period."""
     latest: dict[tuple[int, str], dt.datetime] = {}
     for model, moment in RECORD_MOMENTS:
@@ -106,7 +107,7 @@ def expired_events(session: Session, now: dt.datetime) -> list[tuple[int, str]]:
             at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
             key = (organisation_id, slug)
             latest[key] = max(latest.get(key, at), at)
-    cutoff = add_years(now, -retention_years())
+    cutoff = add_years(now, -years)
     return sorted(key for key, at in latest.items() if at < cutoff)
 
 
@@ -114,7 +115,7 @@ def purge(session: Session, now: dt.datetime, periods: RetentionPeriods) -> dict
     """Retention: every record of an event past the accreditation period (certificates and their
     revisions, attendance, check-ins, evaluations, reports, jobs); the event's credit rules, which
     name no one, stay. Then what every service purges."""
-    events = expired_events(session, now)
+    events = expired_events(session, now, periods.accreditation_years)
     deleted = 0
     if events:
         of_events = tuple_(Certificate.organisation_id, Certificate.event_slug).in_(events)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from suite_common.db import utcnow
 from suite_common.emails import stored_spellings
-from suite_common.retention import RetentionPeriods, purge_expired
+from suite_common.retention import purge_expired
+from suite_common.settings import RetentionPeriods
 
 from ..models import Message, MessageStatus, SeenSignature
 

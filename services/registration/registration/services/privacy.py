@@ -10,7 +10,6 @@ accreditation retention period. The answer says what was kept, why and until whe
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
 from typing import Any
 
@@ -24,7 +23,8 @@ from suite_common.dates import add_years
 from suite_common.db import utcnow
 from suite_common.emails import loose_email_key
 from suite_common.errors import ApiError
-from suite_common.retention import RetentionPeriods, purge_delivered_outbox, purge_expired
+from suite_common.retention import purge_delivered_outbox, purge_expired
+from suite_common.settings import RetentionPeriods
 
 from ..models import (
     Document,
@@ -43,7 +43,7 @@ ERASED_DOMAIN = "erased.invalid"
 
 
 def tax_retention_years() -> int:
-    return int(os.environ.get("TAX_RETENTION_YEARS") or 10)
+    return current_app.extensions["suite_settings"].retention.tax_years
 
 
 def _registrations(session: Session, organisation_id: int, email: str) -> list[Registration]:
@@ -148,7 +148,7 @@ def purge(session: Session, now: dt.datetime, periods: RetentionPeriods) -> dict
     return {
         "registrations_anonymised": anonymised,
         "documents_deleted": session.execute(
-            delete(Document).where(Document.issued_at < add_years(now, -tax_retention_years()))).rowcount,
+            delete(Document).where(Document.issued_at < add_years(now, -periods.tax_years))).rowcount,
         "idempotency_keys_cleared": session.execute(
             update(Registration).where(Registration.idempotency_key.is_not(None), Registration.created_at < repeats)
             .values(idempotency_key=None, request_fingerprint=None, updated_at=Registration.updated_at)).rowcount,
