@@ -16,9 +16,9 @@ def test_changes_and_personal_data_exports_are_in_the_audit_log(client, auth, ot
     done = [(e["method"], e["route"], e["status"]) for e in reversed(entries)]
     assert done == [
         ("POST", "/api/v1/events", 201),
-        ("POST", "/api/v1/events/<slug>/rates", 201),
-        ("PATCH", "/api/v1/events/<slug>", 200),
-        ("GET", "/api/v1/events/<slug>/registrations", 200),
+        ("POST", "/api/v1/events/<slug:slug>/rates", 201),
+        ("PATCH", "/api/v1/events/<slug:slug>", 200),
+        ("GET", "/api/v1/events/<slug:slug>/registrations", 200),
         ("POST", "/api/v1/registrations/<int(max=2147483647):registration_id>/cancel", 200),
     ]
     assert entries[0]["target"] == {"registration_id": person["id"]}
