@@ -16,6 +16,7 @@ which serialises writers for the whole file and gives the same guarantee.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -100,12 +101,20 @@ def is_postgresql(session_or_engine: Session | Engine) -> bool:
     return bind.dialect.name == "postgresql"
 
 
-def _insert_ignoring_conflicts(session: Session, model: type[Any],
-                               rows: Mapping[str, Any] | list[Mapping[str, Any]], key: Sequence[str]) -> Any:
-    """``INSERT ... ON CONFLICT (key) DO NOTHING``: a conflict on any other constraint still raises."""
-    dialect = postgresql if is_postgresql(session) else sqlite
-    return dialect.insert(model).values(rows).on_conflict_do_nothing(
-        index_elements=[getattr(model, name) for name in key])
+def insert_ignoring_conflicts(session: Session, model: type[Any], key: Sequence[str] | None = None) -> Any:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING`` (any unique index without ``key``), without values:
+    they are passed to ``execute``, so the statement is built and compiled once per model, not
+    coerced value by value on every call (a sign-up's inserts are on its hot path)."""
+    return _insert_ignoring(postgresql if is_postgresql(session) else sqlite, model,
+                            tuple(key) if key is not None else None)
+
+
+@functools.cache
+def _insert_ignoring(dialect: Any, model: type[Any], key: tuple[str, ...] | None) -> Any:
+    statement = dialect.insert(model)
+    if key is None:
+        return statement.on_conflict_do_nothing()
+    return statement.on_conflict_do_nothing(index_elements=[getattr(model, name) for name in key])
 
 
 def insert_once(session: Session, model: type[T], values: Mapping[str, Any], key: Sequence[str], *,
@@ -118,7 +127,7 @@ def insert_once(session: Session, model: type[T], values: Mapping[str, Any], key
     a concurrent transaction makes this one wait for it; once it committed, the row is read here (each
     statement of READ COMMITTED sees what committed before it). SQLite's write lock serialises the
     rest. ``for_update`` locks the existing row. Python-side column defaults apply as with ``add``."""
-    row = session.scalar(_insert_ignoring_conflicts(session, model, dict(values), key).returning(model))
+    row = session.scalar(insert_ignoring_conflicts(session, model, key).returning(model), dict(values))
     if row is not None:
         return row, True
     existing = select(model).where(*(getattr(model, name) == values[name] for name in key))
@@ -136,7 +145,7 @@ def insert_many_once(session: Session, model: type[Any], rows: Iterable[Mapping[
     for row in rows:
         unique.setdefault(tuple(row[name] for name in key), row)
     if unique:
-        session.execute(_insert_ignoring_conflicts(session, model, list(unique.values()), key))
+        session.execute(insert_ignoring_conflicts(session, model, key), list(unique.values()))
 
 
 RequestEndHook = Callable[[Response], None]

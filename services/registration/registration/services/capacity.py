@@ -12,9 +12,10 @@ reads the count in Python and writes it back.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Select, case, func, or_, select, update
+from sqlalchemy import Select, Update, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from suite_common.db import is_postgresql
@@ -35,16 +36,20 @@ def lock_event_taking_seat(session: Session, event_id: int) -> bool:
     sub-select in its FROM (the row's latest version, as the UPDATE sees it)."""
     if not is_postgresql(session):
         return take_seat(session, event_id)  # the database's write lock is held since BEGIN IMMEDIATE
-    before = (select(Event.id, Event.seats_taken.label("seats_before")).where(Event.id == event_id)
+    seats_before, seats_after = session.execute(_locking_seat_update(), {"event_id": event_id}).one()
+    return seats_after > seats_before
+
+
+@functools.cache
+def _locking_seat_update() -> Update:
+    """``lock_event_taking_seat``'s statement, built once: every sign-up runs it."""
+    before = (select(Event.id, Event.seats_taken.label("seats_before")).where(Event.id == bindparam("event_id"))
               .with_for_update().subquery("before"))
     free = or_(Event.capacity.is_(None), Event.seats_taken < Event.capacity)
-    seats_before, seats_after = session.execute(
-        update(Event).where(Event.id == before.c.id)
-        .values(seats_taken=Event.seats_taken + case((free, 1), else_=0))
-        .returning(before.c.seats_before, Event.seats_taken)
-        .execution_options(synchronize_session=False)
-    ).one()
-    return seats_after > seats_before
+    return (update(Event).where(Event.id == before.c.id)
+            .values(seats_taken=Event.seats_taken + case((free, 1), else_=0))
+            .returning(before.c.seats_before, Event.seats_taken)
+            .execution_options(synchronize_session=False))
 
 
 def take_seat(session: Session, event_id: int) -> bool:

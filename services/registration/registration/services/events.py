@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from suite_common.db import insert_once, utcnow
 from suite_common.errors import ApiError, not_found, validation_error
@@ -38,7 +38,9 @@ def get_event(session: Session, organisation_id: int, slug: str) -> Event:
 
 def get_public_event(session: Session, slug: str) -> Event:
     # A string that cannot be a slug is not looked up: PostgreSQL refuses e.g. NUL in a query.
-    event = session.scalar(select(Event).where(Event.slug == slug)) if SLUG_PATTERN.match(slug) else None
+    # The rates come in the same query: every page and sign-up of an event reads them.
+    event = session.execute(select(Event).options(joinedload(Event.rates)).where(Event.slug == slug)
+                            ).unique().scalar_one_or_none() if SLUG_PATTERN.match(slug) else None
     if event is None:
         raise not_found("event")
     return event

@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from suite_common.db import is_postgresql, utcnow
+from suite_common.db import insert_ignoring_conflicts, utcnow
 from suite_common.emails import email_key
 from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import Event, EventSession, Registration, RegistrationStatus, RegistrationWorkshop
-from ..models.registration import ENDED
 from . import capacity, lifecycle, members, notify, payments, pricing
 from .events import consent_version, rates_on_offer, registration_window_refusal
 
@@ -111,11 +109,8 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
     member_number = (data.get("member_number") or "").strip() or None
     if rate.requires_membership:
         members.check_membership(session, event, email_normalised, member_number)
-    if session.scalar(select(Registration.id).where(
-        Registration.event_id == event.id, Registration.email_normalised == email_normalised,
-        Registration.status.not_in(ENDED),
-    )) is not None:
-        raise _duplicate_email()
+    # A second live registration with this email is refused by the INSERT below (a unique index),
+    # which gives back what the sign-up took: no look-up beforehand for the rare duplicate.
     fields: dict[str, Any] = {
         "event_id": event.id, "rate_id": rate.id, "reference": new_reference(),
         "manage_token": secrets.token_urlsafe(32), "unsubscribe_token": secrets.token_urlsafe(32),
@@ -161,9 +156,7 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
 def _insert(session: Session, values: dict[str, Any]) -> Registration | None:
     """INSERT ... ON CONFLICT DO NOTHING: None when a live registration has the email, or one has
     the idempotency key (no savepoint needed: nothing failed, the transaction goes on)."""
-    dialect = postgresql if is_postgresql(session) else sqlite
-    return session.scalar(dialect.insert(Registration).values(**values).on_conflict_do_nothing()
-                          .returning(Registration))
+    return session.scalar(insert_ignoring_conflicts(session, Registration).returning(Registration), values)
 
 
 def _give_back(session: Session, event_id: int, seated: bool, workshop_ids: list[int] | None = None,
@@ -178,6 +171,8 @@ def _give_back(session: Session, event_id: int, seated: bool, workshop_ids: list
 
 
 def _chosen_workshops(event: Event, codes: list[str]) -> list[EventSession]:
+    if not codes:  # most sign-ups: the event's sessions need not be loaded
+        return []
     offered = {s.code: s for s in event.sessions if s.is_workshop}
     unknown = [code for code in codes if code not in offered]
     if unknown:
