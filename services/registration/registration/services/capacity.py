@@ -84,14 +84,18 @@ def set_capacity(session: Session, event: Event, new_capacity: int | None) -> No
 def waitlist_position(session: Session, registration: Registration) -> int | None:
     if registration.status != RegistrationStatus.WAITLISTED:
         return None
-    ahead = session.scalar(
-        select(func.count()).select_from(Registration).where(
-            Registration.event_id == registration.event_id,
-            Registration.status == RegistrationStatus.WAITLISTED,
-            Registration.id < registration.id,
-        )
-    )
+    ahead = session.scalar(_waitlisted_ahead(), {"event_id": registration.event_id, "id": registration.id})
     return int(ahead or 0) + 1
+
+
+@functools.cache
+def _waitlisted_ahead() -> Select[tuple[int]]:
+    """Built once: every sign-up to a full event counts its place."""
+    return select(func.count()).select_from(Registration).where(
+        Registration.event_id == bindparam("event_id"),
+        Registration.status == RegistrationStatus.WAITLISTED,
+        Registration.id < bindparam("id"),
+    )
 
 
 def take_workshop_seat(session: Session, session_id: int) -> bool:

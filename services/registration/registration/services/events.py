@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from suite_common.db import insert_once, utcnow
@@ -38,12 +39,18 @@ def get_event(session: Session, organisation_id: int, slug: str) -> Event:
 
 def get_public_event(session: Session, slug: str) -> Event:
     # A string that cannot be a slug is not looked up: PostgreSQL refuses e.g. NUL in a query.
-    # The rates come in the same query: every page and sign-up of an event reads them.
-    event = session.execute(select(Event).options(joinedload(Event.rates)).where(Event.slug == slug)
-                            ).unique().scalar_one_or_none() if SLUG_PATTERN.match(slug) else None
+    event = session.execute(_public_event(), {"slug": slug}).unique().scalar_one_or_none() \
+        if SLUG_PATTERN.match(slug) else None
     if event is None:
         raise not_found("event")
     return event
+
+
+@functools.cache
+def _public_event() -> Select[tuple[Event]]:
+    """Built once (every page and sign-up of an event runs it), with the rates in the same query:
+    all of them read the rates."""
+    return select(Event).options(joinedload(Event.rates)).where(Event.slug == bindparam("slug"))
 
 
 def list_events(session: Session, organisation_id: int) -> list[Event]:
