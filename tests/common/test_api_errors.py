@@ -244,3 +244,13 @@ def test_a_token_registration_refuses_to_read_is_a_401_not_a_503(
         with pytest.raises(ApiError) as refused:
             resolve("0" * 300)
         assert refused.value.status == 503
+
+
+def test_a_query_parameter_the_operation_does_not_have_is_refused_by_name(service_app: Flask) -> None:
+    """As an unknown JSON field is: a misspelt parameter must not answer as if it were absent (the
+    fuzz with seed 3288886209 had ``GET /events/{slug}/invoices?<junk>`` answer 200)."""
+    client = service_app.test_client()
+    assert client.get("/api/v1/audit?limit=5", headers=ORGANISER).status_code == 200
+    response = client.get("/api/v1/audit?limt=5", headers=ORGANISER)
+    assert_json_error(response, 422, "validation_error")
+    assert "limt" in response.get_json()["error"]["fields"]

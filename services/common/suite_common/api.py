@@ -12,6 +12,7 @@ from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Flask, Request, request, send_from_directory
 from flask_smorest import Api, Blueprint
+from marshmallow import RAISE
 from swagger_ui_bundle import swagger_ui_path
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
@@ -68,7 +69,12 @@ class StrictJsonParser(FlaskParser):
     nesting deep enough to exhaust the stack; the databases cannot store the
     first two and the third crashes the worker, so all three are answered as
     invalid JSON (400) instead of failing later with a 500.
+
+    A query parameter the operation does not have is refused (422 naming it), as an unknown JSON
+    field is: a misspelt ``?overdue`` or ``?status`` must not quietly answer as if it were absent.
     """
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE, "querystring": RAISE}
 
     def _raw_load_json(self, req: Request) -> Any:
         if not is_json_request(req):
