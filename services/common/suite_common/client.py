@@ -23,6 +23,7 @@ from .settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
 RETRIED_STATUSES = (502, 503, 504)
+UNREACHABLE = "Another service of the suite cannot be reached right now; nothing was changed. Try again."
 BACKOFF_SECONDS = 0.2
 
 
@@ -86,6 +87,18 @@ class ServiceClient:
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("POST", path, **kwargs)
+
+    def read(self, path: str, params: dict[str, Any] | None = None) -> requests.Response:
+        """A GET whose answer the current request cannot do without: the other service unreachable,
+        failing (5xx) or refusing our signature (401/403) is this request's 503, with nothing changed;
+        any other answer (a 404, say) is the caller's to read."""
+        try:
+            response = self.get(path, params=params)
+        except requests.RequestException as exc:
+            raise ApiError(503, "unavailable", UNREACHABLE) from exc
+        if response.status_code >= 500 or response.status_code in (401, 403):
+            raise ApiError(503, "unavailable", UNREACHABLE)
+        return response
 
 
 def introspecting_resolver(settings: Settings) -> TokenResolver:

@@ -14,11 +14,10 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-import requests
 from flask import Flask, current_app, g
 
 from .auth import current_organisation, organiser_required
-from .client import ServiceClient
+from .client import UNREACHABLE, ServiceClient
 from .errors import ApiError, not_found
 from .settings import Settings
 
@@ -26,23 +25,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 # (organisation id, slug) -> the event as registration's internal API describes it, or None.
 EventLookup = Callable[[int, str], dict[str, Any] | None]
 
-UNAVAILABLE = "Registration cannot be reached right now; nothing was changed."
-
 
 def registration_lookup(settings: Settings) -> EventLookup:
     """Asks registration's internal API, signed as this service."""
     client = ServiceClient(settings.registration_url, settings.service, settings.own_signing_key, timeout=10.0)
 
     def lookup(organisation_id: int, slug: str) -> dict[str, Any] | None:
-        try:
-            response = client.get(f"/internal/v1/events/{quote(slug, safe='')}",
-                                  params={"organisation_id": organisation_id})
-        except requests.RequestException as exc:
-            raise ApiError(503, "unavailable", UNAVAILABLE) from exc
+        response = client.read(f"/internal/v1/events/{quote(slug, safe='')}", {"organisation_id": organisation_id})
         if response.status_code == 404:
             return None
-        if response.status_code != 200:
-            raise ApiError(503, "unavailable", UNAVAILABLE)
+        if response.status_code != 200:  # registration refused our question: nothing to act on
+            raise ApiError(503, "unavailable", UNREACHABLE)
         data: dict[str, Any] = response.json()
         return data
 

@@ -13,7 +13,7 @@ from flask import current_app
 
 from suite_common.client import ServiceClient
 from suite_common.emails import loose_email_key
-from suite_common.errors import ApiError, not_found
+from suite_common.errors import not_found
 from suite_common.events import owned_event
 
 from .credits import Session as CreditSession
@@ -60,13 +60,7 @@ def _client() -> ServiceClient:
 
 
 def _get(path: str, params: dict[str, Any] | None = None) -> requests.Response:
-    try:
-        response = _client().get(path, params=params)
-    except requests.RequestException as exc:
-        raise ApiError(503, "unavailable", "Registration cannot be reached right now; nothing was changed.") from exc
-    if response.status_code >= 500 or response.status_code in (401, 403):
-        raise ApiError(503, "unavailable", "Registration cannot be reached right now; nothing was changed.")
-    return response
+    return _client().read(path, params)
 
 
 def _event(data: dict[str, Any]) -> EventInfo:
