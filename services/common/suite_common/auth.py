@@ -40,6 +40,8 @@ TIMESTAMP_HEADER = "X-Suite-Timestamp"
 SIGNATURE_HEADER = "X-Suite-Signature"
 NONCE_HEADER = "X-Suite-Nonce"
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -50,8 +52,16 @@ class Organisation:
     id: int
     slug: str
     name: str
-    # Who acts: the token's name ("treasurer laptop") and id, for the audit log.
+    # Who acts: the token's name ("treasurer laptop") and id, or the console's signed-in person, for the audit log.
     actor: str = ""
+    # An API token may do everything; a person signed in to the console has their role: a viewer
+    # only reads (``organiser_required`` refuses every other method), staff run events, owners
+    # also manage people and tokens.
+    role: str = "owner"
+
+    @property
+    def read_only(self) -> bool:
+        return self.role == "viewer"
 
 
 def new_token() -> str:
@@ -93,6 +103,8 @@ def organiser_required(view: F) -> F:
         if organisation is None:
             raise ApiError(401, "unauthorized", "The organiser token is not valid.",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        if organisation.read_only and request.method not in SAFE_METHODS:
+            raise ApiError(403, "forbidden", "A viewer may look but not change anything; ask an owner for the staff role.")
         g.organisation = organisation
         return view(*args, **kwargs)
 

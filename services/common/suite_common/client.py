@@ -112,7 +112,8 @@ def introspecting_resolver(settings: Settings) -> TokenResolver:
             raise ApiError(503, "unavailable", "Cannot check the organiser token right now; try again.") from exc
         if response.status_code == 200:
             data = response.json()["organisation"]
-            return Organisation(id=data["id"], slug=data["slug"], name=data["name"], actor=data.get("actor", ""))
+            return Organisation(id=data["id"], slug=data["slug"], name=data["name"], actor=data.get("actor", ""),
+                                role=data.get("role", "owner"))
         if response.status_code in (404, 422):  # unknown, or something that cannot be a token (too long)
             return None
         raise ApiError(503, "unavailable", "Cannot check the organiser token right now; try again.")

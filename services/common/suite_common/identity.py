@@ -16,6 +16,8 @@ class OrganisationOutput(Schema):
     slug = fields.String()
     name = fields.String()
     actor = fields.String(metadata={"description": "the token that speaks, as the audit log names it"})
+    role = fields.String(metadata={"description": "owner, staff or viewer: an API token is an owner; a console "
+                                                  "session has its person's role"})
 
 
 class PingOutput(Schema):

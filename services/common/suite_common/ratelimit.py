@@ -63,9 +63,11 @@ def _failed_lookup(response: Response) -> bool:
 
 
 def init_rate_limits(app: Flask, engine: Engine, counters: type[RateLimitCounterMixin], *,
-                     signups: Iterable[str] = (), lookups: dict[str, str] | None = None) -> Limiter:
-    """Limits ``signups`` (endpoint names, POST only), every route with a ``<token>``, and ``lookups``
-    (endpoint: its own limit on all requests, plus the failed-lookup limit).
+                     signups: Iterable[str] = (), lookups: dict[str, str] | None = None,
+                     sign_ins: Iterable[str] = ()) -> Limiter:
+    """Limits ``signups`` (endpoint names, POST only), every route with a ``<token>``, ``lookups``
+    (endpoint: its own limit on all requests, plus the failed-lookup limit), and ``sign_ins``
+    (requests for a console sign-in mail, POST only).
 
     Call it after every blueprint is registered: the limits wrap the registered view functions
     (a decorator applied to a module's function after a blueprint took it would never run).
@@ -81,6 +83,9 @@ def init_rate_limits(app: Flask, engine: Engine, counters: type[RateLimitCounter
     token_links = limiter.shared_limit(limits.token_links, scope="secret-links")
     token_failures = limiter.shared_limit(limits.token_failures, scope="failed-lookups", deduct_when=_failed_lookup)
     guarded: dict[str, list[Any]] = {endpoint: [signup] for endpoint in signups}
+    sign_in = limiter.shared_limit(limits.sign_in, scope="sign-in", methods=["POST"])
+    for endpoint in sign_ins:
+        guarded.setdefault(endpoint, []).append(sign_in)
     token_endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if "token" in rule.arguments}
     for endpoint in token_endpoints:
         guarded.setdefault(endpoint, []).extend([token_links, token_failures])

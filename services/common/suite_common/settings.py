@@ -80,6 +80,8 @@ class RateLimits:
     token_failures: str = "10/minute;50/hour"
     # Certificates' public verification: codes are printed and short, so every request counts.
     verification: str = "60/minute"
+    # Requests for a console sign-in link (each sends a mail), per client address.
+    sign_in: str = "10/minute;60/hour"
     storage_uri: str | None = None
 
     @classmethod
@@ -90,6 +92,7 @@ class RateLimits:
             token_links=_env("TOKEN_RATE_LIMIT", cls.token_links),
             token_failures=_env("TOKEN_FAILURE_RATE_LIMIT", cls.token_failures),
             verification=_env("VERIFY_RATE_LIMIT", cls.verification),
+            sign_in=_env("SIGN_IN_RATE_LIMIT", cls.sign_in),
             storage_uri=os.environ.get("RATELIMIT_STORAGE_URI") or None,
         )
 

@@ -83,7 +83,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(mail_links.blp)
     app.register_blueprint(webhooks.blp)
     app.register_blueprint(invoices.pages)
-    init_rate_limits(app, database.engine, RateLimitCounter, signups=("pages.register", "public_api.register"))
+    from . import console
+
+    app.register_blueprint(console.blp)
+    init_rate_limits(app, database.engine, RateLimitCounter, signups=("pages.register", "public_api.register"),
+                     sign_ins=("console.sign_in",))
     app.add_template_filter(local_time, "local")
     app.add_template_filter(money, "money")
     app.add_template_filter(event_when, "when")

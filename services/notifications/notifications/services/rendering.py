@@ -39,6 +39,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
                     "verify_url": "https://example.org/verify/K7M2-Q9XP"},
     "announcement": {"subject": "Programme update", "body": "The keynote moves to room B."},
     "unsubscribe_url": "https://example.org/u/token",
+    "organiser": {"name": "Ada Secretary", "organisation": "Sample Society"},
+    "sign_in": {"url": "https://example.org/console/sign-in/token", "minutes": 15},
 }
 
 
@@ -104,10 +106,12 @@ EXTRA_CONTEXT = {
     "announcement": ("announcement", "unsubscribe_url"),
 }
 BASE_CONTEXT = ("event", "attendee", "registration")
+# Messages to an organiser rather than an attendee: no event, attendee or registration.
+ORGANISER_CONTEXT = {"console_sign_in": ("organiser", "sign_in")}
 
 
 def sample_context(template: str) -> dict[str, Any]:
-    keys = BASE_CONTEXT + EXTRA_CONTEXT.get(template, ())
+    keys = ORGANISER_CONTEXT.get(template) or BASE_CONTEXT + EXTRA_CONTEXT.get(template, ())
     return {key: SAMPLE_CONTEXT[key] for key in keys}
 
 

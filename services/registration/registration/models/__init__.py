@@ -5,8 +5,9 @@ from .event import DiscountCode, Event, EventSession, Rate, RegistrationWorkshop
 from .guards import RateLimitCounter, SeenSignature
 from .member import Member
 from .organisation import ApiToken, Organisation
+from .organiser import ConsoleSession, OrganiserAccount, Role, SignInLink
 from .outbox import Outbox
 from .payment import Document, DocumentCounter, StripeEvent
 from .registration import Registration, RegistrationStatus
 
-__all__ = ["AuditEntry", "MAX_ID", "ApiToken", "Base", "DiscountCode", "Document", "DocumentCounter", "Event", "EventSession", "Member", "Organisation", "Outbox", "Rate", "RateLimitCounter", "Registration", "RegistrationStatus", "RegistrationWorkshop", "SeenSignature", "StripeEvent"]
+__all__ = ["AuditEntry", "MAX_ID", "ApiToken", "Base", "ConsoleSession", "OrganiserAccount", "Role", "SignInLink", "DiscountCode", "Document", "DocumentCounter", "Event", "EventSession", "Member", "Organisation", "Outbox", "Rate", "RateLimitCounter", "Registration", "RegistrationStatus", "RegistrationWorkshop", "SeenSignature", "StripeEvent"]

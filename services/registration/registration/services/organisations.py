@@ -8,6 +8,7 @@ from suite_common import auth
 from suite_common.db import utcnow
 
 from ..models import ApiToken, Organisation
+from . import accounts
 
 
 def get_or_create_organisation(session: Session, slug: str, name: str | None = None) -> Organisation:
@@ -36,6 +37,10 @@ def revoke_token(session: Session, token: str) -> bool:
 
 
 def resolve_token(session: Session, token: str) -> auth.Organisation | None:
+    """Whom a bearer credential speaks for: an API token, or a console session (with its person's role)."""
+    if token.startswith(accounts.SESSION_PREFIX):
+        person = accounts.signed_in(session, token, utcnow())
+        return person.as_organisation() if person else None
     row = session.execute(
         select(Organisation.id, Organisation.slug, Organisation.name, ApiToken.id.label("token_id"),
                ApiToken.name.label("token_name"))

@@ -36,7 +36,7 @@ from ..models import (
     SeenSignature,
     StripeEvent,
 )
-from . import signup
+from . import accounts, signup
 
 PEERS = ("notifications", "certificates")
 ERASED_DOMAIN = "erased.invalid"
@@ -157,4 +157,5 @@ def purge(session: Session, now: dt.datetime, periods: RetentionPeriods) -> dict
         "outbox_rows_deleted": purge_delivered_outbox(session, Outbox, repeats),
         "seen_signatures_deleted": purge_expired(session, SeenSignature, now),
         "rate_limit_counters_deleted": purge_expired(session, RateLimitCounter, now),
+        "console_links_and_sessions_deleted": accounts.purge_expired(session, now),
     }

@@ -1,0 +1,10 @@
+"""Events: the list with counts and revenue, create and edit (placeholder, being built)."""
+from __future__ import annotations
+
+from ..models import Role
+from .core import render, route
+
+
+@route("/events", Role.VIEWER)
+def events() -> tuple[str, int]:
+    return render("console/placeholder.html", title="Events")

@@ -1,0 +1,77 @@
+"""Signing in to the console: a mailed one-time link, single use, 15 minutes; sessions, sign-out, idle expiry."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask
+from sqlalchemy import select
+
+from tests.support.console import add_person, signed_in
+
+
+def _outbox_links(app: Flask) -> list[str]:
+    from registration.models import Outbox
+
+    with app.app_context(), app.extensions["suite_db"].session_scope() as session:
+        rows = session.scalars(select(Outbox).where(Outbox.idempotency_key.like("console-sign-in:%"))).all()
+        return [row.body["context"]["sign_in"]["url"] for row in rows]
+
+
+def test_the_sign_in_form_mails_a_link_that_signs_in_once(registration_app: Flask) -> None:
+    add_person(registration_app, "society-a", "owner", email="ada@society-a.example", name="Ada")
+    browser = registration_app.test_client()
+    assert browser.get("/console/events").headers["Location"].startswith("/console/sign-in?next=")
+
+    answer = browser.post("/console/sign-in", data={"email": "ADA@Society-A.example"})
+    assert answer.status_code == 200 and "Check your mail" in answer.get_data(as_text=True)
+    unknown = browser.post("/console/sign-in", data={"email": "nobody@society-a.example"})
+    assert unknown.status_code == 200 and "Check your mail" in unknown.get_data(as_text=True)  # tells nothing
+    links = _outbox_links(registration_app)
+    assert len(links) == 1 and links[0].startswith("http://registration.test/console/sign-in/")
+    path = links[0].removeprefix("http://registration.test")
+
+    shown = browser.get(path)  # a mail scanner's GET spends nothing
+    assert shown.status_code == 200 and "Sign in as Ada" in shown.get_data(as_text=True)
+    entered = browser.post(path, data={"next": "/console/members"})
+    assert entered.status_code == 303 and entered.headers["Location"] == "/console/members"
+    cookie = entered.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "Path=/console" in cookie and "SameSite=Lax" in cookie
+    assert browser.get("/console/events").status_code == 200
+
+    again = registration_app.test_client().post(path)
+    assert again.status_code == 410 and "used already" in again.get_data(as_text=True)
+
+
+def test_an_outside_next_is_ignored_and_tampered_links_are_unknown(registration_app: Flask) -> None:
+    path = add_person(registration_app, "society-a", "staff")
+    browser = registration_app.test_client()
+    assert browser.post(path, data={"next": "//evil.example/console/"}).headers["Location"] == "/console/events"
+    tampered = path[:-2] + ("AA" if not path.endswith("AA") else "BB")
+    assert registration_app.test_client().get(tampered).status_code == 404
+
+
+def test_links_expire_after_15_minutes_and_sessions_after_30_idle(registration_app: Flask, monkeypatch) -> None:
+    from registration.services import accounts
+
+    path = add_person(registration_app, "society-a", "viewer")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15, seconds=1)
+    monkeypatch.setattr("registration.console.account.utcnow", lambda: later)
+    expired = registration_app.test_client().post(path)
+    assert expired.status_code == 410 and "expired" in expired.get_data(as_text=True)
+    monkeypatch.undo()
+
+    browser = signed_in(registration_app, "society-a", "viewer")
+    assert browser.get("/console/events").status_code == 200
+    idle = dt.datetime.now(dt.UTC) + accounts.SESSION_IDLE + dt.timedelta(seconds=1)
+    monkeypatch.setattr("registration.console.core.utcnow", lambda: idle)
+    assert browser.get("/console/events").status_code == 303
+
+
+def test_sign_out_ends_the_session_on_the_server(registration_app: Flask) -> None:
+    browser = signed_in(registration_app, "society-a", "owner")
+    cookie = browser.get_cookie("suite_console", path="/console")
+    assert cookie is not None
+    assert browser.post("/console/sign-out").status_code == 303
+    thief = registration_app.test_client()
+    thief.set_cookie("suite_console", cookie.value, path="/console")
+    assert thief.get("/console/events").status_code == 303
