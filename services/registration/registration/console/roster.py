@@ -8,3 +8,8 @@ from .core import render, route
 @route("/members", Role.VIEWER)
 def member_list() -> tuple[str, int]:
     return render("console/placeholder.html", title="Members")
+
+
+@route("/events/<slug:slug>/registrations", Role.VIEWER)
+def roster(slug: str) -> tuple[str, int]:
+    return render("console/placeholder.html", title="Registrations")
