@@ -1,0 +1,269 @@
+"""The pages attendees see pass axe-core (WCAG 2.0/2.1 A and AA, best practices) without a single
+violation, at the browser's default width and 375 px wide, where they must not scroll sideways.
+
+Registration: the list of events, an event page with its programme, the sign-up form (empty and
+shown again with its errors), the attendee's own page (waiting for payment, just registered,
+cancelled), the invoice request (empty and with errors), the cancel page, and the page a broken
+link leads to. Certificates: the participant's page (the evaluation, with its errors, then the
+certificate), and the verification page of a real certificate and of an unknown code.
+
+The suite runs as real processes, with the Stripe stand-in so that a paid sign-up waits for payment.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from playwright.sync_api import Page, expect
+
+from devtools.stack import Stack
+from devtools.stripe_standin import StripeStandin
+from tests.browser.axe import assert_accessible_at_all_widths
+from tests.browser.conftest import Organiser
+from tests.support.factories import iso
+from tests.support.stack import running_stack, url
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+EVALUATION = [
+    {"id": "overall", "text": "How would you rate the programme overall?", "kind": "rating"},
+    {"id": "unbiased", "text": "Was the programme free of commercial bias?", "kind": "yes_no"},
+    {"id": "comments", "text": "What should we change next year?", "kind": "text", "required": False},
+]
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[StripeStandin]:
+    with StripeStandin() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, standin: StripeStandin) -> Iterator[Stack]:
+    """The conftest's suite, with registration creating its Checkout Sessions on the stand-in."""
+    with running_stack(tmp_path_factory.mktemp("stack"), STRIPE_API_BASE=standin.url) as running:
+        yield running
+
+
+def api(organiser: Organiser, method: str, path: str, expected: int = 201, service: str = "",
+        **kwargs: Any) -> Any:
+    base = service or organiser.base
+    response = requests.request(method, f"{base}/api/v1{path}", headers=organiser.headers, timeout=30, **kwargs)
+    assert response.status_code == expected, (path, response.text)
+    return response.json()
+
+
+def paid_congress(organiser: Organiser) -> str:
+    """A congress in Vienna with every part of the form: member, non-member and trainee rates, VAT, a
+    paid workshop, discount codes, invoices for institutions, and a programme with CME credits."""
+    api(organiser, "PUT", "/organisation/billing", 200, json={
+        "legal_name": "European Society of Imaging Informatics", "address": "Am Gestade 1\n1010 Wien\nAustria",
+        "vat_number": "ATU12345678"})
+    slug = f"congress-{uuid.uuid4().hex[:8]}"
+    api(organiser, "POST", "/events", json={
+        "slug": slug, "title": "European Congress of Imaging Informatics", "kind": "conference",
+        "starts_at": iso(days=40), "ends_at": iso(days=41, hours=2), "timezone": "Europe/Vienna", "capacity": 50,
+        "currency": "EUR", "venue": "Austria Center Vienna, Bruno-Kreisky-Platz 1, 1220 Wien",
+        "description": "Two days of imaging informatics: AI in the reading room, structured reporting, PACS.",
+        "vat_rate": "20", "prices_include_vat": True, "allows_invoice": True})
+    for code, title, days, extra in (
+            ("OPEN", "Opening plenary: the radiology department of 2030", 40, {"credits": "1.5"}),
+            ("W1", "Hands-on workshop: structured reporting templates", 40.2,
+             {"is_workshop": True, "amount": 9000, "capacity": 20, "credits": "2"}),
+            ("CLOSE", "Closing plenary", 40.9, {"credits": "1"})):
+        api(organiser, "POST", f"/events/{slug}/sessions", json={
+            "code": code, "title": title, "starts_at": iso(days=days), "ends_at": iso(days=days, hours=1.5), **extra})
+    for rate in ({"code": "member", "name": "Member", "amount": 45000, "category": "member"},
+                 {"code": "non-member", "name": "Non-member", "amount": 60000, "category": "non_member"},
+                 {"code": "trainee", "name": "Resident or trainee", "amount": 15000, "category": "trainee"}):
+        api(organiser, "POST", f"/events/{slug}/rates", json={**rate, "currency": "EUR"})
+    return slug
+
+
+class Audit:
+    """Checks each page and keeps going, so that one run names every page's violations; ``done``
+    fails with all of them."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def __call__(self, page: Page, what: str) -> None:
+        try:
+            assert_accessible_at_all_widths(page, what)
+        except AssertionError as failure:
+            self.problems.append(str(failure))
+
+    def done(self) -> None:
+        assert not self.problems, "\n\n".join(self.problems)
+
+
+@pytest.fixture
+def check() -> Audit:
+    return Audit()
+
+
+def submit(page: Page, button: str) -> int:
+    """Clicks a submit button and returns the status of the POST's own answer."""
+    with page.expect_navigation(), page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name=button, exact=True).click()
+    return answer.value.status
+
+
+def test_event_list_event_page_and_sign_up_form(stack: Stack, organiser: Organiser, new_page: Any,
+                                                check: Audit) -> None:
+    base = url(stack, "registration")
+    slug = paid_congress(organiser)
+    organiser.create_free_webinar(capacity=10)
+    page = new_page()
+
+    page.goto(f"{base}/")
+    expect(page.get_by_role("link", name="European Congress of Imaging Informatics")).to_be_visible()
+    check(page, "the list of upcoming events")
+
+    page.get_by_role("link", name="European Congress of Imaging Informatics").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("European Congress of Imaging Informatics")
+    expect(page.get_by_role("table")).to_contain_text("Opening plenary")
+    check(page, "the event page")
+
+    page.get_by_role("link", name="Register").click()
+    page.wait_for_url(f"{base}/events/{slug}/register")
+    expect(page.get_by_label("Discount code")).to_be_visible()
+    expect(page.get_by_label(re.compile("^Hands-on workshop"))).to_be_visible()
+    check(page, "the sign-up form")
+
+    # Sent empty: shown again with the summary of errors and each error next to its field.
+    assert submit(page, "Register") == 422
+    expect(page.get_by_role("alert")).to_contain_text("Please check the form")
+    expect(page.locator("#email")).to_have_attribute("aria-invalid", "true")
+    check(page, "the sign-up form with its errors")
+    check.done()
+
+
+def test_self_service_invoice_and_cancel_pages(stack: Stack, organiser: Organiser, new_page: Any,
+        check: Audit) -> None:
+    base = url(stack, "registration")
+    slug = paid_congress(organiser)
+    signed_up = requests.post(f"{base}/api/v1/events/{slug}/registrations", timeout=30, json={
+        "email": "jurgen.obrien@klinikum.example", "given_name": "Jürgen", "family_name": "O’Brien-Nakamura",
+        "rate": "non-member", "consent": True})
+    assert signed_up.status_code == 201 and signed_up.json()["status"] == "pending_payment", signed_up.text
+    page = new_page()
+
+    # Waiting for payment: the pay link and the invoice request.
+    page.goto(signed_up.json()["manage_url"])
+    expect(page.locator("#status")).to_have_attribute("data-status", "pending_payment")
+    expect(page.get_by_role("link", name="Pay by card")).to_be_visible()
+    check(page, "the attendee's page, waiting for payment")
+    manage = page.url
+
+    page.get_by_role("link", name="pay by invoice (institutions)").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pay by invoice")
+    check(page, "the invoice request")
+    page.get_by_label("Institution (invoice addressee)").fill("Klinikum Nord")
+    page.get_by_label("Billing address").fill("Klinikum Nord\nAllee 1\n20099 Hamburg")
+    page.get_by_label("Accounts payable email (optional)").fill("not an address")
+    assert submit(page, "Issue the invoice") == 422
+    expect(page.locator("#email")).to_have_attribute("aria-invalid", "true")
+    check(page, "the invoice request with its errors")
+
+    page.goto(manage)
+    page.get_by_role("link", name="Cancel my registration").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cancel your registration?")
+    check(page, "the cancel page")
+
+    # A free webinar, through the form: the page that greets a new registrant, then cancelled.
+    webinar = organiser.create_free_webinar(capacity=10)["slug"]
+    page.goto(f"{base}/events/{webinar}/register")
+    page.get_by_label("Given name").fill("Zoë")
+    page.get_by_label("Family name").fill("Łukasiewicz")
+    page.get_by_label("Email").fill("zoe@hospital.example")
+    page.get_by_label("Free: free").check()
+    page.locator("#consent").check()
+    assert submit(page, "Register") == 303
+    expect(page.get_by_role("status")).to_contain_text("You are registered")
+    check(page, "the attendee's page, just registered")
+    page.get_by_role("link", name="Cancel my registration").click()
+    assert submit(page, "Yes, cancel my registration") == 303
+    expect(page.locator("#status")).to_have_text("Cancelled")
+    check(page, "the attendee's page, cancelled")
+
+    page.goto(f"{base}/r/{'x' * 32}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("404")
+    check(page, "the page of a link that leads nowhere")
+    check.done()
+
+
+def test_participant_and_verification_pages(stack: Stack, organiser: Organiser, new_page: Any,
+        check: Audit) -> None:
+    base, certificates = url(stack, "registration"), url(stack, "certificates")
+    slug = f"past-congress-{uuid.uuid4().hex[:8]}"
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=10)
+    api(organiser, "POST", "/events", json={
+        "slug": slug, "title": "Nuclear Medicine Update", "kind": "conference", "starts_at": start.isoformat(),
+        "ends_at": (start + dt.timedelta(hours=8)).isoformat(), "timezone": "Europe/Vienna", "capacity": 100,
+        "currency": "EUR", "venue": "Congress Innsbruck", "registration_closes_at": iso(days=1)})
+    api(organiser, "POST", f"/events/{slug}/sessions", json={
+        "code": "AM", "title": "PET/CT in oncology", "credits": "3", "starts_at": start.isoformat(),
+        "ends_at": (start + dt.timedelta(hours=3)).isoformat()})
+    api(organiser, "POST", f"/events/{slug}/rates", json={
+        "code": "free", "name": "Free", "amount": 0, "currency": "EUR", "category": "other"})
+    people = {}
+    for key, given, family in (("ana", "Ana", "Satō"), ("ben", "Ben", "Okafor")):
+        signed_up = requests.post(f"{base}/api/v1/events/{slug}/registrations", timeout=30, json={
+            "email": f"{key}@hospital.example", "given_name": given, "family_name": family, "rate": "free",
+            "consent": True})
+        assert signed_up.status_code == 201, signed_up.text
+        people[key] = signed_up.json()
+        api(organiser, "POST", f"/events/{slug}/check-ins", service=certificates,
+            json={"registration_id": people[key]["id"], "session": "AM"})
+    api(organiser, "PUT", f"/events/{slug}/accreditation", 200, service=certificates, json={
+        "body": "EACCME®", "statement": "The event is accredited with 3 European CME credits (ECMEC®s).",
+        "signatory": "Prof. Dr. Eva de Vries", "signatory_title": "Chair, Education Committee",
+        "evaluation_required": True, "evaluation_questions": EVALUATION})
+    page = new_page()
+
+    # Ana, confirmed for an in-person event: her page with the ticket, then the evaluation.
+    page.goto(people["ana"]["manage_url"])
+    expect(page.locator("#ticket-code")).to_be_visible()
+    check(page, "the attendee's page with the ticket")
+    page.get_by_role("link", name="Complete the evaluation and get your attendance certificate").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your attendance certificate")
+    assert urlsplit(page.url).netloc == urlsplit(certificates).netloc
+    check(page, "the participant's page with the evaluation")
+    page.get_by_label("What should we change next year?").fill("More hands-on sessions, please.")
+    assert submit(page, "Submit the evaluation") == 422
+    expect(page.locator("#overall-error")).to_be_visible()
+    check(page, "the participant's page with the evaluation's errors")
+
+    # Ben's evaluation on paper: the organiser records it and issues his certificate.
+    api(organiser, "POST", f"/events/{slug}/evaluations", service=certificates,
+        json={"registration_id": people["ben"]["id"]})
+    job = api(organiser, "POST", f"/events/{slug}/certificates", 202, service=certificates)["id"]
+    deadline = time.monotonic() + 30
+    while (status := api(organiser, "GET", f"/jobs/{job}", 200, service=certificates)["status"]) not in (
+            "done", "failed"):
+        assert time.monotonic() < deadline, f"the issuing job is still {status}"
+        time.sleep(0.3)
+    assert status == "done"
+    [issued] = api(organiser, "GET", f"/events/{slug}/certificates", 200, service=certificates)["items"]
+
+    page.goto(people["ben"]["manage_url"])
+    page.get_by_role("link", name="Complete the evaluation and get your attendance certificate").click()
+    expect(page.get_by_role("status").filter(has_text="Your certificate is ready")).to_be_visible()
+    check(page, "the participant's page with the certificate")
+
+    page.goto(issued["verify_url"])
+    expect(page.get_by_role("status")).to_contain_text("Valid certificate")
+    check(page, "the verification page of a certificate")
+
+    page.goto(f"{certificates}/verify/NOSUCHCODE42")
+    expect(page.get_by_role("status")).to_contain_text("No certificate has the code")
+    check(page, "the verification page of an unknown code")
+    check.done()
