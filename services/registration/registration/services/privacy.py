@@ -29,6 +29,7 @@ from suite_common.settings import RetentionPeriods
 from ..models import (
     Document,
     Event,
+    OrganiserAccount,
     Outbox,
     RateLimitCounter,
     Registration,
@@ -87,9 +88,40 @@ def export(session: Session, organisation_id: int, email: str) -> dict[str, Any]
     return {
         "email": email, "generated_at": utcnow().isoformat(),
         "registration": {"registrations": [_registration_record(r, session)
-                                           for r in _registrations(session, organisation_id, email)]},
+                                           for r in _registrations(session, organisation_id, email)],
+                         "organiser_account": _organiser_record(session, organisation_id, email)},
         **{name: _peer(name, "export", organisation_id, email)["data"] for name in PEERS},
     }
+
+
+def _organiser_account(session: Session, organisation_id: int, email: str) -> OrganiserAccount | None:
+    return session.scalar(select(OrganiserAccount).where(OrganiserAccount.organisation_id == organisation_id,
+                                                         OrganiserAccount.email_key == loose_email_key(email)))
+
+
+def _organiser_record(session: Session, organisation_id: int, email: str) -> dict[str, Any] | None:
+    """The person's console account, if they are one of the organisation's people."""
+    account = _organiser_account(session, organisation_id, email)
+    if account is None:
+        return None
+    return {"email": account.email, "name": account.name, "role": account.role,
+            "created_at": account.created_at.isoformat(),
+            "last_signed_in_at": account.last_signed_in_at.isoformat() if account.last_signed_in_at else None}
+
+
+def _erase_organiser(session: Session, organisation_id: int, email: str) -> list[dict[str, str]]:
+    """Removes the person's console account (signing them out); the organisation's only owner is
+    kept, as the organisation cannot be run without one: the answer says so."""
+    account = _organiser_account(session, organisation_id, email)
+    if account is None:
+        return []
+    try:
+        accounts.remove_account(session, account)
+    except ApiError:
+        return [{"what": "the console account of the organisation's only owner",
+                 "why": "an organisation needs an owner; make someone else owner, then erase again",
+                 "until": "another owner exists"}]
+    return []
 
 
 def anonymise(registration: Registration, now: dt.datetime) -> None:
@@ -110,6 +142,7 @@ def erase(session: Session, organisation_id: int, email: str) -> dict[str, Any]:
     """Idempotent; the other services first, so a failure there leaves registration intact to retry."""
     answers = {name: _peer(name, "erase", organisation_id, email) for name in PEERS}
     kept = [item for answer in answers.values() for item in answer["kept"]]
+    kept.extend(_erase_organiser(session, organisation_id, email))
     registrations = _registrations(session, organisation_id, email)
     now = utcnow()
     for registration in registrations:
