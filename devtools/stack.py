@@ -2,7 +2,8 @@
 
 ``python -m devtools.stack`` is what ``make run`` calls: migrate every service,
 seed the demo organisation once, start each service under gunicorn (plus the
-local stand-ins), print the addresses and the demo organiser token, and stop
+local stand-ins), print the addresses, the demo organiser token and a fresh sign-in link to the
+organiser console for the demo owner, and stop
 everything on Ctrl-C. The end-to-end tests start the same stack with ``Stack``, some of them
 with several replicas of each service (``replicas``), as ``docker compose --scale`` runs them.
 """
@@ -23,6 +24,8 @@ import requests
 
 SERVICES = ("registration", "notifications", "certificates")
 DEFAULT_PORTS = {"registration": 8001, "notifications": 8002, "certificates": 8003}
+# The owner of the demo organisation that registration's seed-demo adds to the console.
+DEMO_OWNER = "organiser@demo.example"
 # Background loops: `flask --app <service> worker` (the compose file runs the same commands).
 WORKERS = ("registration", "notifications", "certificates")
 
@@ -100,6 +103,11 @@ class Stack:
         output = self._run("flask", "--app", "registration", "seed-demo", "--token-file",
                            str(self.var_dir / "demo-token"))
         return output.strip().rsplit(" ", 1)[-1]
+
+    def sign_in_link(self, organisation: str, email: str) -> str:
+        """A fresh one-time console sign-in link for a person (the previous one may have been used)."""
+        return self._run("flask", "--app", "registration", "organisers", "link", "--org", organisation,
+                         "--email", email).strip()
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         log_dir = self.log_dir or self.var_dir / "log"
@@ -199,6 +207,7 @@ def main() -> None:
     try:
         stack.start(smtp_sink=not env.get("SMTP_HOST"), stripe_standin=not env.get("STRIPE_API_KEY"))
         token = None if args.no_seed else stack.seed_demo()
+        console_link = None if args.no_seed else stack.sign_in_link("demo", DEMO_OWNER)
     except Exception:
         stack.stop()
         raise
@@ -217,6 +226,8 @@ def main() -> None:
     print(f"  logs           {stack.var_dir / 'log'}")
     if token:
         print(f"\nOrganiser token: {token}")
+    if console_link:
+        print(f"Organiser console: {console_link}   (sign-in link for {DEMO_OWNER}: works once, for 15 minutes)")
     print("\nPress Ctrl-C to stop.", flush=True)
     stopping = False
 

@@ -1,4 +1,4 @@
-"""Demo data for ``make run``: the ``demo`` organisation, one conference, one webinar."""
+"""Demo data for ``make run``: the ``demo`` organisation, its owner in the console, one conference, one webinar."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,11 +10,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .models import Event, Organisation, Outbox
-from .services import events, members, organisations, pricing, signup
+from .models import Event, Organisation, Outbox, Role
+from .services import accounts, events, members, organisations, pricing, signup
 
 CONFERENCE = "demo-congress"
 WEBINAR = "demo-webinar"
+# The demo organisation's owner in the console; ``make run`` prints a sign-in link for them.
+OWNER_EMAIL = "organiser@demo.example"
+OWNER_NAME = "Demo Organiser"
 
 
 def _at(days: int, hour: int, minute: int, timezone: str) -> dt.datetime:
@@ -102,6 +105,8 @@ def seed(session: Session, token_file: Path) -> str:
     organisation = organisations.get_or_create_organisation(session, "demo", "Demo Society of Imaging Informatics")
     if session.scalar(select(Event.id).where(Event.slug == CONFERENCE)) is None:
         _seed_events(session, organisation.id)
+    if accounts.find_account(session, organisation.id, OWNER_EMAIL) is None:
+        accounts.add_account(session, organisation.id, OWNER_EMAIL, OWNER_NAME, Role.OWNER)
     if token_file.exists():
         token = token_file.read_text().strip()
         if organisations.resolve_token(session, token) is not None:

@@ -81,6 +81,12 @@ def get_account(session: Session, organisation_id: int, account_id: int) -> Orga
     return account
 
 
+def find_account(session: Session, organisation_id: int, email: str) -> OrganiserAccount | None:
+    """The person of the organisation with this address, found as the sign-in form finds them (by email key)."""
+    return session.scalar(select(OrganiserAccount).where(
+        OrganiserAccount.organisation_id == organisation_id, OrganiserAccount.email_key == email_key(email)))
+
+
 def add_account(session: Session, organisation_id: int, email: str, name: str, role: Role) -> OrganiserAccount:
     """A new person of the organisation; 409 when the address already belongs to one of its people."""
     key = email_key(email)
