@@ -75,3 +75,26 @@ def test_sign_out_ends_the_session_on_the_server(registration_app: Flask) -> Non
     thief = registration_app.test_client()
     thief.set_cookie("suite_console", cookie.value, path="/console")
     assert thief.get("/console/events").status_code == 303
+
+
+def test_requests_for_links_are_rate_limited_per_address_and_capped_per_person(
+        database_url: str, tmp_path, monkeypatch) -> None:
+    from registration import create_app
+    from registration.models import Base
+    from tests.support.apps import make_settings
+
+    monkeypatch.setenv("SIGN_IN_RATE_LIMIT", "5/minute")
+    app = create_app(make_settings("registration", database_url, tmp_path))
+    app.config["WTF_CSRF_ENABLED"] = False
+    Base.metadata.create_all(app.extensions["suite_db"].engine)
+    add_person(app, "society-a", "owner", email="ada@society-a.example", name="Ada")
+    browser = app.test_client()
+    answers = [browser.post("/console/sign-in", data={"email": "ada@society-a.example"},
+                            environ_base={"REMOTE_ADDR": "192.0.2.9"}) for _ in range(6)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429]
+    assert answers[-1].headers["Retry-After"].isdigit()
+    # add_person made one link; the form mails at most MAX_LIVE_LINKS unused ones in all.
+    assert len(_outbox_links(app)) == 2
+    assert browser.post("/console/sign-in", data={"email": "ada@society-a.example"},
+                        environ_base={"REMOTE_ADDR": "192.0.2.10"}).status_code == 200
+    app.extensions["suite_db"].engine.dispose()
