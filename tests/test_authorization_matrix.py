@@ -95,6 +95,8 @@ MATRIX: dict[tuple[str, str, str], Any] = {
     ("notifications", "internal_api.cancel_message", "DELETE"): service("registration", "certificates"),
     ("notifications", "identity.ping", "POST"): service("registration", "notifications", "certificates"),
     ("certificates", "organiser_api.revoke", "POST"): ORG,
+    ("certificates", "organiser_api.reissue", "POST"): ORG,
+    ("certificates", "organiser_api.match_row", "POST"): ORG,
     ("certificates", "organiser_api.AccreditationView", "GET"): ORG,
     ("certificates", "organiser_api.AccreditationView", "PUT"): ORG,
     ("certificates", "organiser_api.put_image", "PUT"): ORG,

@@ -32,6 +32,8 @@ from ..schemas.certificates import (
     FileUpload,
     JobOutput,
     ListQuery,
+    MatchInput,
+    ReissueOutput,
     ReportList,
     ReportOutput,
     ReportUpload,
@@ -150,6 +152,21 @@ class Reports(MethodView):
         return {"items": list(reports)}
 
 
+@blp.route("/events/<slug:slug>/attendance-matches", methods=["POST"])
+@organiser_event_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(MatchInput)
+@blp.response(200, ReportOutput)
+@blp.alt_response(404, description="no such report in this event, or no unmatched row from that line")
+@blp.alt_response(409, description="the row is matched to another registration already")
+@blp.alt_response(422, description="not a confirmed registration of this event")
+def match_row(data: dict[str, Any], slug: str) -> Any:
+    """Matches an unmatched row of a report (by its line in the file) to a registration by hand, e.g. a
+    participant who joined with another address; answers the report. The same match again changes nothing."""
+    return attendance.match_row(get_session(), _org(), slug, data["report_id"], data["line"],
+                                data["registration_id"])
+
+
 @blp.route("/events/<slug:slug>/attendance", methods=["GET"])
 @organiser_event_required
 @blp.doc(security=ORGANISER, responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
@@ -261,4 +278,17 @@ def revoke(data: dict[str, Any], code: str) -> Any:
     if certificate.revoked_at is None:
         certificate.revoked_at, certificate.revoked_reason = utcnow(), data["reason"]
     return certificates.with_links(certificate)
+
+
+@blp.route("/certificates/<code>/reissue", methods=["POST"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.response(200, ReissueOutput)
+@blp.alt_response(404, description="no such certificate in this organisation")
+@blp.alt_response(409, description="revoked, the registration is no longer confirmed, or no credits any more")
+def reissue(code: str) -> Any:
+    """Re-issues the certificate now with the participant's current name (after a name correction) and
+    credits: same code and link, a new revision, the mail again. Nothing to change: outcome unchanged."""
+    certificate, outcome = issuing.reissue(get_session(), _org(), code)
+    return {**certificates.with_links(certificate), "outcome": outcome}
 

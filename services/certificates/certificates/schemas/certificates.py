@@ -50,8 +50,11 @@ class ReportOutput(Schema):
     timezone = fields.String()
     rows_read = fields.Integer()
     matched = fields.Integer()
-    unmatched = fields.Function(lambda r: len(r.unmatched_rows))
-    unmatched_rows = fields.List(fields.Dict())
+    unmatched = fields.Function(lambda r: sum(1 for row in r.unmatched_rows if row.get("registration_id") is None),
+                                metadata={"description": "rows still matched to nobody"})
+    unmatched_rows = fields.List(fields.Dict(), metadata={
+        "description": "rows whose address matched no registration: line, name, email, join, leave; "
+                       "a row matched by hand since carries its registration_id"})
     skipped_rows = fields.List(fields.Dict())
     metadata = fields.Dict(attribute="report_metadata")
     uploaded_at = fields.AwareDateTime()
@@ -61,6 +64,14 @@ class ReportOutput(Schema):
 
 class ReportList(Schema):
     items = fields.List(fields.Nested(ReportOutput))
+
+
+class MatchInput(Schema):
+    report_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    line = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1),
+                          metadata={"description": "the unmatched row's line in the file (its 'line')"})
+    registration_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1),
+                                     metadata={"description": "a confirmed registration of the event"})
 
 
 class EvaluationRecord(Schema):
@@ -96,6 +107,10 @@ class CertificateOutput(Schema):
     revoked_reason = fields.String(allow_none=True)
     issued_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+
+
+class ReissueOutput(CertificateOutput):
+    outcome = fields.String(metadata={"description": "reissued (a new revision, same code), or unchanged"})
 
 
 class CertificateList(Schema):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suite_common.db import insert_once, utcnow
-from suite_common.errors import ApiError, validation_error
+from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import AttendanceInterval, AttendanceReport, CheckIn
 from . import registry
@@ -63,6 +63,57 @@ def upload_report(session: Session, organisation_id: int, slug: str, data: bytes
     )
     session.flush()
     return UploadOutcome(report, created=True)
+
+
+def match_row(session: Session, organisation_id: int, slug: str, report_id: int, line: int,
+              registration_id: int) -> AttendanceReport:
+    """Matches an unmatched report row to a registration by hand (a guest who joined with another
+    address): the row becomes an interval of that person's attendance, as if the address had matched.
+
+    Matching the same row to the same person again changes nothing; to another person is a 409, since
+    credits may already have been computed from the first match. Registration is asked before the
+    report's row is locked: no lock is held over a call to another service."""
+    report, row = _unmatched_row(session, organisation_id, slug, report_id, line, lock=False)
+    if row.get("registration_id") is None:
+        found = registry.person_by_id(registration_id)
+        if found is None or found[1] != slug or found[2] != organisation_id:
+            raise validation_error({"registration_id": ["No such registration for this event."]})
+        person = found[0]
+        if person.status != "confirmed":
+            raise validation_error({"registration_id": [
+                f"This registration is {person.status}; only a confirmed registration earns credits."]})
+        report, row = _unmatched_row(session, organisation_id, slug, report_id, line, lock=True)
+    if row.get("registration_id") == registration_id:
+        return report
+    if row.get("registration_id") is not None:
+        raise ApiError(409, "already_matched",
+                       f"Line {line} is matched to registration {row['registration_id']} already.")
+    # A new list, so the JSON column is written (SQLAlchemy does not see changes inside it).
+    report.unmatched_rows = [{**r, "registration_id": person.id} if r["line"] == line else r
+                             for r in report.unmatched_rows]
+    report.matched += 1
+    session.add(AttendanceInterval(
+        organisation_id=organisation_id, event_slug=slug, registration_id=person.id, email=person.email,
+        starts_at=dt.datetime.fromisoformat(row["join"]), ends_at=dt.datetime.fromisoformat(row["leave"]),
+        source=f"{report.format}:{report.id}:line {line}", report_id=report.id))
+    session.flush()
+    return report
+
+
+def _unmatched_row(session: Session, organisation_id: int, slug: str, report_id: int, line: int,
+                   lock: bool) -> tuple[AttendanceReport, dict[str, Any]]:
+    query = select(AttendanceReport).where(
+        AttendanceReport.organisation_id == organisation_id, AttendanceReport.event_slug == slug,
+        AttendanceReport.id == report_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    report = session.scalar(query)
+    if report is None:
+        raise not_found("attendance report")
+    row = next((r for r in report.unmatched_rows if r["line"] == line), None)
+    if row is None:
+        raise ApiError(404, "not_found", f"The report has no unmatched row from line {line}.")
+    return report, row
 
 
 def _session_window(event: registry.EventInfo, code: str) -> tuple[dt.datetime, dt.datetime]:

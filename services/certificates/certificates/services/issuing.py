@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from suite_common import dates
 from suite_common.db import Database, is_postgresql, utcnow
+from suite_common.errors import ApiError, not_found
 from suite_common.outbox import OutboxRow, enqueue_many
 
 from ..models import Accreditation, Certificate, CertificateRevision, Evaluation, IssueJob, Outbox
@@ -156,6 +157,41 @@ def issue_one(session: Session, accreditation: Accreditation, event: registry.Ev
 def _change_reason(before: dict[str, Any], after: dict[str, Any]) -> str:
     changed = [key for key in after if before.get(key) != after[key]]
     return "changed: " + ", ".join(changed)
+
+
+def reissue(session: Session, organisation_id: int, code: str) -> tuple[Certificate, str]:
+    """Re-issues one certificate now, with the person's name as registration keeps it today (after a
+    name correction) and their credits computed again: 'reissued', or 'unchanged' when nothing printed
+    would differ. The code and download link stay, so a printed QR code keeps verifying; the earlier
+    wording is kept as a revision, and the person gets the "certificate ready" mail again.
+
+    A revoked certificate is not revived (whoever holds the paper must keep reading "revoked"): issuing
+    the event's certificates again gives the person a new one when new evidence qualifies them."""
+    certificate = session.scalar(select(Certificate).where(
+        Certificate.organisation_id == organisation_id, Certificate.code == normalise_code(code)[:20]))
+    if certificate is None:
+        raise not_found("certificate")
+    if certificate.revoked_at is not None:
+        raise ApiError(409, "revoked", "This certificate is revoked and stays so; issue the event's certificates "
+                                       "again to give the person a new one.")
+    found = registry.person_by_id(certificate.registration_id)
+    if found is None or found[0].status != "confirmed":
+        raise ApiError(409, "not_confirmed", "The registration behind this certificate is no longer confirmed.")
+    person = found[0]
+    event = registry.event(organisation_id, certificate.event_slug)
+    accreditation = accreditation_service.require(session, organisation_id, certificate.event_slug, lock=True)
+    intervals = attendance.intervals_by_registration(session, organisation_id, certificate.event_slug, [person.id])
+    evaluated = person.id in evaluated_ids(session, organisation_id, certificate.event_slug)
+    result = assess(accreditation, event, intervals.get(person.id, []), evaluated)
+    if not result.eligible:
+        raise ApiError(409, "not_eligible", "With today's attendance and rules this person earns no credits; "
+                                            "revoke the certificate instead if it was issued in error.")
+    mails: list[OutboxRow] = []
+    issued = issued_by_registration(session, organisation_id, certificate.event_slug, [person.id])[person.id]
+    outcome = issue_one(session, accreditation, event, person, result, utcnow(), issued, mails)
+    enqueue_many(session, Outbox, mails)
+    session.flush()
+    return certificate, outcome
 
 
 def start_job(session: Session, organisation_id: int, slug: str) -> IssueJob:
