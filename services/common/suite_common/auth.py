@@ -103,9 +103,9 @@ def organiser_required(view: F) -> F:
         if organisation is None:
             raise ApiError(401, "unauthorized", "The organiser token is not valid.",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        g.organisation = organisation  # set first: the audit log records a refused attempt too
         if organisation.read_only and request.method not in SAFE_METHODS:
             raise ApiError(403, "forbidden", "A viewer may look but not change anything; ask an owner for the staff role.")
-        g.organisation = organisation
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
