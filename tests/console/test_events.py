@@ -54,6 +54,7 @@ def test_staff_create_an_event_through_the_form_and_edit_it(registration_app: Fl
     for field in ("slug", "title", "capacity", "currency", "cancellation_fee", "registration_closes_at"):
         assert f'id="{field}-error"' in page, field
         assert f'href="#{field}"' in page, field  # the summary links every problem to its field
+    assert page.index('href="#title"') < page.index('href="#slug"') < page.index('href="#cancellation_fee"')
     assert "Enter a whole number." in page and "at most 2 decimals" in page and "Enter a date and time" in page
     assert 'aria-invalid="true"' in page and 'value="Not A Slug"' in page  # what was typed stays
     assert _api_event_missing(registration_app, auth, "not-a-slug")
@@ -83,6 +84,9 @@ def test_staff_create_an_event_through_the_form_and_edit_it(registration_app: Fl
     unchanged = {name: value for name, value in re.findall(r'<input type="[a-z-]+" id="[a-z_]+" name="([a-z_]+)" value="([^"]*)"',
                                                             _text(edit))}
     assert unchanged["starts_at"] == "2027-03-04T18:00" and unchanged["title"] == "AI in chest CT"
+
+    same = staff.post("/console/events/ai-chest-ct/edit", data=NEW_EVENT)  # saved as shown: no change, no mail
+    assert same.status_code == 303 and "Nothing was changed." in _text(staff.get(same.headers["Location"]))
 
     blank = staff.post("/console/events/ai-chest-ct/edit", data={**NEW_EVENT, "title": " ", "capacity": "-1"})
     assert blank.status_code == 422 and 'id="title-error"' in _text(blank) and 'id="capacity-error"' in _text(blank)

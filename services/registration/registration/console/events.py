@@ -48,18 +48,20 @@ CATEGORY_LABELS = {"member": "Member", "non_member": "Non-member", "trainee": "T
 KIND_LABELS = {"conference": "Conference", "webinar": "Webinar"}
 REQUIRED_MESSAGE = "Missing data for required field."
 
+# In the order of the form's fields, which is the order of the error summary.
 EVENT_LABELS = {
-    "slug": "Address (slug)", "title": "Title", "kind": "Kind", "starts_at": "Starts", "ends_at": "Ends",
-    "timezone": "Time zone", "capacity": "Capacity", "currency": "Currency", "venue": "Venue",
-    "join_url": "Join link", "description": "Description", "registration_opens_at": "Registration opens",
-    "registration_closes_at": "Registration closes", "consent_text": "Consent text", "vat_rate": "VAT rate (%)",
-    "prices_include_vat": "Prices include VAT", "seat_hold_minutes": "Seat hold (minutes)",
-    "refund_full_until": "Full refund until", "refund_partial_until": "Partial refund until",
-    "refund_partial_percent": "Partial refund (%)", "cancellation_fee": "Cancellation fee",
-    "allows_invoice": "Payment by invoice", "invoice_due_days": "Invoice due (days)",
+    "title": "Title", "slug": "Address (slug)", "kind": "Kind", "description": "Description",
+    "timezone": "Time zone", "starts_at": "Starts", "ends_at": "Ends", "venue": "Venue", "join_url": "Join link",
+    "capacity": "Capacity", "registration_opens_at": "Registration opens",
+    "registration_closes_at": "Registration closes", "seat_hold_minutes": "Seat hold (minutes)",
+    "consent_text": "Consent text", "currency": "Currency", "vat_rate": "VAT rate (%)",
+    "prices_include_vat": "Prices include VAT", "allows_invoice": "Payment by invoice",
+    "invoice_due_days": "Invoice due (days)", "refund_full_until": "Full refund until",
+    "refund_partial_until": "Partial refund until", "refund_partial_percent": "Partial refund (%)",
+    "cancellation_fee": "Cancellation fee",
 }
-SESSION_LABELS = {"code": "Code", "title": "Title", "starts_at": "Starts", "ends_at": "Ends", "capacity": "Capacity",
-                  "credits": "Credits (CME hours)", "amount": "Price", "is_workshop": "Workshop"}
+SESSION_LABELS = {"code": "Code", "title": "Title", "starts_at": "Starts", "ends_at": "Ends", "credits": "Credits (CME hours)",
+                  "capacity": "Capacity", "amount": "Price", "is_workshop": "Workshop"}
 RATE_LABELS = {"code": "Code", "name": "Name", "amount": "Amount", "currency": "Currency", "category": "Category",
                "valid_until": "Offered until", "requires_membership": "Members only",
                "requires_approval": "Needs approval"}
@@ -152,6 +154,12 @@ def load(schema: Schema, payload: dict[str, Any], reader: FormReader) -> tuple[d
     if reader.errors:
         return {}, dict(reader.errors)
     return data, {}
+
+
+def in_form_order(errors: Errors, labels: dict[str, str]) -> Errors:
+    """The error summary lists problems in the order of the fields on the page (the labels' order)."""
+    order = {name: position for position, name in enumerate(labels)}
+    return {name: errors[name] for name in sorted(errors, key=lambda name: order.get(name, len(order)))}
 
 
 def refused(error: ApiError) -> Errors:
@@ -252,7 +260,8 @@ def _event_payload(reader: FormReader, creating: bool) -> dict[str, Any]:
 
 
 def _event_form(template: str, status: int, values: Mapping[str, Any], errors: Errors, **context: Any) -> tuple[str, int]:
-    return render(template, status, values=values, errors=errors, labels=EVENT_LABELS, time_zones=TIME_ZONES,
+    return render(template, status, values=values, errors=in_form_order(errors, EVENT_LABELS), labels=EVENT_LABELS,
+                  time_zones=TIME_ZONES,
                   kinds=KINDS, kind_labels=KIND_LABELS, **context)
 
 
@@ -337,7 +346,8 @@ def _add_form(slug: str, template: str, labels: dict[str, str], defaults: Callab
                 flash(done.format(code=added.code))
                 return see_other("console.event_overview", slug=event.slug)
         values, status = request.form, 422
-    return render(template, status, event=event, values=values, errors=errors, labels=labels, **context)
+    return render(template, status, event=event, values=values, errors=in_form_order(errors, labels), labels=labels,
+                  **context)
 
 
 def _session_payload(reader: FormReader, event: Event, workshop: bool) -> dict[str, Any]:
