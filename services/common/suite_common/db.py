@@ -72,6 +72,10 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _unicode_lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
 def make_engine(url: str, idle_ping_seconds: float = 10.0, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **kwargs)
@@ -85,6 +89,8 @@ def make_engine(url: str, idle_ping_seconds: float = 10.0, **kwargs: Any) -> Eng
             cursor.execute("PRAGMA busy_timeout=60000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            # SQLite's lower() folds ASCII only; searches that must ignore case in every script use this.
+            dbapi_connection.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:

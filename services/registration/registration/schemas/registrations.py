@@ -102,6 +102,8 @@ class RejectionInput(Schema):
 
 
 class RosterQuery(Schema):
+    q = Text(100, allow_blank=True, metadata={
+        "description": "search: part of the name, the email or the reference, in any case"})
     status = fields.String(validate=validate.OneOf(STATUSES))
     rate = fields.String(validate=CODE)
     updated_since = Moment()

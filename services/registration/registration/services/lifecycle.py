@@ -326,7 +326,7 @@ def cancel(session: Session, registration: Registration, now: dt.datetime) -> Tr
     status = RegistrationStatus(registration.status)
     if status.ended:
         return None
-    refund = pricing.refund_due(registration.event, registration.amount_paid - registration.amount_refunded, now)
+    refund = pricing.refund_on_cancel(registration, now)
     registration.status = RegistrationStatus.REFUNDED if refund else RegistrationStatus.CANCELLED
     registration.cancelled_at = registration.updated_at = now
     registration.cancelled_by = "request"

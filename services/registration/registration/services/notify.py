@@ -16,6 +16,7 @@ import segno
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from suite_common.errors import ApiError
 from suite_common.outbox import OutboxRow, enqueue, enqueue_many
 
 from ..models import Event, Registration, RegistrationStatus
@@ -142,12 +143,29 @@ def confirmation(registration: Registration, now: dt.datetime,
     """The confirmation (calendar file; ticket unless a webinar, whose attendance comes from the
     platform's report) and the reminders, built without the database: a sign-up builds them
     before it takes the event lock, so the CPU they cost is not spent while others wait."""
+    return [_confirmation_message(registration, template, f"reg:{registration.reference}:{template}"),
+            *_reminders(registration, now)]
+
+
+def _confirmation_message(registration: Registration, template: str, key: str) -> OutboxRow:
     context = {**base_context(registration), "ticket": {"code": registration.ticket_code}}
     attachments = [_calendar_attachment(registration)]
     if registration.event.kind != "webinar":
         attachments.append(_ticket_attachment(registration))
-    return [_message(registration, template, f"reg:{registration.reference}:{template}", context, attachments),
-            *_reminders(registration, now)]
+    return _message(registration, template, key, context, attachments)
+
+
+def resend_confirmation(session: Session, registration: Registration, resend_id: str) -> None:
+    """Sends the confirmation again (calendar file, ticket), as it stands now, for an attendee who
+    lost it. Each resend has a key of its own (``resend_id``, made when the organiser's form was
+    shown), so a second click on the same form sends nothing twice, and a later resend does send.
+    The reminders are not queued again: they are already scheduled under their own keys."""
+    if registration.status != RegistrationStatus.CONFIRMED:
+        status = registration.status.replace("_", " ")
+        raise ApiError(409, "not_confirmed", f"Only a confirmed registration has a confirmation to resend; "
+                                             f"this one is {status}.", {"status": [registration.status]})
+    key = f"reg:{registration.reference}:registration_confirmed:resend:{resend_id}"
+    queue(session, [_confirmation_message(registration, "registration_confirmed", key)])
 
 
 def queue(session: Session, messages: list[OutboxRow]) -> None:

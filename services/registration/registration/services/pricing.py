@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from suite_common.db import insert_once
 from suite_common.errors import ApiError, validation_error
 
-from ..models import DiscountCode, Event, Rate
+from ..models import DiscountCode, Event, Rate, Registration
 
 
 @dataclass(frozen=True)
@@ -98,3 +98,10 @@ def refund_due(event: Event, paid: int, now: dt.datetime) -> int:
         share = 0
     gross = int((Decimal(paid) * share / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     return max(0, gross - event.cancellation_fee) if share else 0
+
+
+def refund_on_cancel(registration: Registration, now: dt.datetime) -> int:
+    """What cancelling ``registration`` at ``now`` gives back: the policy applied to what was paid and
+    not yet refunded. ``lifecycle.cancel`` refunds exactly this, and the console shows it before
+    the organiser confirms."""
+    return refund_due(registration.event, registration.amount_paid - registration.amount_refunded, now)

@@ -3,18 +3,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
+import unicodedata
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Select, case, null, select, type_coerce
+from sqlalchemy import ColumnElement, DateTime, Select, String, case, null, or_, select, type_coerce
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from suite_common import csvexport
 from suite_common.db import is_postgresql
 from suite_common.errors import validation_error
 
-from ..models import MAX_ID, Event, Rate, Registration
+from ..models import MAX_ID, AuditEntry, Document, Event, Rate, Registration
 
 CSV_COLUMNS = ("id", "reference", "status", "email", "given_name", "family_name", "rate", "amount_due",
                "amount_paid", "amount_refunded", "currency", "payment_method", "invoice_number", "receipt_number",
@@ -41,8 +47,42 @@ def decode_cursor(cursor: str) -> int:
     return after
 
 
+class _lower(FunctionElement[str]):  # noqa: N801 - reads as the SQL function it renders
+    """``lower()`` that folds every letter on both databases: PostgreSQL's lower() is Unicode-aware,
+    SQLite's folds ASCII only, so there it is ``unicode_lower`` (Python's, registered on each
+    connection by ``suite_common.db.make_engine``): "łukas" finds "Łukasiewicz" on either."""
+
+    type = String()
+    name = "lower"
+    inherit_cache = True
+
+
+@compiles(_lower)
+def _lower_default(element: _lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_lower, "sqlite")
+def _lower_sqlite(element: _lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"unicode_lower({compiler.process(element.clauses, **kw)})"
+
+
+def search_condition(text: str) -> ColumnElement[bool]:
+    """What the roster's search (``q``) matches: part of the name ("given family") in any case, part
+    of the email as its key is stored (case-folded, NFKC), or part of the reference in any case.
+    One rule for the API, the CSV and the console."""
+    needle = " ".join(text.split())
+    email_needle = unicodedata.normalize("NFKC", needle.casefold())
+    full_name = Registration.given_name + " " + Registration.family_name
+    return or_(_lower(full_name).contains(needle.lower(), autoescape=True),
+               Registration.email_normalised.contains(email_needle, autoescape=True),
+               Registration.reference.contains(needle.upper(), autoescape=True))
+
+
 def roster_query(event: Event, filters: dict[str, Any]) -> Select[tuple[Registration]]:
     query = select(Registration).where(Registration.event_id == event.id)
+    if (filters.get("q") or "").strip():
+        query = query.where(search_condition(filters["q"]))
     if filters.get("status"):
         query = query.where(Registration.status == filters["status"])
     if filters.get("rate"):
@@ -127,3 +167,54 @@ def _csv_chunks(sessions: SessionFactory, query: Select[tuple[Registration]], ra
             last_id = rows[-1].id
 
     return csvexport.csv_chunks(CSV_COLUMNS, batches(), bom, converters)
+
+
+# --- one registration's history ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One thing that happened to a registration: ``what`` in words, ``who`` when it is known."""
+
+    at: dt.datetime
+    what: str
+    who: str | None = None
+    outcome: int | None = None  # the HTTP status of an organiser's request (from the audit log)
+
+
+DOCUMENT_NAMES = {"receipt": "Receipt", "invoice": "Invoice", "credit_note": "Credit note"}
+# The last segment of an audited route that names a registration, as the organiser would say it.
+REQUEST_NAMES = {"cancel": "Cancel", "approve": "Approve", "reject": "Reject", "invoice": "Issue an invoice",
+                 "mark-paid": "Mark the invoice paid", "resend-confirmation": "Resend the confirmation"}
+CANCELLED_BY = {"hold_expired": "the seat's hold ran out unpaid", "request": "on request"}
+
+
+def registration_history(session: Session, registration: Registration) -> list[HistoryItem]:
+    """What is recorded about a registration, oldest first: the moments its row keeps (sign-up,
+    approval or rejection, payment, cancellation), the documents issued for it, and the audit
+    log's entries of every organiser request that named it (API or console). Status changes
+    themselves are not logged one by one, so a status that was left again (an approval that
+    became a payment) shows only through these moments."""
+    items = [HistoryItem(registration.created_at, f"Signed up at the rate {registration.rate.code}")]
+    if registration.approved_at:
+        items.append(HistoryItem(registration.approved_at, "Approved"))
+    if registration.rejected_at:
+        reason = f": {registration.rejection_reason}" if registration.rejection_reason else ""
+        items.append(HistoryItem(registration.rejected_at, f"Rejected{reason}"))
+    if registration.paid_at:
+        items.append(HistoryItem(registration.paid_at, "Paid" + (
+            " (invoice marked paid)" if registration.payment_method == "invoice" else "")))
+    if registration.cancelled_at and not registration.rejected_at:
+        how = CANCELLED_BY.get(registration.cancelled_by or "", "")
+        items.append(HistoryItem(registration.cancelled_at, "Cancelled" + (f", {how}" if how else "")))
+    for document in session.scalars(select(Document).where(Document.registration_id == registration.id)):
+        items.append(HistoryItem(document.issued_at, f"{DOCUMENT_NAMES.get(document.kind, document.kind)} "
+                                                     f"{document.number} issued"))
+    entries = session.scalars(select(AuditEntry).where(
+        AuditEntry.organisation_id == registration.event.organisation_id,
+        AuditEntry.target["registration_id"].as_integer() == registration.id))
+    for entry in entries:
+        action = REQUEST_NAMES.get(entry.route.rsplit("/", 1)[-1], f"{entry.method} {entry.route}")
+        where = "console" if entry.route.startswith("/console/") else "API"
+        items.append(HistoryItem(entry.at, f"{action} (in the {where})", entry.actor, entry.status))
+    return sorted(items, key=lambda item: item.at)
