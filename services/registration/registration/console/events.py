@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -71,6 +71,10 @@ DISCOUNT_LABELS = {"code": "Code", "percent_off": "Percent off", "amount_off": "
 EVENT_MOMENTS = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at", "refund_full_until",
                  "refund_partial_until")
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
+# Digits beyond any limit the schemas allow; longer numbers are refused before Python reads them.
+MAX_DIGITS = 15
+# How people write an amount: 450, 450.00, -5.5 (no exponents, no NaN); thousands separators are taken out first.
+_AMOUNT = re.compile(rf"^(?P<sign>[+-]?)(?P<whole>[0-9]{{1,{MAX_DIGITS}}})(?:\.(?P<fraction>[0-9]*))?$")
 
 
 class FormReader:
@@ -95,6 +99,9 @@ class FormReader:
             return None
         if not _INTEGER.match(value):
             self.errors[name] = ["Enter a whole number."]
+            return value
+        if len(value.lstrip("+-")) > MAX_DIGITS:
+            self.errors[name] = ["This number is too large."]
             return value
         return int(value)
 
@@ -121,14 +128,15 @@ class FormReader:
             decimals = minor_units(currency)
         except ValueError:  # the currency field has its own error; read as the usual 2 decimals
             decimals = 2
-        try:
-            minor = Decimal(value) * 10 ** decimals
-        except InvalidOperation:
+        typed = _AMOUNT.match(value)
+        if typed is None:
             self.errors[name] = ["Enter an amount such as 450.00."]
             return value
-        if not minor.is_finite() or minor != minor.to_integral_value():
+        fraction = (typed["fraction"] or "").rstrip("0")
+        if len(fraction) > decimals:
             self.errors[name] = [f"Enter an amount with at most {decimals} decimals."]
             return value
+        minor = Decimal(f"{typed['sign']}{typed['whole']}.{fraction or '0'}").scaleb(decimals)
         return int(minor)
 
     def checkbox(self, name: str) -> bool:
