@@ -1,25 +1,330 @@
-"""Attendance, check-in, accreditation rules, evaluation questions, certificates (placeholder, being built)."""
+"""Attendance, check-in at the door, the credit rules, issuing and the certificate list.
+
+These are the certificates service's: every page reads and writes through its organiser API
+(``remote``) as the signed-in person, so its rules, validation and role checks apply unchanged,
+and its refusals are shown on the form they came from. Registration's own lookups still come
+first: another organisation's event is a 404 here before anything is asked over there.
+"""
 from __future__ import annotations
 
-from ..models import Role
-from .core import render, route
+from typing import Any
+from urllib.parse import quote
+
+from flask import abort, flash, request
+from werkzeug.wrappers import Response
+
+from suite_common.db import get_session
+from suite_common.errors import ApiError
+
+from ..blueprints.lookups import organiser_event, organiser_registration
+from ..models import Event, Role
+from ..schemas.registrations import RosterQuery
+from ..services import roster
+from . import remote
+from .core import current_person, render, route, see_other
+
+CERTIFICATES = "certificates"
+BLANK_QUESTIONS = 3  # empty question rows offered below the existing ones
+MAX_QUESTION_ROWS = 40  # the API takes 30 questions; the form never has more rows than this
+QUESTION_FIELDS = ("id", "text", "kind")
+RULE_LABELS = {
+    "body": "Accrediting body", "credit_unit": "Credit unit", "statement": "Accreditation statement",
+    "max_credits": "Most credits for the event", "credit_step": "Credit step", "credit_mode": "Credit mode",
+    "min_session_share": "Least share of a session", "max_credits_per_day": "Most credits per day",
+    "daily_caps": "Different caps on some days", "evaluation_required": "Evaluation required",
+    "evaluation_questions": "Evaluation questions", "signatory": "Signatory", "signatory_title": "Signatory's title",
+    "organisation_name": "Organisation printed",
+    **{f"q-{index}-{field}": f"Question {index + 1}, {field}"
+       for index in range(MAX_QUESTION_ROWS) for field in QUESTION_FIELDS},
+}
+
+
+TEXT_RULES = ("body", "credit_unit", "statement", "max_credits", "credit_step", "credit_mode", "min_session_share",
+              "max_credits_per_day", "daily_caps", "signatory", "signatory_title", "organisation_name")
+
+
+def _api(slug: str, tail: str = "") -> str:
+    return f"/api/v1/events/{quote(slug, safe='')}{tail}"
+
+
+def _if_found(path: str) -> Any:
+    """The JSON at ``path``, or None for a 404: the event is known to be ours (checked first), so a 404
+    there means "nothing yet" (no rules set), not "not yours"."""
+    try:
+        return remote.get_json(CERTIFICATES, path)
+    except ApiError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+# Attendance -----------------------------------------------------------------------------------------------
+
+
+def _confirmed_registrations(event: Event) -> list[Any]:
+    """Whom an unmatched row may be matched to: the confirmed registrations (the first thousand, by id)."""
+    filters = RosterQuery().load({"status": "confirmed", "limit": 1000})
+    return roster.roster_page(get_session(), event, filters)[0]
+
+
+def _attendance_page(slug: str, status: int = 200, errors: dict[str, list[str]] | None = None,
+                     refusal: str | None = None) -> tuple[str, int]:
+    event = organiser_event(slug)
+    reports = remote.get_json(CERTIFICATES, _api(slug, "/attendance-reports"))["items"]
+    # Whom a row may be matched to, and the names of those matched by hand already.
+    registrations = _confirmed_registrations(event) if any(r["unmatched_rows"] for r in reports) else []
+    may_edit = current_person().may(Role.STAFF)
+    names = {r.id: f"{r.given_name} {r.family_name}" for r in registrations}
+    return render("console/attendance.html", status, event=event, reports=list(reversed(reports)),
+                  registrations=registrations, names=names, may_edit=may_edit, errors=errors or {},
+                  refusal=refusal, values=request.form)
 
 
 @route("/events/<slug:slug>/attendance", Role.VIEWER)
 def attendance(slug: str) -> tuple[str, int]:
-    return render("console/placeholder.html", title="Attendance")
+    return _attendance_page(slug)
+
+
+@route("/events/<slug:slug>/attendance/reports", Role.STAFF, methods=("POST",))
+def attendance_upload(slug: str) -> Any:
+    """Forwards the platform's report as it came; the certificates service reads it and answers the counts."""
+    organiser_event(slug)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _attendance_page(slug, 422, errors={"file": ["Choose the report file to upload."]})
+    timezone = request.form.get("timezone", "").strip()
+    try:
+        answer = remote.call(CERTIFICATES, "POST", _api(slug, "/attendance-reports"),
+                             files={"file": (upload.filename, upload.stream, upload.mimetype or "text/csv")},
+                             data={"timezone": timezone} if timezone else None).json()
+    except remote.Refused as refusal:
+        return _attendance_page(slug, 422, errors=_flat(refusal.fields), refusal=refusal.message)
+    if answer.get("repeated"):
+        flash("This report was uploaded before; nothing changed.", "warning")
+    else:
+        flash(f"Report read: {answer['rows_read']} rows, {answer['matched']} matched, "
+              f"{answer['unmatched']} unmatched, {len(answer['skipped_rows'])} skipped.")
+    return see_other("console.attendance", slug=slug)
+
+
+@route("/events/<slug:slug>/attendance/match", Role.STAFF, methods=("POST",))
+def attendance_match(slug: str) -> Any:
+    """Matches one unmatched row to the registration chosen; the service checks that it is a confirmed
+    registration of this event and that the row is not matched to someone else."""
+    organiser_event(slug)
+    body = {name: request.form.get(name, "").strip() for name in ("report_id", "line", "registration_id")}
+    if not body["registration_id"]:
+        return _attendance_page(slug, 422, errors={"registration_id": ["Choose the registration to match."]})
+    try:
+        remote.call(CERTIFICATES, "POST", _api(slug, "/attendance-matches"), json=body)
+    except remote.Refused as refusal:
+        return _attendance_page(slug, 422, errors=_flat(refusal.fields), refusal=refusal.message)
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        return _attendance_page(slug, 422, refusal=error.message)
+    registration = organiser_registration(int(body["registration_id"]))
+    flash(f"Line {body['line']} is now {registration.given_name} {registration.family_name}'s attendance.")
+    return see_other("console.attendance", slug=slug)
+
+
+# Check-in at the door -------------------------------------------------------------------------------------
 
 
 @route("/events/<slug:slug>/check-in", Role.STAFF, methods=("GET", "POST"))
-def check_in(slug: str) -> tuple[str, int]:
-    return render("console/placeholder.html", title="Check-in")
+def check_in(slug: str) -> Any:
+    """Type (or scan) a ticket code; the result is shown above an empty, focused field for the next one.
+    An unknown ticket or a registration that gives no entry is shown as the refusal, not an error page."""
+    event = organiser_event(slug)
+    session_code = (request.form.get("session") if request.method == "POST" else request.args.get("session")) or ""
+    if request.method == "GET":
+        return render("console/check_in.html", event=event, session_code=session_code, errors={}, refusal=None)
+    code = request.form.get("ticket_code", "").strip()
+    if not code:
+        return render("console/check_in.html", 422, event=event, session_code=session_code, refusal=None,
+                      errors={"ticket_code": ["Enter the ticket code."]})
+    body = {"ticket_code": code, **({"session": session_code} if session_code else {})}
+    try:
+        answer = remote.call(CERTIFICATES, "POST", _api(slug, "/check-ins"), json=body).json()
+    except remote.Refused as refusal:
+        return render("console/check_in.html", 422, event=event, session_code=session_code,
+                      errors=_flat(refusal.fields), refusal=f"Not checked in: {refusal.message}")
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        return render("console/check_in.html", 422, event=event, session_code=session_code, errors={},
+                      refusal=f"Not checked in: {error.message} ({code})")
+    person = organiser_registration(answer["registration_id"])
+    where = next((s.title for s in event.sessions if s.code == session_code), "the day")
+    state = "already checked in" if answer.get("repeated") else "checked in"
+    flash(f"{person.given_name} {person.family_name} ({person.reference}): {state} for {where}.")
+    return see_other("console.check_in", slug=slug, **({"session": session_code} if session_code else {}))
+
+
+# Accreditation rules --------------------------------------------------------------------------------------
+
+
+def _rules_values(rules: dict[str, Any] | None) -> dict[str, Any]:
+    """The form's fields from the rules the API answers (strings, as the inputs show them)."""
+    if rules is None:
+        return {"credit_step": "0.5", "credit_mode": "proportional", "min_session_share": "0", "questions": []}
+    values = {name: "" if rules.get(name) is None else rules[name] for name in RULE_LABELS if name in rules}
+    values["daily_caps"] = "\n".join(f"{day} = {cap}" for day, cap in sorted(rules["daily_caps"].items()))
+    values["questions"] = rules["evaluation_questions"]
+    return values
+
+
+def _rules_from_form() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The API's JSON body from the form, and the values to show again; checking is the API's."""
+    form = request.form
+    text = {name: form.get(name, "").strip() for name in TEXT_RULES}
+    body: dict[str, Any] = {name: value for name, value in text.items() if name != "daily_caps"}
+    for optional in ("max_credits", "max_credits_per_day"):
+        body[optional] = body[optional] or None
+    caps: dict[str, str] = {}
+    for line in text["daily_caps"].splitlines():
+        day, _, cap = line.partition("=")
+        if line.strip():
+            caps[day.strip()] = cap.strip()
+    body["daily_caps"] = caps
+    body["evaluation_required"] = form.get("evaluation_required") == "yes"
+    questions = []
+    rows = min(int(form["question_rows"]), MAX_QUESTION_ROWS) if form.get("question_rows", "").isdigit() else 0
+    for index in range(rows):
+        question = {name: form.get(f"q-{index}-{name}", "").strip() for name in QUESTION_FIELDS}
+        if question["id"] or question["text"]:
+            questions.append({**question, "required": form.get(f"q-{index}-required") == "yes"})
+    body["evaluation_questions"] = questions
+    return body, {**text, "evaluation_required": body["evaluation_required"], "questions": questions}
 
 
 @route("/events/<slug:slug>/accreditation", Role.VIEWER)
 def accreditation(slug: str) -> tuple[str, int]:
-    return render("console/placeholder.html", title="Accreditation")
+    event = organiser_event(slug)
+    rules = _if_found(_api(slug, "/accreditation"))
+    return render("console/accreditation.html", event=event, rules=rules, values=_rules_values(rules), errors={},
+                  labels=RULE_LABELS, blank_questions=BLANK_QUESTIONS, editable=current_person().may(Role.STAFF))
+
+
+@route("/events/<slug:slug>/accreditation", Role.STAFF, methods=("POST",))
+def accreditation_save(slug: str) -> Any:
+    """Replaces the event's credit rules with the form's (PUT); the API's errors come back per field."""
+    event = organiser_event(slug)
+    body, values = _rules_from_form()
+    try:
+        remote.call(CERTIFICATES, "PUT", _api(slug, "/accreditation"), json=body)
+    except remote.Refused as refusal:
+        return render("console/accreditation.html", 422, event=event, rules=None, values=values,
+                      errors=_flat(refusal.fields) or {"_schema": [refusal.message]}, labels=RULE_LABELS,
+                      blank_questions=BLANK_QUESTIONS, editable=True)
+    flash("Credit rules saved. Certificates issued from now on follow them.")
+    return see_other("console.accreditation", slug=slug)
+
+
+def _flat(fields: dict[str, Any]) -> dict[str, list[str]]:
+    """The API's field errors keyed by the form's field ids: a question's (evaluation_questions, item 1,
+    text) is q-1-text; other nested errors (a day of daily_caps) are joined under their field."""
+    flat: dict[str, list[str]] = {}
+    for name, messages in fields.items():
+        if name == "evaluation_questions" and isinstance(messages, dict):
+            for index, nested in messages.items():
+                for field, errors in (nested.items() if isinstance(nested, dict) else [("text", nested)]):
+                    flat[f"q-{index}-{field}"] = _messages(errors)
+        else:
+            flat[name] = _messages(messages)
+    return flat
+
+
+def _messages(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [message for nested in value.values() for message in _messages(nested)]
+    if isinstance(value, list):
+        return [message for item in value for message in _messages(item)]
+    return [str(value)]
+
+
+# Certificates ---------------------------------------------------------------------------------------------
+
+
+def _certificates_page(slug: str, status: int = 200, errors: dict[str, list[str]] | None = None,
+                       failed_code: str | None = None) -> tuple[str, int]:
+    event = organiser_event(slug)
+    listed = remote.get_json(CERTIFICATES, _api(slug, "/certificates"))["items"]
+    try:
+        explained = remote.get_json(CERTIFICATES, _api(slug, "/credits"))["items"]
+        no_rules = None
+    except remote.Refused as refusal:  # no credit rules yet: nothing to compute
+        explained, no_rules = [], refusal.message
+    by_person: dict[int, dict[str, Any]] = {}
+    for item in explained:
+        by_person[item["registration_id"]] = {"person": item, "certificates": []}
+    for certificate in listed:
+        row = by_person.setdefault(certificate["registration_id"], {"person": None, "certificates": []})
+        row["certificates"].append(certificate)
+    rows = sorted(by_person.values(), key=lambda r: (r["person"] or r["certificates"][0])["participant"].casefold())
+    return render("console/certificates.html", status, event=event, rows=rows, no_rules=no_rules,
+                  may_edit=current_person().may(Role.STAFF), errors=errors or {}, failed_code=failed_code,
+                  issued=sum(1 for c in listed if not c["revoked"]))
 
 
 @route("/events/<slug:slug>/certificates", Role.VIEWER)
 def certificates(slug: str) -> tuple[str, int]:
-    return render("console/placeholder.html", title="Certificates")
+    return _certificates_page(slug)
+
+
+@route("/events/<slug:slug>/certificates", Role.STAFF, methods=("POST",))
+def certificates_issue(slug: str) -> Any:
+    """Starts the issuing job and follows it on its own page."""
+    organiser_event(slug)
+    try:
+        job = remote.call(CERTIFICATES, "POST", _api(slug, "/certificates")).json()
+    except remote.Refused as refusal:
+        return _certificates_page(slug, 422, errors={"_schema": [refusal.message]})
+    flash("Issuing started.")
+    return see_other("console.job", slug=slug, job_id=job["id"])
+
+
+@route("/events/<slug:slug>/jobs/<job_id>", Role.VIEWER)
+def job(slug: str, job_id: str) -> tuple[str, int]:
+    """The job's progress; without JavaScript the page reloads itself every 2 s until it is finished."""
+    event = organiser_event(slug)
+    found = remote.get_json(CERTIFICATES, f"/api/v1/jobs/{quote(job_id, safe='')}")
+    if found["event"] != event.slug:
+        abort(404, description="No such job for this event.")
+    finished = found["status"] in ("done", "failed")
+    return render("console/job.html", event=event, job=found, finished=finished)
+
+
+def _certificate_action(slug: str, code: str, action: str, body: dict[str, Any] | None) -> Any:
+    try:
+        return remote.call(CERTIFICATES, "POST", f"/api/v1/certificates/{quote(code, safe='')}/{action}",
+                           json=body).json()
+    except remote.Refused as refusal:
+        errors = {f"{name}-{code}": messages for name, messages in _flat(refusal.fields).items()}
+        return _certificates_page(slug, refusal.status, errors=errors or {"_schema": [refusal.message]},
+                                  failed_code=code)
+
+
+@route("/events/<slug:slug>/certificates/<code>/revoke", Role.STAFF, methods=("POST",))
+def certificate_revoke(slug: str, code: str) -> Any:
+    """Revokes with the reason given; verification says "revoked" from now on."""
+    organiser_event(slug)
+    answer = _certificate_action(slug, code, "revoke", {"reason": request.form.get("reason", "").strip()})
+    if isinstance(answer, tuple):
+        return answer
+    flash(f"Certificate {answer['code']} of {answer['participant']} is revoked.")
+    return see_other("console.certificates", slug=slug)
+
+
+@route("/events/<slug:slug>/certificates/<code>/reissue", Role.STAFF, methods=("POST",))
+def certificate_reissue(slug: str, code: str) -> Response | tuple[str, int]:
+    """Re-issues with the person's current name (after a name correction): same code, a new revision."""
+    organiser_event(slug)
+    answer = _certificate_action(slug, code, "reissue", None)
+    if isinstance(answer, tuple):
+        return answer
+    if answer["outcome"] == "unchanged":
+        flash(f"Certificate {answer['code']} already says what it should; nothing changed.", "warning")
+    else:
+        flash(f"Certificate {answer['code']} re-issued for {answer['participant']} (revision {answer['revision']}).")
+    return see_other("console.certificates", slug=slug)
