@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from marshmallow import Schema, fields, validate
 from sqlalchemy import JSON, Index, String, select
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from .api import ORGANISER, SuiteBlueprint
 from .auth import current_organisation, organiser_required
@@ -52,6 +52,16 @@ def _audited(method: str, rule: str) -> bool:
     if not rule.startswith("/api/v1/"):
         return False
     return method in WRITES or rule.endswith(PERSONAL_READS)
+
+
+def audit_entries(session: Session, model: type[AuditMixin], organisation_id: int, before: int | None,
+                  limit: int) -> list[Any]:
+    """One organisation's entries, newest first, ids below ``before``: the API's page, and the
+    console's audit log reads registration's own entries through this same query."""
+    rows = select(model).where(model.organisation_id == organisation_id)
+    if before:
+        rows = rows.where(model.id < before)
+    return list(session.scalars(rows.order_by(model.id.desc()).limit(limit)))
 
 
 def init_audit(app: Flask, model: type[AuditMixin]) -> SuiteBlueprint:
@@ -98,10 +108,7 @@ def init_audit(app: Flask, model: type[AuditMixin]) -> SuiteBlueprint:
     @blp.response(200, AuditPage)
     def audit_log(query: dict[str, Any]) -> Any:
         """Who did what and when in this organisation, newest first."""
-        rows = select(model).where(model.organisation_id == current_organisation().id)
-        if query.get("before"):
-            rows = rows.where(model.id < query["before"])
-        items = list(get_session().scalars(rows.order_by(model.id.desc()).limit(query["limit"])))
+        items = audit_entries(get_session(), model, current_organisation().id, query.get("before"), query["limit"])
         return {"items": items, "next_cursor": items[-1].id if len(items) == query["limit"] else None}
 
     return blp

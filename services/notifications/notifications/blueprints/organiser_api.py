@@ -10,7 +10,14 @@ from suite_common.auth import current_organisation, organiser_required
 from suite_common.db import get_session
 from suite_common.events import organiser_event_required
 
-from ..schemas.messages import MessagePage, MessageQuery, TemplateInput, TemplateOutput
+from ..schemas.messages import (
+    MessagePage,
+    MessageQuery,
+    TemplateInput,
+    TemplateOutput,
+    TemplateWording,
+    TemplateWordingList,
+)
 from ..services import messages
 
 blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
@@ -29,9 +36,24 @@ def list_messages(filters: dict[str, Any]) -> Any:
     return {"items": items, "next_cursor": next_cursor}
 
 
+@blp.route("/events/<slug:slug>/templates", methods=["GET"])
+@organiser_event_required
+@blp.doc(security=ORGANISER)
+@blp.response(200, TemplateWordingList)
+def list_event_templates(slug: str) -> Any:
+    """Every message type with the wording this event uses, and whether it is overridden."""
+    return {"items": messages.event_wordings(get_session(), current_organisation().id, slug)}
+
+
 @blp.route("/events/<slug:slug>/templates/<template>")
 class EventTemplate(MethodView):
     decorators = [organiser_event_required]
+
+    @blp.doc(security=ORGANISER)
+    @blp.response(200, TemplateWording)
+    def get(self, slug: str, template: str) -> Any:
+        """The wording this event's messages of this type use: the override, or the shipped one."""
+        return messages.event_wording(get_session(), current_organisation().id, slug, template)
 
     @blp.doc(security=ORGANISER)
     @blp.arguments(TemplateInput)

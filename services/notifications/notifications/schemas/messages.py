@@ -83,3 +83,16 @@ class TemplateOutput(TemplateInput):
     event = fields.String(attribute="event_slug")
     template = fields.String()
     updated_at = fields.AwareDateTime()
+
+
+class TemplateWording(TemplateInput):
+    """The wording an event's messages of one type use, overridden or shipped."""
+
+    event = fields.String()
+    template = fields.String()
+    overridden = fields.Boolean()
+    updated_at = fields.AwareDateTime(allow_none=True)
+
+
+class TemplateWordingList(Schema):
+    items = fields.List(fields.Nested(TemplateWording))

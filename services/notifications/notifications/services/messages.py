@@ -92,6 +92,31 @@ def put_override(session: Session, organisation_id: int, event_slug: str, templa
     return override
 
 
+def event_wordings(session: Session, organisation_id: int, event_slug: str) -> list[dict[str, Any]]:
+    """Every message type with the wording an event's messages use: the organiser's override where
+    there is one, else the shipped wording (``overridden`` says which)."""
+    overrides = {o.template: o for o in session.scalars(select(TemplateOverride).where(
+        TemplateOverride.organisation_id == organisation_id, TemplateOverride.event_slug == event_slug))}
+    return [_wording_item(event_slug, template, overrides.get(template)) for template in TEMPLATES]
+
+
+def event_wording(session: Session, organisation_id: int, event_slug: str, template: str) -> dict[str, Any]:
+    """One message type's wording for an event, as ``event_wordings`` gives it."""
+    if template not in TEMPLATES:
+        raise ApiError(404, "not_found", "No such message type.")
+    override = session.scalar(select(TemplateOverride).where(
+        TemplateOverride.organisation_id == organisation_id, TemplateOverride.event_slug == event_slug,
+        TemplateOverride.template == template))
+    return _wording_item(event_slug, template, override)
+
+
+def _wording_item(event_slug: str, template: str, override: TemplateOverride | None) -> dict[str, Any]:
+    wording = Wording(override.subject, override.text, override.html) if override else file_wording(template)
+    return {"event": event_slug, "template": template, "subject": wording.subject, "text": wording.text,
+            "html": wording.html, "overridden": override is not None,
+            "updated_at": override.updated_at if override else None}
+
+
 def delete_override(session: Session, organisation_id: int, event_slug: str, template: str) -> None:
     override = session.scalar(select(TemplateOverride).where(
         TemplateOverride.organisation_id == organisation_id, TemplateOverride.event_slug == event_slug,
