@@ -41,7 +41,20 @@ def _load_person() -> None:
     if person is not None:
         g.organisation = person.as_organisation()
         g.console_secret = secret
-        accounts.keep_alive(get_session(), person, utcnow())
+
+
+@blp.record_once
+def _keep_sessions_alive(state: Any) -> None:
+    """A page moves its session's idle deadline on as the request's unit of work ends, not as it
+    starts: on SQLite a write at the start would hold the database's write lock for the whole
+    request, and the rate limiter (its own connection, before the view) would wait for it."""
+
+    def touch(_response: Response) -> None:
+        person = g.get("person")
+        if person is not None:
+            accounts.keep_alive(get_session(), person, utcnow())
+
+    state.app.extensions["suite_db"].on_request_end(touch)
 
 
 def route(rule: str, role: Role | None, methods: tuple[str, ...] = ("GET",)) -> Callable[[F], F]:
@@ -71,17 +84,21 @@ def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(template, person=g.get("person"), **context), status
 
 
+def _error_page(status: int, message: str | None) -> tuple[str, int]:
+    # Not ``render``: its own ``status`` parameter is the template's ``status`` here.
+    return render_template("console/error.html", person=g.get("person"), status=status, message=message), status
+
+
 @blp.errorhandler(ApiError)
 def _api_error(error: ApiError) -> tuple[str, int]:
-    return render("console/error.html", error.status, status=error.status, message=error.message)
+    return _error_page(error.status, error.message)
 
 
 @blp.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Any:
     if error.code and error.code < 400:  # a redirect raised by a view
         return error
-    status = error.code or 500
-    return render("console/error.html", status, status=status, message=error.description)
+    return _error_page(error.code or 500, error.description)
 
 
 def see_other(endpoint: str, **values: Any) -> Response:
