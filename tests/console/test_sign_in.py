@@ -98,3 +98,17 @@ def test_requests_for_links_are_rate_limited_per_address_and_capped_per_person(
     assert browser.post("/console/sign-in", data={"email": "ada@society-a.example"},
                         environ_base={"REMOTE_ADDR": "192.0.2.10"}).status_code == 200
     app.extensions["suite_db"].engine.dispose()
+
+
+def test_using_the_console_moves_the_idle_deadline_on(registration_app: Flask, monkeypatch) -> None:
+    from registration.services import accounts
+
+    browser = signed_in(registration_app, "society-a", "viewer")
+    start = dt.datetime.now(dt.UTC)
+    for minutes in (20, 40, 60):  # each visit within 30 minutes of the one before
+        moment = start + dt.timedelta(minutes=minutes)
+        monkeypatch.setattr("registration.console.core.utcnow", lambda moment=moment: moment)
+        assert browser.get("/console/events").status_code == 200, minutes
+    later = start + dt.timedelta(minutes=60) + accounts.SESSION_IDLE + dt.timedelta(seconds=1)
+    monkeypatch.setattr("registration.console.core.utcnow", lambda: later)
+    assert browser.get("/console/events").status_code == 303
