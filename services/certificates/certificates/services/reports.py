@@ -78,6 +78,9 @@ COLUMNS = _aliases({
     "upn": ("participant id (upn)", "teilnehmer-id (upn)"),
     "join": ("join time", "first join", "beitrittszeit", "zeitpunkt des beitritts", "erster beitritt"),
     "leave": ("leave time", "last leave", "zeitpunkt des verlassens", "austrittszeit", "letztes verlassen"),
+    # Zoom's participant and attendee exports: time in the waiting room is not attendance. The German label is
+    # derived from Zoom's German UI ("Warteraum"), not seen in an export.
+    "waiting_room": ("in waiting room", "im warteraum"),
 })
 ZOOM_SECTIONS = _aliases({
     "host": ("host details", "host-details", "details zum host"),
@@ -101,6 +104,7 @@ METADATA = _aliases({
 })
 TIME_METADATA = ("actual_start", "actual_end", "report_generated")
 DID_NOT_ATTEND = {"no", "nein"}
+YES = {"yes", "ja"}
 _TEAMS_TITLE = re.compile(r"^\d+\.\s*(.+)$")
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}")
 _NUMERIC_TIME = re.compile(
@@ -339,6 +343,10 @@ def _read_rows(table: _Table, clock: _Clock, emails_by_name: dict[str, str]) -> 
         attended = table.cell(cells, "attended")
         if _norm(attended) in DID_NOT_ATTEND:
             skipped.append((line, f"did not attend ({table.labels['attended']} = {attended})"))
+            continue
+        waiting = table.cell(cells, "waiting_room")
+        if _norm(waiting) in YES:
+            skipped.append((line, f"in the waiting room ({table.labels['waiting_room']} = {waiting})"))
             continue
         name = table.cell(cells, "name") or " ".join(
             part for part in (table.cell(cells, "first_name"), table.cell(cells, "last_name")) if part)
