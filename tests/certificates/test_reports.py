@@ -11,6 +11,7 @@ import pytest
 
 from certificates.services.credits import Interval, Rules, Session, compute_credits
 from certificates.services.reports import (
+    NOT_A_REPORT,
     TEAMS,
     ZOOM_MEETING,
     ZOOM_WEBINAR,
@@ -288,7 +289,7 @@ def test_leave_before_join_fails_the_whole_file() -> None:
 def test_a_csv_that_is_not_an_attendance_report() -> None:
     error = error_of((FIXTURES / "not_a_report.csv").read_bytes())
     assert error.line == 1
-    assert error.reason.startswith("not a Zoom or Teams attendance report: ")
+    assert error.reason.startswith(f"{NOT_A_REPORT}: ")
 
 
 @pytest.mark.parametrize("data", [(FIXTURES / "empty.csv").read_bytes(), codecs.BOM_UTF8 + b"\r\n \r\n",
@@ -301,7 +302,7 @@ def test_an_empty_file(data: bytes) -> None:
 def test_binary_data_is_not_a_report() -> None:
     error = error_of(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x81\x8d\x8f\x90\x9d")
     assert error.line == 1
-    assert error.reason.startswith("not a Zoom or Teams attendance report: ")
+    assert error.reason.startswith(f"{NOT_A_REPORT}: ")
 
 
 def test_an_empty_time_is_an_error() -> None:
