@@ -16,7 +16,7 @@ from suite_common.errors import ApiError, not_found, validation_error
 from ..models import AttendanceInterval, AttendanceReport, CheckIn
 from . import registry
 from .credits import Interval
-from .reports import ReportError, parse_report
+from .reports import AttendanceRow, ReportError, name_key, parse_report
 
 CLOCK_SKEW = dt.timedelta(minutes=5)  # a scanner's clock may run a little ahead
 
@@ -42,8 +42,11 @@ def upload_report(session: Session, organisation_id: int, slug: str, data: bytes
         AttendanceReport.digest == parsed.digest))
     if existing is not None:
         return UploadOutcome(existing, created=False)
+    people = list(people)
     by_email = {person.email_key: person for person in people}
-    unmatched = [row for row in parsed.rows if row.email not in by_email]
+    by_name = _unique_names(people)
+    matches = {row.line: _match(row, by_email, by_name) for row in parsed.rows}
+    unmatched = [row for row in parsed.rows if matches[row.line] is None]
     report, created = insert_once(session, AttendanceReport, {
         "organisation_id": organisation_id, "event_slug": slug, "digest": parsed.digest, "format": parsed.format,
         "filename": (filename or "")[:200] or None, "timezone": zone, "rows_read": len(parsed.rows),
@@ -56,13 +59,32 @@ def upload_report(session: Session, organisation_id: int, slug: str, data: bytes
     if not created:  # the same file uploaded twice at once: the other upload stands
         return UploadOutcome(report, created=False)
     session.add_all(
-        AttendanceInterval(organisation_id=organisation_id, event_slug=slug, registration_id=by_email[row.email].id,
-                           email=by_email[row.email].email, starts_at=row.join, ends_at=row.leave,
+        AttendanceInterval(organisation_id=organisation_id, event_slug=slug, registration_id=person.id,
+                           email=person.email, starts_at=row.join, ends_at=row.leave,
                            source=f"{parsed.format}:{report.id}:line {row.line}", report_id=report.id)
-        for row in parsed.rows if row.email in by_email
+        for row in parsed.rows if (person := matches[row.line]) is not None
     )
     session.flush()
     return UploadOutcome(report, created=True)
+
+
+def _unique_names(people: list[registry.Person]) -> dict[str, registry.Person]:
+    """Each name that exactly one registration of the event has, as "Given Family" and as "Family, Given"
+    (Teams often shows the directory's "Müller, Hans"); a name two people share is left out, so it is never
+    matched to either of them."""
+    found: dict[str, dict[int, registry.Person]] = defaultdict(dict)
+    for person in people:
+        for spelling in (f"{person.given_name} {person.family_name}", f"{person.family_name}, {person.given_name}"):
+            found[name_key(spelling)][person.id] = person
+    return {key: next(iter(by_id.values())) for key, by_id in found.items() if len(by_id) == 1}
+
+
+def _match(row: AttendanceRow, by_email: dict[str, registry.Person],
+           by_name: dict[str, registry.Person]) -> registry.Person | None:
+    """By email first; by name only for a row that has no email (a Teams list without emails)."""
+    if row.email:
+        return by_email.get(row.email)
+    return by_name.get(name_key(row.name))
 
 
 def match_row(session: Session, organisation_id: int, slug: str, report_id: int, line: int,
