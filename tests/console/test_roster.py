@@ -124,6 +124,9 @@ def test_staff_search_filter_page_and_download_the_same_csv_as_the_api(
     api_filtered = client.get(f"/api/v1/events/{slug}/registrations", headers=auth,
                               query_string={"format": "csv", "q": "carla"})
     assert _text(filtered) == _text(api_filtered) and len(_csv_rows(_text(filtered))) == 3
+    # A download of personal data is in the audit log, with who made it, like the API's.
+    logged = [(e["method"], e["route"], e["actor"]) for e in client.get("/api/v1/audit", headers=auth).get_json()["items"]]
+    assert ("GET", "/console/events/<slug:slug>/registrations.csv", "Staff of society-a (console, person 1)") in logged
 
 
 def test_staff_cancels_seeing_the_refund_first_after_an_invoice_is_issued_and_paid(

@@ -47,8 +47,8 @@ class AuditMixin:
 
 
 def _audited(method: str, rule: str) -> bool:
-    if rule.startswith("/console/"):  # the organiser console: every change made in it
-        return method in WRITES and not rule.startswith("/console/sign-")
+    if rule.startswith("/console/"):  # the organiser console: every change made in it, and its CSV downloads
+        return (method in WRITES and not rule.startswith("/console/sign-")) or rule.endswith(".csv")
     if not rule.startswith("/api/v1/"):
         return False
     return method in WRITES or rule.endswith(PERSONAL_READS)
