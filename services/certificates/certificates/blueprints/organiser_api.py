@@ -39,8 +39,9 @@ from ..schemas.certificates import (
     ReportUpload,
     RevokeInput,
 )
+from ..schemas.evaluations import EvaluationResults
 from ..services import accreditation as accreditation_service
-from ..services import attendance, certificates, issuing
+from ..services import attendance, certificates, evaluations, issuing, registry
 
 blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
 
@@ -202,21 +203,42 @@ class Evaluations(MethodView):
     def post(self, data: dict[str, Any], slug: str) -> Any:
         """Records that a participant completed the evaluation elsewhere (on paper, another tool)."""
         session = get_session()
-        certificates.record_evaluation(session, _org(), slug, data["registration_id"], {}, "organiser")
+        evaluations.record_elsewhere(session, _org(), slug, data["registration_id"])
         return data
 
     @blp.doc(security=ORGANISER, responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
     def get(self, slug: str) -> Any:
-        """The evaluation answers as CSV, one column per question."""
+        """The overall evaluation's answers as CSV, one column per question (the sessions' are in
+        evaluation-results)."""
         session = get_session()
         rules = accreditation_service.get(session, _org(), slug)
         questions = [q["id"] for q in (rules.evaluation_questions if rules else [])]
         rows = session.scalars(select(Evaluation).where(
-            Evaluation.organisation_id == _org(), Evaluation.event_slug == slug).order_by(Evaluation.id))
+            Evaluation.organisation_id == _org(), Evaluation.event_slug == slug,
+            Evaluation.session_code == evaluations.OVERALL).order_by(Evaluation.id))
         data = [[e.registration_id, e.completed_at, e.recorded_by, *[e.answers.get(q) for q in questions]]
                 for e in rows]
         return csv_response(csv_chunks(("registration_id", "completed_at", "recorded_by", *questions), [data]),
                             f"{slug}-evaluations.csv")
+
+
+@blp.route("/events/<slug:slug>/evaluation-results", methods=["GET"])
+@organiser_event_required
+@blp.doc(security=ORGANISER)
+@blp.alt_response(200, schema=CSV, content_type="text/csv", success=True,
+                  description="CSV with format=csv: one row per section × question; a question's free texts "
+                              "in one cell, separated by a blank line")
+@blp.alt_response(409, description="no credit rules set for this event")
+@blp.arguments(ListQuery, location="query")
+@blp.response(200, EvaluationResults)
+def evaluation_results(query: dict[str, Any], slug: str) -> Any:
+    """The evaluation results for the accreditor's report: overall and per session, per question the
+    number of answers, the mean and distribution of ratings, yes/no counts and the free texts (no names)."""
+    found = evaluations.results(get_session(), _org(), slug, registry.event(_org(), slug).sessions)
+    if query["format"] == "csv":
+        return csv_response(csv_chunks(evaluations.CSV_HEADER, [evaluations.results_rows(found)]),
+                            f"{slug}-evaluation-results.csv")
+    return found
 
 
 @blp.route("/events/<slug:slug>/certificates")
@@ -242,10 +264,14 @@ class Certificates(MethodView):
         items = certificates.for_event(session, _org(), slug)
         if query["format"] == "csv" or (
                 "format" not in request.args and request.accept_mimetypes.best == "text/csv"):
+            printed, supported = certificates.system_codes(session, _org(), slug, items)
             header = ("code", "registration_id", "email", "participant", "credits", "body", "revision",
-                      "issued_at", "revoked", "verify_url")
+                      "issued_at", "revoked", "verify_url", *(f"credits_{code}" for code in printed),
+                      *(f"supported_{code}" for code in supported))
             rows = [[c.code, c.registration_id, c.email, c.participant, c.credits, c.snapshot["credit_body"],
-                     c.revision, c.issued_at, c.revoked_at is not None, certificates.links(c)["verify_url"]]
+                     c.revision, c.issued_at, c.revoked_at is not None, certificates.links(c)["verify_url"],
+                     *(c.credits_by_system.get(code) for code in printed),
+                     *(c.supported_by_system.get(code) for code in supported)]
                     for c in items]
             return csv_response(csv_chunks(header, [rows]), f"{slug}-certificates.csv")
         return {"items": [certificates.with_links(c) for c in items]}

@@ -6,34 +6,38 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
-from marshmallow import Schema, ValidationError, fields, validate
 
 from suite_common.auth import check_participant_token
 from suite_common.db import get_session
 from suite_common.errors import wants_json
-from suite_common.fields import Text
 from suite_common.forms import protect_forms
 
 from ..services import accreditation as accreditation_service
-from ..services import badges, certificates, issuing, registry
-from ..services.pdf import CertificateData, render_certificate
+from ..services import badges, certificates, evaluations, registry
+from ..services.pdf import CertificateData, PrintedSystem, render_certificate
 
 blp = Blueprint("public", __name__)
 protect_forms(blp)
 
 
 def pdf_data(certificate: Any, accreditation: Any) -> CertificateData:
+    """The page from the certificate's snapshot: one printed credit system in the single-system layout
+    (whichever system it is), several each with its own name, credits, sessions and statement."""
     printed = certificate.snapshot
+    systems = [PrintedSystem(name=s["name"], body=s["body"], credits=Decimal(s["credits"]), statement=s["statement"],
+                             sessions=[(title, Decimal(c)) for title, c in s["sessions"]])
+               for s in printed["systems"]]
+    lead = systems[0]
     return CertificateData(
         participant=printed["participant"], event_title=printed["event_title"], event_dates=printed["event_dates"],
-        place=printed["place"], credits=Decimal(printed["credits"]), credit_body=printed["credit_body"],
-        credit_unit=printed["credit_unit"], statement=printed["statement"],
+        place=printed["place"], credits=lead.credits, credit_body=lead.body,
+        credit_unit=lead.name, statement=lead.statement, systems=systems if len(systems) > 1 else (),
         signatory_name=printed["signatory_name"], signatory_title=printed["signatory_title"],
         organisation_name=printed["organisation_name"], issued_on=dt.date.fromisoformat(printed["issued_on"]),
         verification_code=certificate.code, verify_url=certificates.links(certificate)["verify_url"],
         logo_png=accreditation.logo_png if accreditation else None,
         signature_png=accreditation.signature_png if accreditation else None,
-        revision=certificate.revision, sessions=[(title, Decimal(c)) for title, c in printed["sessions"]],
+        revision=certificate.revision, sessions=lead.sessions,
     )
 
 
@@ -78,19 +82,6 @@ def verify(code: str) -> Any:
     return render_template("verify.html", found=result, code=certificate.code)
 
 
-def _answers_schema(questions: list[dict[str, Any]]) -> Schema:
-    declared: dict[str, fields.Field] = {}
-    for question in questions:
-        required = question.get("required", True)
-        if question["kind"] == "rating":
-            declared[question["id"]] = fields.Integer(required=required, validate=validate.Range(min=1, max=5))
-        elif question["kind"] == "yes_no":
-            declared[question["id"]] = fields.String(required=required, validate=validate.OneOf(("yes", "no")))
-        else:
-            declared[question["id"]] = Text(2000, allow_blank=True, multiline=True, required=required)
-    return Schema.from_dict(declared, name="EvaluationAnswers")()
-
-
 @blp.route("/events/<slug:slug>/participants/<token>", methods=["GET", "POST"])
 def participant(slug: str, token: str) -> Any:
     """The participant's page: the evaluation (when required) and the certificate once issued."""
@@ -103,24 +94,18 @@ def participant(slug: str, token: str) -> Any:
     if found is None or found[1] != slug:
         abort(404, description="This link is not valid.")
     person, _slug, organisation_id = found
-    rules = accreditation_service.get(session, organisation_id, slug)
-    questions = rules.evaluation_questions if rules else []
     confirmed = person.status == "confirmed"
-    errors: dict[str, Any] = {}
-    values: dict[str, Any] = {}
-    if request.method == "POST" and questions and confirmed:
-        values = {q["id"]: request.form.get(q["id"], "").strip() for q in questions}
-        submitted = {k: v for k, v in values.items() if v != ""}
-        try:
-            answers = _answers_schema(questions).load(submitted)
-            certificates.record_evaluation(session, organisation_id, slug, registration_id, answers, "attendee")
-        except ValidationError as exc:
-            errors = exc.normalized_messages()
-    evaluated = registration_id in issuing.evaluated_ids(session, organisation_id, slug)
+    state = evaluations.participant_state(session, organisation_id, slug, registration_id)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST" and confirmed and state.has_form and not state.completed:
+        errors = evaluations.submit(session, organisation_id, slug, registration_id, state, request.form)
+        if not errors:
+            state = evaluations.participant_state(session, organisation_id, slug, registration_id)
     certificate = certificates.for_registration(session, organisation_id, slug, registration_id)
     status = 422 if errors else 409 if request.method == "POST" and not confirmed else 200
     return render_template(
-        "participant.html", person=person, confirmed=confirmed, questions=questions if confirmed else [],
-        evaluated=evaluated, errors=errors, values=values, required=bool(rules and rules.evaluation_required),
+        "participant.html", person=person, confirmed=confirmed, state=state, show_form=confirmed and state.has_form,
+        evaluated=state.completed, errors=errors, values=request.form if errors else {},
+        field_name=evaluations.field_name, required=state.required,
         certificate=certificate, links=certificates.links(certificate) if certificate else None,
     ), status

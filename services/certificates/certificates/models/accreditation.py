@@ -35,6 +35,8 @@ class Accreditation(Base):
     daily_caps: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     evaluation_required: Mapped[bool] = mapped_column(default=False)
     evaluation_questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Asked once per session the participant attended (ECR practice: an evaluation per session and one overall).
+    session_questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     signatory_name: Mapped[str] = mapped_column(String(200))
     signatory_title: Mapped[str] = mapped_column(String(200))
     organisation_name: Mapped[str] = mapped_column(String(200))

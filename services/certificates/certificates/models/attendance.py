@@ -69,15 +69,20 @@ class CheckIn(Base):
 
 
 class Evaluation(Base):
-    """The participant's evaluation (feedback form), or the organiser's record that it was done elsewhere."""
+    """The participant's evaluation (feedback form), or the organiser's record that it was done elsewhere.
+
+    One row per person for the overall evaluation (session_code "") and one per session they rated.
+    "" rather than NULL for the overall one, as in CheckIn: NULLs never conflict in a unique
+    constraint on PostgreSQL, so a NULL key would let two overall evaluations of one person in."""
 
     __tablename__ = "evaluations"
-    __table_args__ = (UniqueConstraint("organisation_id", "event_slug", "registration_id"),)
+    __table_args__ = (UniqueConstraint("organisation_id", "event_slug", "registration_id", "session_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column()
     event_slug: Mapped[str] = mapped_column(String(64))
     registration_id: Mapped[int] = mapped_column()
+    session_code: Mapped[str] = mapped_column(String(40), default="", server_default="")
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     recorded_by: Mapped[str] = mapped_column(String(20))
     completed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
