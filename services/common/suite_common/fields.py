@@ -285,3 +285,10 @@ def one_of_requirements(schema: type[Schema] | Schema) -> list[dict[str, Any]]:
     cls = schema if isinstance(schema, type) else type(schema)
     return [{"oneOf": [{"required": [name]} for name in check.exactly_one_of]}
             for check in (getattr(cls, attr, None) for attr in dir(cls)) if hasattr(check, "exactly_one_of")]
+
+
+# A credit system's code, as sessions (registration) and credit rules (certificates) both name it:
+# ECMEC, NVVTG, AMA-PRA-1. Upper case only, so that "ecmec" and "ECMEC" are never two systems.
+CREDIT_SYSTEM_CODE = Pattern(r"^[A-Z][A-Z0-9_-]{0,19}$",
+                             error="Use 1 to 20 capital letters, digits, - or _, starting with a letter, e.g. ECMEC.")
+MAX_CREDIT_SYSTEMS = 10  # an event's credit systems, and so the entries of a session's credits

@@ -23,6 +23,7 @@ from ..schemas.events import (
     EventPatch,
     EventSessionInput,
     EventSessionOutput,
+    EventSessionPatch,
     RateInput,
     RateOutput,
 )
@@ -94,6 +95,19 @@ def add_session(data: dict[str, Any], slug: str) -> Any:
     session = get_session()
     item = event_service.add_session(session, organiser_event(slug), data)
     return item
+
+
+@blp.route("/events/<slug:slug>/sessions/<code>", methods=["PATCH"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(EventSessionPatch(partial=True))
+@blp.response(200, EventSessionOutput)
+@blp.alt_response(404, description="no such event in this organisation, or no such session")
+def update_session(changes: dict[str, Any], slug: str, code: str) -> Any:
+    """Changes a session's fields given, e.g. its credits per credit system."""
+    session = get_session()
+    item = event_service.get_session_of(organiser_event(slug), code[:40])
+    return event_service.update_session(session, item, changes)
 
 
 @blp.route("/events/<slug:slug>/rates", methods=["POST"])

@@ -85,6 +85,9 @@ class EventSession(Base):
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     capacity: Mapped[int | None] = mapped_column()
     credits: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("0"))
+    # Credits per credit system ({"ECMEC": "1.5", "NVVTG": "1"}) when given so: then authoritative for
+    # every system (a system left out gives none); None means ``credits``, in the event's first system.
+    credits_by_system: Mapped[dict[str, str] | None] = mapped_column(JSON)
     # A workshop is chosen at sign-up, at its own price, within its own capacity; its seats,
     # like the event's, change only through conditional UPDATEs (services.capacity).
     is_workshop: Mapped[bool] = mapped_column(default=False)

@@ -6,7 +6,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from suite_common.fields import Decimal, DecimalText, exactly_one_of
+from suite_common.fields import CREDIT_SYSTEM_CODE, MAX_CREDIT_SYSTEMS, Decimal, DecimalText, exactly_one_of
 
 from .common import CODE, CURRENCY, SLUG, Moment, StrictBoolean, Text, TimeZone
 
@@ -66,14 +66,47 @@ class EventPatch(EventInput):
         exclude = ("slug",)
 
 
+class SessionCredits(fields.Field):
+    """A session's credits: a decimal (in the event's first credit system, as before several systems)
+    or an object by credit system code, ``{"ECMEC": "1.5", "NVVTG": "1"}``, which then says the credits
+    in every system (a system it leaves out gives none). Each amount as a JSON number or a string."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.amount = Decimal(100)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            return self.amount.deserialize(value)
+        if len(value) > MAX_CREDIT_SYSTEMS:
+            raise ValidationError(f"Give credits in at most {MAX_CREDIT_SYSTEMS} credit systems.")
+        by_system, problems = {}, {}
+        for code, amount in value.items():
+            try:
+                CREDIT_SYSTEM_CODE(code)
+                by_system[code] = self.amount.deserialize(amount)
+            except ValidationError as error:
+                problems[code] = error.messages
+        if problems:
+            raise ValidationError(problems)
+        return by_system
+
+    def openapi(self, ret: dict[str, Any]) -> dict[str, Any]:
+        amount = self.amount.openapi({})
+        return {"anyOf": [*amount["anyOf"], {
+            "type": "object", "maxProperties": MAX_CREDIT_SYSTEMS, "additionalProperties": amount,
+            "propertyNames": {"pattern": CREDIT_SYSTEM_CODE.regex.pattern}}]}
+
+
 class EventSessionInput(Schema):
     code = fields.String(required=True, validate=CODE)
     title = Text(200, required=True)
     starts_at = Moment(required=True)
     ends_at = Moment(required=True)
     capacity = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=1_000_000))
-    credits = Decimal(100, required=True, metadata={"description": "accredited CME hours of the session",
-                                                    "example": "1.5"})
+    credits = SessionCredits(required=True, metadata={
+        "description": "accredited hours of the session in the event's first credit system (\"1.5\"), or by "
+                       "credit system code ({\"ECMEC\": \"1.5\", \"NVVTG\": \"1\"})", "example": "1.5"})
     is_workshop = StrictBoolean(load_default=False,
                                  metadata={"description": "chosen at sign-up, at its own price and capacity"})
     amount = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=100_000_000),
@@ -84,13 +117,22 @@ class EventSessionInput(Schema):
         check_order(data, "starts_at", "ends_at", "The session must end after it starts.")
 
 
+class EventSessionPatch(EventSessionInput):
+    """Partial update; the code is the session's address and does not change."""
+
+    class Meta:
+        exclude = ("code",)
+
+
 class EventSessionOutput(Schema):
     code = fields.String()
     title = fields.String()
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime()
     capacity = fields.Integer(allow_none=True)
-    credits = DecimalText()
+    credits = DecimalText(metadata={"description": "the plain credits, or the first of credits_by_system"})
+    credits_by_system = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True, metadata={
+        "description": "credits by credit system code when given so; null: credits are the first system's"})
     is_workshop = fields.Boolean()
     amount = fields.Integer()
     seats_taken = fields.Integer()

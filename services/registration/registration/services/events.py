@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
@@ -99,13 +100,51 @@ def update_event(session: Session, event: Event, changes: dict[str, Any]) -> Eve
     return event
 
 
+def _session_credits(credits: Decimal | dict[str, Decimal]) -> dict[str, Any]:
+    """A plain decimal is the event's first credit system's; credits by system say every system's, and
+    the first named stands in ``credits`` for pages that show one figure."""
+    if isinstance(credits, dict):
+        return {"credits": next(iter(credits.values()), Decimal(0)),
+                "credits_by_system": {code: str(amount) for code, amount in credits.items()}}
+    return {"credits": credits, "credits_by_system": None}
+
+
 def add_session(session: Session, event: Event, data: dict[str, Any]) -> EventSession:
     if data["starts_at"] < event.starts_at or data["ends_at"] > event.ends_at:
         raise validation_error({"starts_at": ["The session must lie within the event's start and end."]})
-    item, created = insert_once(session, EventSession, {**data, "event_id": event.id}, key=("event_id", "code"))
+    values = {**data, **_session_credits(data["credits"]), "event_id": event.id}
+    item, created = insert_once(session, EventSession, values, key=("event_id", "code"))
     if not created:
         raise ApiError(409, "conflict", "A session with this code already exists.", {"code": ["Already in use."]})
     session.expire(event, ["sessions"])  # read again with the new one when next used
+    return item
+
+
+def get_session_of(event: Event, code: str) -> EventSession:
+    found = next((item for item in event.sessions if item.code == code), None)
+    if found is None:
+        raise not_found("session")
+    return found
+
+
+def update_session(session: Session, item: EventSession, changes: dict[str, Any]) -> EventSession:
+    """Partial update of a session. Its seats already taken stay valid: a workshop with sign-ups stays a
+    workshop, and its capacity stays at least the seats taken."""
+    starts_at, ends_at = changes.get("starts_at", item.starts_at), changes.get("ends_at", item.ends_at)
+    if ends_at <= starts_at:
+        raise validation_error({"ends_at": ["The session must end after it starts."]})
+    if starts_at < item.event.starts_at or ends_at > item.event.ends_at:
+        raise validation_error({"starts_at": ["The session must lie within the event's start and end."]})
+    if item.seats_taken and changes.get("is_workshop", item.is_workshop) != item.is_workshop:
+        raise validation_error({"is_workshop": ["People hold seats in this workshop; it stays a workshop."]})
+    capacity = changes.get("capacity", item.capacity)
+    if capacity is not None and capacity < item.seats_taken:
+        raise validation_error({"capacity": [f"{item.seats_taken} seats are taken; the capacity cannot be lower."]})
+    if "credits" in changes:
+        changes = {**changes, **_session_credits(changes["credits"])}
+    for key, value in changes.items():
+        setattr(item, key, value)
+    session.flush()
     return item
 
 
