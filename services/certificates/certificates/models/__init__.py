@@ -4,8 +4,9 @@ from .attendance import AttendanceInterval, AttendanceReport, CheckIn, Evaluatio
 from .audit import AuditEntry
 from .base import Base
 from .certificate import Certificate, CertificateRevision, IssueJob
+from .credit_system import CreditSystem
 from .guards import RateLimitCounter, SeenSignature
 from .outbox import Outbox
 
 __all__ = ["AuditEntry", "Accreditation", "AttendanceInterval", "AttendanceReport", "Base", "Certificate", "CertificateRevision",
-           "CheckIn", "Evaluation", "IssueJob", "Outbox", "RateLimitCounter", "SeenSignature"]
+           "CheckIn", "CreditSystem", "Evaluation", "IssueJob", "Outbox", "RateLimitCounter", "SeenSignature"]

@@ -30,7 +30,11 @@ class Certificate(Base):
     registration_id: Mapped[int] = mapped_column()
     email: Mapped[str] = mapped_column(String(254))
     participant: Mapped[str] = mapped_column(String(210))
-    credits: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    credits: Mapped[Decimal] = mapped_column(Numeric(6, 2))  # the event's first credit system's
+    # Credits printed in each credit system ({"ECMEC": "1.5"}); a system that prints nothing is left out.
+    credits_by_system: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # What attendance supports in each system that requires a claim, printed or not.
+    supported_by_system: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     download_token: Mapped[str] = mapped_column(String(64), unique=True)
     revision: Mapped[int] = mapped_column(default=1)

@@ -1,15 +1,16 @@
 """The organiser's credit rules and certificate text."""
 from __future__ import annotations
 
+import decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from suite_common.fields import Decimal, DecimalText, Pattern, StrictBoolean, Text
+from suite_common.fields import MAX_CREDIT_SYSTEMS, Decimal, DecimalText, Pattern, StrictBoolean, Text
 
+from ..services.credit_systems import SINGLE_SYSTEM_FIELDS
 from ..services.credits import CREDIT_MODES
-
-STEPS = ("0.25", "0.5", "1")
+from .credit_systems import CreditSystemInput, CreditSystemOutput, check_step
 
 
 class QuestionInput(Schema):
@@ -21,11 +22,12 @@ class QuestionInput(Schema):
 
 
 class AccreditationInput(Schema):
-    body = Text(200, required=True, metadata={"example": "EACCME®"})
+    body = Text(200, metadata={"example": "EACCME®", "description": "required unless credit_systems is given"})
     credit_unit = Text(200, load_default="European CME credits (ECMEC®s)")
-    statement = Text(5000, required=True, multiline=True)
+    statement = Text(5000, multiline=True, metadata={"description": "required unless credit_systems is given"})
     max_credits = Decimal(500, allow_none=True, load_default=None)
-    credit_step = fields.String(load_default="0.5", validate=validate.OneOf(STEPS))
+    credit_step = Decimal(24, load_default=decimal.Decimal("0.5"), metadata={"description": "credits go in steps of this, e.g. 0.5 "
+                                                                          "(EACCME) or 0.25 (AMA, ARRT); more than 0"})
     credit_mode = fields.String(load_default="proportional", validate=validate.OneOf(CREDIT_MODES))
     min_session_share = Decimal(1, places=4, load_default="0")
     max_credits_per_day = Decimal(24, allow_none=True, load_default=None)
@@ -34,12 +36,41 @@ class AccreditationInput(Schema):
     evaluation_required = StrictBoolean(load_default=False)
     evaluation_questions = fields.List(fields.Nested(QuestionInput), load_default=list,
                                        validate=validate.Length(max=30))
+    session_questions = fields.List(fields.Nested(QuestionInput), load_default=list,
+                                    validate=validate.Length(max=10),
+                                    metadata={"description": "asked once for each session the participant attended"})
     signatory = Text(200, required=True)
     signatory_title = Text(200, allow_blank=True, load_default="")
     organisation_name = Text(200, allow_blank=True, load_default="",
                              metadata={"description": "printed on the certificate; defaults to the organisation"})
+    credit_systems = fields.List(fields.Nested(CreditSystemInput), validate=validate.Length(min=1, max=MAX_CREDIT_SYSTEMS),
+                                 metadata={"description": "several credit systems, the first the event's primary one; "
+                                                          "without it, the top-level rules are the one system CME"})
 
-    @validates("evaluation_questions")
+    @validates("credit_step")
+    def _positive_step(self, step: decimal.Decimal, **_: Any) -> None:
+        check_step(step)
+
+    @validates_schema(pass_original=True)
+    def _one_system_or_several(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        """Either today's body (the rules at the top level) or ``credit_systems``, never both: a rule
+        given twice could only be ignored in one place."""
+        if "credit_systems" not in data:
+            missing = {name: ["Missing data for required field."] for name in ("body", "statement") if name not in data}
+            if missing:
+                raise ValidationError(missing)
+            return
+        given = sorted(SINGLE_SYSTEM_FIELDS & set(original)) if isinstance(original, dict) else []
+        if given:
+            raise ValidationError(f"With credit_systems, give {', '.join(given)} in each system instead of at "
+                                  "the top level.", "credit_systems")
+        codes = [system["code"] for system in data["credit_systems"]]
+        repeated = sorted({code for code in codes if codes.count(code) > 1})
+        if repeated:
+            raise ValidationError(f"Each credit system needs its own code: {', '.join(repeated)} is given more "
+                                  "than once.", "credit_systems")
+
+    @validates("evaluation_questions", "session_questions")
     def _unique_ids(self, questions: list[dict[str, Any]], **_: Any) -> None:
         ids = [q["id"] for q in questions if "id" in q]  # a question without one is reported on its own
         if len(ids) != len(set(ids)):
@@ -47,7 +78,9 @@ class AccreditationInput(Schema):
 
     @validates_schema
     def _questions_when_required(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("evaluation_required") and not data.get("evaluation_questions"):
+        required = data.get("evaluation_required") or any(
+            system["evaluation_required"] for system in data.get("credit_systems", ()))
+        if required and not data.get("evaluation_questions"):
             raise ValidationError("Give the evaluation questions when an evaluation is required.",
                                   "evaluation_questions")
 
@@ -65,6 +98,8 @@ class AccreditationOutput(Schema):
     daily_caps = fields.Dict()
     evaluation_required = fields.Boolean()
     evaluation_questions = fields.List(fields.Dict())
+    session_questions = fields.List(fields.Dict())
+    credit_systems = fields.List(fields.Nested(CreditSystemOutput))
     signatory = fields.String(attribute="signatory_name")
     signatory_title = fields.String()
     organisation_name = fields.String()

@@ -98,7 +98,12 @@ class CertificateOutput(Schema):
     registration_id = fields.Integer()
     email = fields.String()
     participant = fields.String()
-    credits = DecimalText()
+    credits = DecimalText(metadata={"description": "in the event's first credit system"})
+    credits_by_system = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "the credits printed in each credit system, e.g. {\"ECMEC\": \"1.5\"}; "
+                       "a system that prints nothing is left out"})
+    supported_by_system = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "what attendance supports in each system that requires a claim"})
     revision = fields.Integer()
     download_url = fields.String()
     badge_url = fields.String()

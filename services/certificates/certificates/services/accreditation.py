@@ -1,9 +1,7 @@
-"""An event's credit rules, and turning them into the pure function's ``Rules``."""
+"""An event's credit rules and certificate text: storing them, the logo and signature images."""
 from __future__ import annotations
 
-import datetime as dt
 import io
-from decimal import Decimal
 from typing import Any
 
 from PIL import Image
@@ -13,8 +11,7 @@ from sqlalchemy.orm import Session
 from suite_common.errors import ApiError, validation_error
 
 from ..models import Accreditation
-from . import registry
-from .credits import Rules
+from . import credit_systems, registry
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_IMAGE_SIDE = 4000  # pixels; a logo across the A4 page at 300 dpi needs about 2100
@@ -55,36 +52,12 @@ def put(session: Session, organisation_id: int, organisation_name: str, slug: st
     if accreditation is None:
         accreditation = Accreditation(organisation_id=organisation_id, event_slug=slug)
         session.add(accreditation)
-    accreditation.body = data["body"]
-    accreditation.credit_unit = data["credit_unit"]
-    accreditation.statement = data["statement"]
-    accreditation.credit_mode = data["credit_mode"]
-    accreditation.credit_step = Decimal(data["credit_step"])
-    accreditation.min_session_share = Decimal(data["min_session_share"])
-    accreditation.max_credits = _decimal(data["max_credits"])
-    accreditation.max_credits_per_day = _decimal(data["max_credits_per_day"])
-    accreditation.daily_caps = {day.isoformat(): str(cap) for day, cap in data["daily_caps"].items()}
-    accreditation.evaluation_required = data["evaluation_required"]
+    credit_systems.replace(accreditation, credit_systems.systems_from(data))
     accreditation.evaluation_questions = data["evaluation_questions"]
+    accreditation.session_questions = data["session_questions"]
     accreditation.signatory_name = data["signatory"]
     accreditation.signatory_title = data["signatory_title"]
     accreditation.organisation_name = data["organisation_name"] or organisation_name
     session.flush()
     return accreditation
 
-
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(value)
-
-
-def rules(accreditation: Accreditation, timezone: str) -> Rules:
-    return Rules(
-        credit_mode=accreditation.credit_mode,
-        min_session_share=Decimal(accreditation.min_session_share),
-        credit_step=Decimal(accreditation.credit_step),
-        max_credits=_decimal(accreditation.max_credits),
-        max_credits_per_day=_decimal(accreditation.max_credits_per_day),
-        daily_caps={dt.date.fromisoformat(day): Decimal(cap) for day, cap in accreditation.daily_caps.items()},
-        evaluation_required=accreditation.evaluation_required,
-        timezone=timezone,
-    )

@@ -1,4 +1,4 @@
-"""Reading certificates: lists, links, verification, explanations and evaluations."""
+"""Reading certificates: lists, links, verification and explanations (evaluations: services/evaluations.py)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,12 +8,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from suite_common.db import insert_once, utcnow
-from suite_common.errors import ApiError
-
-from ..models import Certificate, Evaluation
+from ..models import Certificate
 from . import accreditation as accreditation_service
-from . import attendance, issuing, registry
+from . import attendance, evaluations, issuing, registry
 
 TOKEN_PATTERN_MAX = 64
 
@@ -28,7 +25,9 @@ def links(certificate: Certificate) -> dict[str, str]:
 def with_links(certificate: Certificate) -> dict[str, Any]:
     fields = ("code", "registration_id", "email", "participant", "credits", "revision", "revoked_at",
               "revoked_reason", "issued_at", "updated_at")
-    return {**{name: getattr(certificate, name) for name in fields}, **links(certificate),
+    return {**{name: getattr(certificate, name) for name in fields},
+            "credits_by_system": certificate.credits_by_system, "supported_by_system": certificate.supported_by_system,
+            **links(certificate),
             "revoked": certificate.revoked_at is not None}
 
 
@@ -36,6 +35,23 @@ def for_event(session: Session, organisation_id: int, slug: str) -> list[Certifi
     return list(session.scalars(select(Certificate).where(
         Certificate.organisation_id == organisation_id, Certificate.event_slug == slug)
         .order_by(Certificate.registration_id)))
+
+
+def system_codes(session: Session, organisation_id: int, slug: str,
+                 issued: list[Certificate]) -> tuple[list[str], list[str]]:
+    """The credit system codes of an event's certificate columns: printed credits, then supported ones
+    (claim-required systems), in the event's order, then any only older certificates name."""
+    rules = accreditation_service.get(session, organisation_id, slug)
+    current = [system.code for system in rules.credit_systems] if rules else []
+    claimed = [system.code for system in rules.credit_systems if system.claim_required] if rules else []
+
+    def ordered(first: list[str], seen: set[str]) -> list[str]:
+        return [*first, *sorted(seen - set(first))]
+
+    printed = ordered([code for code in current if code not in claimed],
+                      {code for c in issued for code in c.credits_by_system})
+    supported = ordered(claimed, {code for c in issued for code in c.supported_by_system})
+    return printed, supported
 
 
 def for_registration(session: Session, organisation_id: int, slug: str, registration_id: int) -> Certificate | None:
@@ -67,6 +83,7 @@ def verification(certificate: Certificate) -> dict[str, Any]:
         "event_dates": certificate.snapshot["event_dates"],
         "credits": certificate.snapshot["credits"],
         "credit_body": certificate.snapshot["credit_body"],
+        "credits_by_system": certificate.credits_by_system,
         "issued_at": certificate.snapshot["issued_on"],
         "revoked": certificate.revoked_at is not None,
         "revision": certificate.revision,
@@ -78,28 +95,10 @@ def explain(session: Session, organisation_id: int, slug: str, registration_id: 
     accreditation = accreditation_service.require(session, organisation_id, slug)  # then 409 without rules
     chosen = [p for p in people if registration_id is None or p.id == registration_id]
     intervals = attendance.intervals_by_registration(session, organisation_id, slug, [p.id for p in chosen])
-    evaluated = issuing.evaluated_ids(session, organisation_id, slug)
+    evaluated = evaluations.completed_ids(session, organisation_id, slug, event.sessions, intervals)
     return [{"registration_id": p.id, "email": p.email, "participant": p.name,
              **issuing.assess(accreditation, event, intervals.get(p.id, []), p.id in evaluated).to_dict()}
             for p in chosen]
-
-
-def record_evaluation(session: Session, organisation_id: int, slug: str, registration_id: int,
-                      answers: dict[str, Any], recorded_by: str) -> Evaluation:
-    existing = session.scalar(select(Evaluation).where(
-        Evaluation.organisation_id == organisation_id, Evaluation.event_slug == slug,
-        Evaluation.registration_id == registration_id))
-    if existing is not None:
-        return existing
-    if recorded_by == "organiser":
-        found = registry.person_by_id(registration_id)
-        if found is None or found[1] != slug or found[2] != organisation_id:
-            raise ApiError(404, "not_found", "No such registration for this event.")
-    evaluation, _created = insert_once(session, Evaluation, {
-        "organisation_id": organisation_id, "event_slug": slug, "registration_id": registration_id,
-        "answers": answers, "recorded_by": recorded_by, "completed_at": utcnow(),
-    }, key=("organisation_id", "event_slug", "registration_id"))  # recorded twice at once: the first stands
-    return evaluation
 
 
 def issued_on(certificate: Certificate) -> dt.date:

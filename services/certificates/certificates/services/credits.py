@@ -32,6 +32,11 @@ def _require_decimal(name: str, value: object, minimum: Decimal | None = None, m
         raise ValueError(f"{name} must be at most {maximum}, not {value}")
 
 
+def _require_count(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a whole number of at least 0, not {value!r}")
+
+
 def _utc(moment: datetime, name: str) -> datetime:
     """A naive time could be in any zone; guessing would shift attendance by hours, so it is refused."""
     if not isinstance(moment, datetime) or moment.utcoffset() is None:
@@ -51,6 +56,9 @@ class Rules:
     daily_caps: Mapping[date, Decimal] = field(default_factory=dict)
     evaluation_required: bool = False
     timezone: str = "UTC"
+    # A session with presence codes counts only when the participant entered at least this many of
+    # them (or all of them, when it has fewer); 0 means no presence rule.
+    presence_codes_required: int = 0
 
     def __post_init__(self) -> None:
         if self.credit_mode not in CREDIT_MODES:
@@ -66,6 +74,7 @@ class Rules:
             if isinstance(day, datetime) or not isinstance(day, date):
                 raise TypeError(f"daily_caps keys must be dates, not {day!r}")
             _require_decimal(f"daily_caps[{day.isoformat()}]", cap, Decimal(0))
+        _require_count("presence_codes_required", self.presence_codes_required)
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:
@@ -86,11 +95,15 @@ class Session:
     ends_at: datetime
     credits: Decimal
     breaks: Sequence[Span] = ()
+    # How many presence codes were announced in this session; a session without any (an in-person
+    # session confirmed by badge scans) is outside every presence rule.
+    presence_codes: int = 0
 
     def __post_init__(self) -> None:
         if _utc(self.ends_at, "ends_at") <= _utc(self.starts_at, "starts_at"):
             raise ValueError(f"session {self.code}: ends_at must be after starts_at")
         _require_decimal(f"session {self.code} credits", self.credits, Decimal(0))
+        _require_count(f"session {self.code} presence_codes", self.presence_codes)
         merge_intervals(self.breaks)
 
 
@@ -241,7 +254,18 @@ def _percent(share: Decimal, required: Decimal, meets: bool) -> tuple[str, str]:
     return format_decimal(shown), format_decimal(required_percent)
 
 
-def _session_credit(rules: Rules, session: Session, intervals: Sequence[Interval]) -> SessionCredit:
+def _presence_missing(rules: Rules, session: Session, entered: int) -> str | None:
+    """Why the session's presence rule is not met, in words; None when it is met or does not apply."""
+    if rules.presence_codes_required == 0 or session.presence_codes == 0:
+        return None
+    required = min(rules.presence_codes_required, session.presence_codes)
+    if entered >= required:
+        return None
+    return f"entered {entered} of its {session.presence_codes} presence codes, at least {required} required"
+
+
+def _session_credit(rules: Rules, session: Session, intervals: Sequence[Interval],
+                    codes_entered: int = 0) -> SessionCredit:
     window = _subtract([(_utc(session.starts_at, "starts_at"), _utc(session.ends_at, "ends_at"))],
                        merge_intervals(session.breaks))
     relevant = [interval for interval in intervals if interval.session_code in (None, session.code)]
@@ -263,7 +287,11 @@ def _session_credit(rules: Rules, session: Session, intervals: Sequence[Interval
         if rules.min_session_share > 0:
             reason += f", at least {required}% required" if meets else f", below the required {required}%"
     credits = zero
-    if attended and not meets:
+    missing = _presence_missing(rules, session, codes_entered) if meets else None
+    if missing:
+        meets = False
+        reason += f", but {missing}: no credits"
+    elif attended and not meets:
         reason += ": no credits"
     elif meets and rules.credit_mode == "session":
         credits = session.credits
@@ -281,12 +309,17 @@ def _session_credit(rules: Rules, session: Session, intervals: Sequence[Interval
 
 
 def compute_credits(rules: Rules, sessions: Sequence[Session], intervals: Sequence[Interval],
-                    evaluation_completed: bool) -> CreditResult:
+                    evaluation_completed: bool, codes_entered: Mapping[str, int] | None = None) -> CreditResult:
     """Credits of one participant from their confirmed attendance intervals (all sessions at once,
-    because the day and event caps apply to the sum)."""
+    because the day and event caps apply to the sum). ``codes_entered`` counts, per session code,
+    the presence codes the participant entered (see ``Rules.presence_codes_required``)."""
     zone = ZoneInfo(rules.timezone)
     step = rules.credit_step
-    session_credits = [_session_credit(rules, session, intervals) for session in sessions]
+    entered = dict(codes_entered or {})
+    for code, count in entered.items():
+        _require_count(f"codes entered for session {code}", count)
+    session_credits = [_session_credit(rules, session, intervals, entered.get(session.code, 0))
+                       for session in sessions]
     explanation = [f"{credit.code} {credit.title}: {credit.reason}" for credit in session_credits]
 
     per_day: dict[date, Decimal] = {}

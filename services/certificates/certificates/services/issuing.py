@@ -25,10 +25,11 @@ from suite_common.db import Database, is_postgresql, utcnow
 from suite_common.errors import ApiError, not_found
 from suite_common.outbox import OutboxRow, enqueue_many
 
-from ..models import Accreditation, Certificate, CertificateRevision, Evaluation, IssueJob, Outbox
+from ..models import Accreditation, Certificate, CertificateRevision, IssueJob, Outbox
 from . import accreditation as accreditation_service
-from . import attendance, registry
-from .credits import CreditResult, compute_credits, format_decimal
+from . import attendance, credit_systems, evaluations, registry
+from .credit_systems import Assessment
+from .credits import CreditResult, format_decimal
 
 log = logging.getLogger(__name__)
 
@@ -49,33 +50,43 @@ def normalise_code(code: str) -> str:
 
 
 def assess(accreditation: Accreditation, event: registry.EventInfo, intervals: list[Any],
-           evaluated: bool) -> CreditResult:
-    return compute_credits(accreditation_service.rules(accreditation, event.timezone), event.sessions, intervals,
-                           evaluated)
-
-
-def evaluated_ids(session: Session, organisation_id: int, slug: str) -> set[int]:
-    return set(session.scalars(select(Evaluation.registration_id).where(
-        Evaluation.organisation_id == organisation_id, Evaluation.event_slug == slug)))
+           evaluated: bool) -> Assessment:
+    """One person's credits in each of the event's credit systems."""
+    return credit_systems.assess(accreditation.credit_systems, event.timezone, event.sessions,
+                                 event.credits_by_system, intervals, evaluated)
 
 
 def event_dates(event: registry.EventInfo) -> str:
     return dates.event_dates(event.starts_at, event.ends_at, event.timezone)
 
 
+def _sessions_printed(result: CreditResult) -> list[list[str]]:
+    return [[s.title, format_decimal(s.credits)] for s in result.sessions if s.credits > 0]
+
+
 def snapshot(accreditation: Accreditation, event: registry.EventInfo, person: registry.Person,
-             result: CreditResult) -> dict[str, Any]:
-    """What the certificate prints, fixed at issue."""
+             result: Assessment) -> dict[str, Any]:
+    """What the certificate prints, fixed at issue: every printed system under ``systems``; the
+    top-level credits and wording are the first system's, as before several systems."""
+    first = result.first
     return {
         "participant": person.name, "event_title": event.title, "event_dates": event_dates(event),
         "place": "Online" if event.kind == "webinar" else (event.venue or ""),
-        "credits": format_decimal(result.total), "credit_body": accreditation.body,
-        "credit_unit": accreditation.credit_unit, "statement": accreditation.statement,
+        "credits": format_decimal(first.certified), "credit_body": first.body,
+        "credit_unit": first.name, "statement": first.statement,
         "signatory_name": accreditation.signatory_name, "signatory_title": accreditation.signatory_title,
         "organisation_name": accreditation.organisation_name,
-        "sessions": [[s.title, format_decimal(s.credits)] for s in result.sessions if s.credits > 0],
+        "sessions": _sessions_printed(first.result) if first.printed else [],
+        "systems": [{"code": s.code, "name": s.name, "body": s.body, "statement": s.statement,
+                     "credits": format_decimal(s.certified), "sessions": _sessions_printed(s.result)}
+                    for s in result.printed],
         "event_starts_at": event.starts_at.isoformat(), "event_ends_at": event.ends_at.isoformat(),
     }
+
+
+def lead_system(printed: dict[str, Any]) -> dict[str, Any]:
+    """The first printed system of a certificate's snapshot: what its mail names."""
+    return printed["systems"][0]
 
 
 def _public(path: str) -> str:
@@ -92,8 +103,8 @@ def _ready_mail(certificate: Certificate, person: registry.Person) -> OutboxRow:
                 "context": {
                     "event": {"title": certificate.snapshot["event_title"]},
                     "attendee": {"given_name": person.given_name, "family_name": person.family_name},
-                    "certificate": {"credits": certificate.snapshot["credits"],
-                                    "body": certificate.snapshot["credit_body"], "code": certificate.code,
+                    "certificate": {"credits": lead_system(certificate.snapshot)["credits"],
+                                    "body": lead_system(certificate.snapshot)["body"], "code": certificate.code,
                                     "download_url": _public(f"/c/{certificate.download_token}"),
                                     "verify_url": _public(f"/verify/{certificate.code}")},
                 },
@@ -112,7 +123,7 @@ def issued_by_registration(session: Session, organisation_id: int, slug: str,
 
 
 def issue_one(session: Session, accreditation: Accreditation, event: registry.EventInfo, person: registry.Person,
-              result: CreditResult, now: dt.datetime, issued: list[Certificate], mails: list[OutboxRow]) -> str:
+              result: Assessment, now: dt.datetime, issued: list[Certificate], mails: list[OutboxRow]) -> str:
     """'issued', 'reissued', 'unchanged' or 'not_eligible' for one person.
 
     New and changed certificates are added to the session (written when the batch's transaction
@@ -131,7 +142,8 @@ def issue_one(session: Session, accreditation: Accreditation, event: registry.Ev
     if certificate is None:
         certificate = Certificate(
             organisation_id=accreditation.organisation_id, event_slug=accreditation.event_slug,
-            registration_id=person.id, email=person.email, participant=person.name, credits=result.total,
+            registration_id=person.id, email=person.email, participant=person.name, credits=result.first.certified,
+            credits_by_system=result.credits_by_system, supported_by_system=result.supported_by_system,
             code=new_code(), download_token=secrets.token_urlsafe(32), revision=1,
             snapshot={**printed, "issued_on": now.date().isoformat()}, explanation=result.to_dict(),
             issued_at=now, updated_at=now)
@@ -146,7 +158,9 @@ def issue_one(session: Session, accreditation: Accreditation, event: registry.Ev
     certificate.revision += 1
     certificate.participant = person.name
     certificate.email = person.email
-    certificate.credits = result.total
+    certificate.credits = result.first.certified
+    certificate.credits_by_system = result.credits_by_system
+    certificate.supported_by_system = result.supported_by_system
     certificate.snapshot = {**printed, "issued_on": now.date().isoformat()}
     certificate.explanation = result.to_dict()
     certificate.updated_at = now
@@ -181,7 +195,8 @@ def reissue(session: Session, organisation_id: int, code: str) -> tuple[Certific
     event = registry.event(organisation_id, certificate.event_slug)
     accreditation = accreditation_service.require(session, organisation_id, certificate.event_slug, lock=True)
     intervals = attendance.intervals_by_registration(session, organisation_id, certificate.event_slug, [person.id])
-    evaluated = person.id in evaluated_ids(session, organisation_id, certificate.event_slug)
+    evaluated = person.id in evaluations.completed_ids(session, organisation_id, certificate.event_slug,
+                                                       event.sessions, intervals)
     result = assess(accreditation, event, intervals.get(person.id, []), evaluated)
     if not result.eligible:
         raise ApiError(409, "not_eligible", "With today's attendance and rules this person earns no credits; "
@@ -252,7 +267,7 @@ class JobRunner:
             # instead of failing on the one-current-certificate index and stalling until its lease ends.
             accreditation = accreditation_service.require(session, organisation_id, slug, lock=True)
             intervals = attendance.intervals_by_registration(session, organisation_id, slug, [p.id for p in batch])
-            evaluated = evaluated_ids(session, organisation_id, slug)
+            evaluated = evaluations.completed_ids(session, organisation_id, slug, event.sessions, intervals)
             issued = issued_by_registration(session, organisation_id, slug, [p.id for p in batch])
             counts = {"issued": 0, "reissued": 0, "unchanged": 0, "not_eligible": 0}
             mails: list[OutboxRow] = []

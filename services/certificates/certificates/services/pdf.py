@@ -37,7 +37,19 @@ from suite_common.fonts import markup as _markup
 from suite_common.fonts import text_width as _width
 from suite_common.pdf import ACCENT, INK, MUTED, UnprintableText, english_date, paragraph, paragraph_style
 
-__all__ = ["CertificateData", "UnprintableText", "format_credits", "missing_glyphs", "render_certificate"]
+__all__ = ["CertificateData", "PrintedSystem", "UnprintableText", "format_credits", "missing_glyphs",
+           "render_certificate"]
+
+
+@dataclass(frozen=True)
+class PrintedSystem:
+    """One credit system's credits on a certificate of several systems, with its own wording."""
+
+    name: str
+    body: str
+    credits: Decimal
+    statement: str
+    sessions: Sequence[tuple[str, Decimal]] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,9 @@ class CertificateData:
     signature_png: bytes | None = None
     revision: int = 1
     sessions: Sequence[tuple[str, Decimal]] = ()
+    # Two or more printed credit systems: each is listed with its name, credits, sessions and
+    # statement, and the single-system fields above (credits, unit, statement, sessions) are not drawn.
+    systems: Sequence[PrintedSystem] = ()
 
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -186,16 +201,30 @@ def _sessions_paragraph(sessions: Sequence[tuple[str, Decimal]], size: float) ->
     return Paragraph(f"{_markup('Sessions attended (credits): ', SANS_BOLD)}{items}", style)
 
 
-def _middle_flowables(data: CertificateData, size: float, as_table: bool) -> list[Flowable]:
-    """Sessions and statement at ``size`` points: the part of the page that grows with the wording."""
+def _wording_flowables(sessions: Sequence[tuple[str, Decimal]], statement_text: str, size: float,
+                       as_table: bool) -> list[Flowable]:
     parts: list[Flowable] = []
-    if data.sessions:
-        sessions = _sessions_table if as_table else _sessions_paragraph
-        parts += [sessions(data.sessions, size), Spacer(0, size * 1.5)]
+    if sessions:
+        layout = _sessions_table if as_table else _sessions_paragraph
+        parts += [layout(sessions, size), Spacer(0, size * 1.5)]
     statement = _style("statement", SANS, size, MUTED, align=TA_LEFT, leading=size * 1.35, spaceAfter=size * 0.5)
-    for block in re.split(r"\n\s*\n", data.statement.strip()):
+    for block in re.split(r"\n\s*\n", statement_text.strip()):
         lines = [_markup(line.strip(), SANS) for line in block.splitlines()]
         parts.append(Paragraph("<br/>".join(lines), statement))
+    return parts
+
+
+def _middle_flowables(data: CertificateData, size: float, as_table: bool) -> list[Flowable]:
+    """Sessions and statement at ``size`` points: the part of the page that grows with the wording;
+    with several credit systems, each one's under its own heading."""
+    if len(data.systems) < 2:
+        return _wording_flowables(data.sessions, data.statement, size, as_table)
+    heading = _style("system", SANS_BOLD, size * 1.1, INK, align=TA_LEFT, leading=size * 1.4, spaceAfter=size * 0.4)
+    parts: list[Flowable] = []
+    for system in data.systems:
+        parts.append(paragraph(f"{format_credits(system.credits)} {system.name} · {system.body}", heading))
+        parts += _wording_flowables(system.sessions, system.statement, size, as_table)
+        parts.append(Spacer(0, size * 0.6))
     return parts
 
 
@@ -285,7 +314,13 @@ def _draw_header(c: Canvas, data: CertificateData) -> float:
     c.setStrokeColor(GOLD)
     c.setLineWidth(1)
     c.line(PAGE_WIDTH / 2 - 20 * mm, y - 2.5 * mm, PAGE_WIDTH / 2 + 20 * mm, y - 2.5 * mm)
-    award = f"{format_credits(data.credits)} {data.credit_unit}"
+    if len(data.systems) < 2:
+        awards = [(1.5, paragraph(f"{format_credits(data.credits)} {data.credit_unit}", AWARD)),
+                  (0.5, paragraph(f"Accrediting body: {data.credit_body}", BODY_NOTE))]
+    else:
+        awards = [(1.5 if index == 0 else 1, paragraph(f"{format_credits(s.credits)} {s.name}", AWARD))
+                  for index, s in enumerate(data.systems)]
+        awards.append((0.5, paragraph("Accrediting bodies: " + " · ".join(s.body for s in data.systems), BODY_NOTE)))
     for gap, flowable in (
         (7, paragraph("This is to certify that", LEAD)),
         (2, _name_paragraph(data.participant)),
@@ -293,8 +328,7 @@ def _draw_header(c: Canvas, data: CertificateData) -> float:
         (2, paragraph(data.event_title, EVENT)),
         (1, paragraph(f"{data.event_dates} · {data.place}", WHEN)),
         (4, paragraph("and is awarded", LEAD)),
-        (1.5, paragraph(award, AWARD)),
-        (0.5, paragraph(f"Accrediting body: {data.credit_body}", BODY_NOTE)),
+        *awards,
     ):
         y = _draw(c, flowable, MARGIN, y - gap * mm, CONTENT_WIDTH)
     return y
@@ -314,8 +348,10 @@ def render_certificate(data: CertificateData) -> bytes:
     c = Canvas(buffer, pagesize=A4, pageCompression=1, lang="en")
     c.setTitle(f"Certificate of Attendance: {data.participant}, {data.event_title}")
     c.setAuthor(data.organisation_name)
+    awarded = (f"{format_credits(data.credits)} {data.credit_unit}" if len(data.systems) < 2
+               else "; ".join(f"{format_credits(s.credits)} {s.name}" for s in data.systems))
     c.setSubject(f"{data.event_title}, {data.event_dates}, {data.place}: "
-                 f"{format_credits(data.credits)} {data.credit_unit}; verification code {data.verification_code}")
+                 f"{awarded}; verification code {data.verification_code}")
     c.setCreator(data.organisation_name)
 
     _draw_border(c)

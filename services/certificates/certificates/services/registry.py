@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +29,9 @@ class EventInfo:
     timezone: str
     venue: str | None
     sessions: list[CreditSession]
+    # Session code -> credits per credit system, for the sessions given credits by system; a session
+    # missing here has its plain ``credits``, in the event's first system.
+    credits_by_system: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ def _event(data: dict[str, Any]) -> EventInfo:
         sessions=[CreditSession(code=s["code"], title=s["title"], starts_at=moment(s["starts_at"]),
                                 ends_at=moment(s["ends_at"]), credits=Decimal(s["credits"]))
                   for s in data["sessions"]],
+        credits_by_system={s["code"]: {code: Decimal(value) for code, value in s["credits_by_system"].items()}
+                           for s in data["sessions"] if s.get("credits_by_system") is not None},
     )
 
 
