@@ -36,15 +36,18 @@ def _seed_events(session: Session, organisation_id: int) -> None:
         "refund_full_until": _at(30, 0, 0, tz), "refund_partial_until": _at(46, 0, 0, tz),
         "refund_partial_percent": 50, "cancellation_fee": 2500,
     })
-    for code, title, day, start, end, credits in (
-        ("D1-AM", "Foundation models in radiology", 60, (9, 0), (12, 30), "3"),
-        ("D1-PM", "DICOMweb and FHIR imaging workflows", 60, (14, 0), (17, 30), "3"),
-        ("D2-AM", "Quantitative imaging biomarkers", 61, (9, 0), (12, 30), "3"),
-        ("D2-PM", "Digital pathology meets radiology", 61, (14, 0), (17, 30), "3"),
+    # Two credit systems (README, "Certificates"): European CME credits and the Dutch register of
+    # technical physicians' points (NVvTG), which do not accredit the pathology afternoon.
+    for code, title, day, start, end, ecmec, nvvtg in (
+        ("D1-AM", "Foundation models in radiology", 60, (9, 0), (12, 30), "3", "3"),
+        ("D1-PM", "DICOMweb and FHIR imaging workflows", 60, (14, 0), (17, 30), "3", "3"),
+        ("D2-AM", "Quantitative imaging biomarkers", 61, (9, 0), (12, 30), "3", "3"),
+        ("D2-PM", "Digital pathology meets radiology", 61, (14, 0), (17, 30), "3", None),
     ):
+        credits = {"ECMEC": Decimal(ecmec), **({"NVVTG": Decimal(nvvtg)} if nvvtg else {})}
         events.add_session(session, congress, {
             "code": code, "title": title, "starts_at": _at(day, *start, tz), "ends_at": _at(day, *end, tz),
-            "credits": Decimal(credits),
+            "credits": credits,
         })
     for code, name, amount, category, valid_until in (
         ("member-early", "Member, early bird", 39000, "member", _at(30, 0, 0, tz)),
