@@ -41,6 +41,10 @@ def _load_person() -> None:
     if person is not None:
         g.organisation = person.as_organisation()
         g.console_secret = secret
+        # Reading the session began the request's transaction, which on SQLite holds the write
+        # lock (BEGIN IMMEDIATE): end it, or the sign-in pages' rate limit, which counts on a
+        # connection of its own before the view, waits for this request until the lock times out.
+        get_session().commit()
 
 
 @blp.record_once
