@@ -4,8 +4,9 @@ violation, at the browser's default width and 375 px wide, where they must not s
 Registration: the list of events, an event page with its programme, the sign-up form (empty and
 shown again with its errors), the attendee's own page (waiting for payment, just registered,
 cancelled), the invoice request (empty and with errors), the cancel page, and the page a broken
-link leads to. Certificates: the participant's page (the evaluation, with its errors, then the
-certificate), and the verification page of a real certificate and of an unknown code.
+link leads to. Certificates: the participant's page (the evaluation overall and of the session
+attended, with their errors, then the certificate), and the verification page of a real
+certificate and of an unknown code.
 
 The suite runs as real processes, with the Stripe stand-in so that a paid sign-up waits for payment.
 """
@@ -226,7 +227,9 @@ def test_participant_and_verification_pages(stack: Stack, organiser: Organiser, 
     api(organiser, "PUT", f"/events/{slug}/accreditation", 200, service=certificates, json={
         "body": "EACCME®", "statement": "The event is accredited with 3 European CME credits (ECMEC®s).",
         "signatory": "Prof. Dr. Eva de Vries", "signatory_title": "Chair, Education Committee",
-        "evaluation_required": True, "evaluation_questions": EVALUATION})
+        "evaluation_required": True, "evaluation_questions": EVALUATION, "session_questions": [
+            {"id": "quality", "text": "How would you rate this session?", "kind": "rating"},
+            {"id": "use", "text": "What will you use in your practice?", "kind": "text", "required": False}]})
     page = new_page()
 
     # Ana, confirmed for an in-person event: her page with the ticket, then the evaluation.
@@ -240,6 +243,7 @@ def test_participant_and_verification_pages(stack: Stack, organiser: Organiser, 
     page.get_by_label("What should we change next year?").fill("More hands-on sessions, please.")
     assert submit(page, "Submit the evaluation") == 422
     expect(page.locator("#overall-error")).to_be_visible()
+    expect(page.locator("#s-AM-quality-error")).to_be_visible()  # the session's, shown with the rest
     check(page, "the participant's page with the evaluation's errors")
 
     # Ben's evaluation on paper: the organiser records it and issues his certificate.

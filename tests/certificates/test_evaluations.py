@@ -19,6 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from tests.console.test_accreditation import Browser, _text
+from tests.support.apps import make_settings
+from tests.support.console import add_person
 from tests.support.stack import running_stack, url
 
 pytestmark = pytest.mark.e2e
@@ -50,6 +53,7 @@ class Day:
     auth: dict[str, str]
     other_auth: dict[str, str]
     day: dt.date
+    console_link: Any = None  # role -> a sign-in link of a new console person of the organisation
     ids: dict[str, int] = field(default_factory=dict)
     participant: dict[str, str] = field(default_factory=dict)
 
@@ -96,12 +100,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def day(stack: Any) -> Day:
+def day(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Day]:
     """A one-day congress in Vienna a week ago, three sessions; four confirmed participants."""
+    from registration import create_app
+
+    tmp = tmp_path_factory.mktemp("registration-app")
+    app = create_app(make_settings("registration", f"sqlite:///{stack.var_dir / 'registration.db'}", tmp))
     d = Day(url(stack, "registration"), url(stack, "certificates"),
             {"Authorization": f"Bearer {stack.create_token('ecr')}"},
             {"Authorization": f"Bearer {stack.create_token('other-society')}"},
-            dt.datetime.now(TZ).date() - dt.timedelta(days=7))
+            dt.datetime.now(TZ).date() - dt.timedelta(days=7), lambda role: add_person(app, "ecr", role))
 
     def at(hour: int, minute: int) -> str:
         return dt.datetime(d.day.year, d.day.month, d.day.day, hour, minute, tzinfo=TZ).isoformat()
@@ -131,7 +139,8 @@ def day(stack: Any) -> Day:
     # Ana attended S1 and S2, Ben S3, Cleo S1; Dan filled in the paper form and was scanned nowhere.
     for name, session in (("ana", "S1"), ("ana", "S2"), ("ben", "S3"), ("cleo", "S1")):
         d.check_in(name, session)
-    return d
+    yield d
+    app.extensions["suite_db"].engine.dispose()
 
 
 def test_session_questions_are_validated_like_the_evaluation_questions(day: Day) -> None:
@@ -274,3 +283,35 @@ def test_results_refusals(day: Day) -> None:
     # The overall answers' CSV keeps its shape: the overall evaluation only, one row per person.
     per_person = list(csv.DictReader(io.StringIO(d.api("GET", "/evaluations").text)))
     assert sorted(int(r["registration_id"]) for r in per_person) == sorted(d.ids.values())
+
+
+def test_the_console_shows_the_results_and_downloads_the_csv(day: Day) -> None:
+    d = day
+    viewer = Browser.sign_in(d.registration, d.console_link("viewer"))
+    page = viewer.get(f"/console/events/{SLUG}/accreditation")
+    assert page.status_code == 200
+    shown = _text(page.text)
+    assert "3 overall evaluations completed here, 1 recorded as done elsewhere" in shown
+    assert "Overall How would you rate the day overall? 3 4.33 1: 0; 2: 0; 3: 0; 4: 2; 5: 1" in shown
+    assert "S1 Breast imaging How would you rate this session? 2 3.50" in shown
+    assert "Overall Was the programme free of commercial bias? 3 yes: 2; no: 1" in shown
+    link = re.search(r'<a href="([^"]+)" download>Download evaluation results \(CSV\)</a>', page.text).group(1)
+    downloaded = viewer.get(link)
+    assert downloaded.status_code == 200 and downloaded.headers["Content-Type"].startswith("text/csv")
+    assert "attachment" in downloaded.headers["Content-Disposition"]
+    assert downloaded.content == d.api("GET", "/evaluation-results", params={"format": "csv"}).content
+    assert viewer.get("/console/events/no-rules-yet/evaluation-results.csv", allow_redirects=False).status_code == 303
+
+    # A save from the console keeps the session questions (they are rows of the form, as the others).
+    staff = Browser.sign_in(d.registration, d.console_link("staff"))
+    form = {"body": RULES["body"], "statement": RULES["statement"], "signatory": RULES["signatory"],
+            "credit_mode": "session", "credit_step": "0.5", "min_session_share": "0", "evaluation_required": "yes",
+            "question_rows": "1", "q-0-id": "overall", "q-0-text": OVERALL[0]["text"], "q-0-kind": "rating",
+            "q-0-required": "yes", "session_question_rows": "2", "sq-0-id": "quality",
+            "sq-0-text": PER_SESSION[0]["text"], "sq-0-kind": "rating", "sq-0-required": "yes",
+            "sq-1-id": "Bad Id", "sq-1-text": "Anything else?", "sq-1-kind": "text"}
+    refused = staff.post(f"/console/events/{SLUG}/accreditation", data=form)
+    assert refused.status_code == 422 and 'id="sq-1-id-error"' in refused.text
+    del form["sq-1-id"], form["sq-1-text"], form["sq-1-kind"]
+    assert staff.post(f"/console/events/{SLUG}/accreditation", data=form).status_code == 303
+    assert d.api("GET", "/accreditation").json()["session_questions"] == [{**PER_SESSION[0], "required": True}]

@@ -27,14 +27,21 @@ CERTIFICATES = "certificates"
 BLANK_QUESTIONS = 3  # empty question rows offered below the existing ones
 MAX_QUESTION_ROWS = 40  # the API takes 30 questions; the form never has more rows than this
 QUESTION_FIELDS = ("id", "text", "kind")
+# The form's two lists of questions: the overall evaluation's (rows q-N-...) and the one asked per attended
+# session (rows sq-N-...), each as the API's field names them.
+QUESTION_LISTS = {"q": "evaluation_questions", "sq": "session_questions"}
+QUESTION_ROWS = {"q": "question_rows", "sq": "session_question_rows"}  # how many rows the form had
 RULE_LABELS = {
     "body": "Accrediting body", "credit_unit": "Credit unit", "statement": "Accreditation statement",
     "max_credits": "Most credits for the event", "credit_step": "Credit step", "credit_mode": "Credit mode",
     "min_session_share": "Least share of a session", "max_credits_per_day": "Most credits per day",
     "daily_caps": "Different caps on some days", "evaluation_required": "Evaluation required",
-    "evaluation_questions": "Evaluation questions", "signatory": "Signatory", "signatory_title": "Signatory's title",
+    "evaluation_questions": "Evaluation questions", "session_questions": "Questions for each session attended",
+    "signatory": "Signatory", "signatory_title": "Signatory's title",
     "organisation_name": "Organisation printed",
     **{f"q-{index}-{field}": f"Question {index + 1}, {field}"
+       for index in range(MAX_QUESTION_ROWS) for field in QUESTION_FIELDS},
+    **{f"sq-{index}-{field}": f"Session question {index + 1}, {field}"
        for index in range(MAX_QUESTION_ROWS) for field in QUESTION_FIELDS},
 }
 
@@ -169,10 +176,12 @@ def check_in(slug: str) -> Any:
 def _rules_values(rules: dict[str, Any] | None) -> dict[str, Any]:
     """The form's fields from the rules the API answers (strings, as the inputs show them)."""
     if rules is None:
-        return {"credit_step": "0.5", "credit_mode": "proportional", "min_session_share": "0", "questions": []}
+        return {"credit_step": "0.5", "credit_mode": "proportional", "min_session_share": "0", "questions": [],
+                "session_questions": []}
     values = {name: "" if rules.get(name) is None else rules[name] for name in RULE_LABELS if name in rules}
     values["daily_caps"] = "\n".join(f"{day} = {cap}" for day, cap in sorted(rules["daily_caps"].items()))
     values["questions"] = rules["evaluation_questions"]
+    values["session_questions"] = rules.get("session_questions", [])
     return values
 
 
@@ -192,22 +201,46 @@ def _rules_from_form() -> tuple[dict[str, Any], dict[str, Any]]:
             caps[day.strip()] = cap.strip()
     body["daily_caps"] = caps
     body["evaluation_required"] = form.get("evaluation_required") == "yes"
+    body["evaluation_questions"] = _questions_from_form("q")
+    body["session_questions"] = _questions_from_form("sq")
+    return body, {**text, "evaluation_required": body["evaluation_required"],
+                  "questions": body["evaluation_questions"], "session_questions": body["session_questions"]}
+
+
+def _questions_from_form(prefix: str) -> list[dict[str, Any]]:
+    """The filled rows ``<prefix>-N-...`` of one question list; a row with neither id nor text is left out."""
+    form = request.form
+    count = form.get(QUESTION_ROWS[prefix], "")
     questions = []
-    rows = min(int(form["question_rows"]), MAX_QUESTION_ROWS) if form.get("question_rows", "").isdigit() else 0
-    for index in range(rows):
-        question = {name: form.get(f"q-{index}-{name}", "").strip() for name in QUESTION_FIELDS}
+    for index in range(min(int(count), MAX_QUESTION_ROWS) if count.isdigit() else 0):
+        question = {name: form.get(f"{prefix}-{index}-{name}", "").strip() for name in QUESTION_FIELDS}
         if question["id"] or question["text"]:
-            questions.append({**question, "required": form.get(f"q-{index}-required") == "yes"})
-    body["evaluation_questions"] = questions
-    return body, {**text, "evaluation_required": body["evaluation_required"], "questions": questions}
+            questions.append({**question, "required": form.get(f"{prefix}-{index}-required") == "yes"})
+    return questions
 
 
 @route("/events/<slug:slug>/accreditation", Role.VIEWER)
 def accreditation(slug: str) -> tuple[str, int]:
     event = organiser_event(slug)
     rules = _if_found(_api(slug, "/accreditation"))
+    results = remote.get_json(CERTIFICATES, _api(slug, "/evaluation-results")) if rules else None
     return render("console/accreditation.html", event=event, rules=rules, values=_rules_values(rules), errors={},
-                  labels=RULE_LABELS, blank_questions=BLANK_QUESTIONS, editable=current_person().may(Role.STAFF))
+                  labels=RULE_LABELS, blank_questions=BLANK_QUESTIONS, editable=current_person().may(Role.STAFF),
+                  results=results)
+
+
+@route("/events/<slug:slug>/evaluation-results.csv", Role.VIEWER)
+def evaluation_results_csv(slug: str) -> Response:
+    """The certificates service's evaluation results CSV (the accreditor's report), passed on as it streams."""
+    organiser_event(slug)
+    try:
+        answer = remote.call(CERTIFICATES, "GET", _api(slug, "/evaluation-results"), params={"format": "csv"},
+                             stream=True)
+    except remote.Refused as refusal:  # no credit rules yet
+        flash(refusal.message, "warning")
+        return see_other("console.accreditation", slug=slug)
+    return Response(answer.iter_content(chunk_size=64 * 1024), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{slug}-evaluation-results.csv"'})
 
 
 @route("/events/<slug:slug>/accreditation", Role.STAFF, methods=("POST",))
@@ -230,10 +263,11 @@ def _flat(fields: dict[str, Any]) -> dict[str, list[str]]:
     text) is q-1-text; other nested errors (a day of daily_caps) are joined under their field."""
     flat: dict[str, list[str]] = {}
     for name, messages in fields.items():
-        if name == "evaluation_questions" and isinstance(messages, dict):
+        prefix = next((p for p, listed in QUESTION_LISTS.items() if listed == name), None)
+        if prefix and isinstance(messages, dict):
             for index, nested in messages.items():
                 for field, errors in (nested.items() if isinstance(nested, dict) else [("text", nested)]):
-                    flat[f"q-{index}-{field}"] = _messages(errors)
+                    flat[f"{prefix}-{index}-{field}"] = _messages(errors)
         else:
             flat[name] = _messages(messages)
     return flat

@@ -33,8 +33,10 @@ class Refused(Exception):
 
 
 def call(service: str, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
-         files: dict[str, Any] | None = None, data: dict[str, Any] | None = None) -> requests.Response:
-    """``method path`` on ``service`` ("notifications" or "certificates") as the signed-in person.
+         files: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
+         stream: bool = False) -> requests.Response:
+    """``method path`` on ``service`` ("notifications" or "certificates") as the signed-in person;
+    ``stream`` leaves the body to be read as it comes (a download passed on to the browser).
 
     What this request wrote so far (the session's last-seen time) is committed first: no
     transaction stays open while the other service works, and it may call us back."""
@@ -47,7 +49,7 @@ def call(service: str, method: str, path: str, *, json: Any = None, params: dict
     commit_before_calling_out()
     try:
         response = _http.request(method, base.rstrip("/") + path, json=json, params=params, files=files, data=data,
-                                 headers=headers, timeout=TIMEOUT_SECONDS)
+                                 headers=headers, timeout=TIMEOUT_SECONDS, stream=stream)
     except requests.RequestException as exc:
         raise ApiError(503, "unavailable", UNREACHABLE) from exc
     if response.status_code >= 500:
