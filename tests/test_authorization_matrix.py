@@ -90,6 +90,8 @@ MATRIX: dict[tuple[str, str, str], Any] = {
     ("notifications", "privacy_api.erase_view", "POST"): service("registration"),
     ("certificates", "privacy_api.export_view", "POST"): service("registration"),
     ("certificates", "privacy_api.erase_view", "POST"): service("registration"),
+    ("notifications", "organiser_api.EventTemplate", "GET"): ORG,
+    ("notifications", "organiser_api.list_event_templates", "GET"): ORG,
     ("notifications", "organiser_api.EventTemplate", "PUT"): ORG,
     ("notifications", "organiser_api.EventTemplate", "DELETE"): ORG,
     ("notifications", "organiser_api.list_messages", "GET"): ORG,

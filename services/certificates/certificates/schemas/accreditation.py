@@ -51,15 +51,19 @@ class AccreditationInput(Schema):
     def _positive_step(self, step: decimal.Decimal, **_: Any) -> None:
         check_step(step)
 
-    @validates_schema(pass_original=True)
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _one_system_or_several(self, data: dict[str, Any], original: Any, **_: Any) -> None:
         """Either today's body (the rules at the top level) or ``credit_systems``, never both: a rule
-        given twice could only be ignored in one place."""
-        if "credit_systems" not in data:
-            missing = {name: ["Missing data for required field."] for name in ("body", "statement") if name not in data}
+        given twice could only be ignored in one place. Runs even when a field is invalid, so a
+        missing body or statement is reported with every other error at once."""
+        sent = original if isinstance(original, dict) else {}
+        if "credit_systems" not in sent:
+            missing = {name: ["Missing data for required field."] for name in ("body", "statement") if name not in sent}
             if missing:
                 raise ValidationError(missing)
             return
+        if "credit_systems" not in data:
+            return  # refused on its own
         given = sorted(SINGLE_SYSTEM_FIELDS & set(original)) if isinstance(original, dict) else []
         if given:
             raise ValidationError(f"With credit_systems, give {', '.join(given)} in each system instead of at "
