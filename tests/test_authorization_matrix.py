@@ -115,6 +115,8 @@ MATRIX: dict[tuple[str, str, str], Any] = {
     ("certificates", "organiser_api.Evaluations", "GET"): ORG,
     ("certificates", "organiser_api.Evaluations", "POST"): ORG,
     ("certificates", "organiser_api.evaluation_results", "GET"): ORG,
+    ("certificates", "organiser_api.PresenceCodes", "GET"): ORG,
+    ("certificates", "organiser_api.PresenceCodes", "POST"): ORG,
     ("certificates", "organiser_api.job", "GET"): ORG,
     ("certificates", "identity.organisation", "GET"): ORG,
     ("certificates", "public.download", "GET"): ATTENDEE,

@@ -40,8 +40,9 @@ from ..schemas.certificates import (
     RevokeInput,
 )
 from ..schemas.evaluations import EvaluationResults
+from ..schemas.presence import PresenceCodeInput, PresenceCodeList, PresenceCodeOutput
 from ..services import accreditation as accreditation_service
-from ..services import attendance, certificates, evaluations, issuing, registry
+from ..services import attendance, certificates, evaluations, issuing, presence, registry
 
 blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
 
@@ -151,6 +152,27 @@ class Reports(MethodView):
             AttendanceReport.organisation_id == _org(), AttendanceReport.event_slug == slug)
             .order_by(AttendanceReport.id))
         return {"items": list(reports)}
+
+
+@blp.route("/events/<slug:slug>/presence-codes")
+class PresenceCodes(MethodView):
+    decorators = [organiser_event_required]
+
+    @blp.doc(security=ORGANISER)
+    @blp.arguments(PresenceCodeInput)
+    @blp.response(201, PresenceCodeOutput)
+    @blp.alt_response(409, description="the event has this code already")
+    @blp.alt_response(422, description="no such session, or a window that ends before it starts")
+    def post(self, data: dict[str, Any], slug: str) -> Any:
+        """An attendance code for one session, to announce live; it counts when a participant enters it on
+        their page within its window (default: the session's). Without ``code``, one is generated."""
+        return presence.create_code(get_session(), _org(), slug, data)
+
+    @blp.doc(security=ORGANISER)
+    @blp.response(200, PresenceCodeList)
+    def get(self, slug: str) -> Any:
+        """The event's codes, each with how many participants entered it in time."""
+        return {"items": presence.list_codes(get_session(), _org(), slug)}
 
 
 @blp.route("/events/<slug:slug>/attendance-matches", methods=["POST"])

@@ -7,6 +7,8 @@ from .certificate import Certificate, CertificateRevision, IssueJob
 from .credit_system import CreditSystem
 from .guards import RateLimitCounter, SeenSignature
 from .outbox import Outbox
+from .presence import Claim, PresenceAttempt, PresenceCode, PresenceConfirmation
 
 __all__ = ["AuditEntry", "Accreditation", "AttendanceInterval", "AttendanceReport", "Base", "Certificate", "CertificateRevision",
-           "CheckIn", "CreditSystem", "Evaluation", "IssueJob", "Outbox", "RateLimitCounter", "SeenSignature"]
+           "CheckIn", "Claim", "CreditSystem", "Evaluation", "IssueJob", "Outbox", "PresenceAttempt",
+           "PresenceCode", "PresenceConfirmation", "RateLimitCounter", "SeenSignature"]

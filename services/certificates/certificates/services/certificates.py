@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Certificate
 from . import accreditation as accreditation_service
-from . import attendance, evaluations, issuing, registry
+from . import issuing, registry
 
 TOKEN_PATTERN_MAX = 64
 
@@ -39,8 +39,9 @@ def for_event(session: Session, organisation_id: int, slug: str) -> list[Certifi
 
 def system_codes(session: Session, organisation_id: int, slug: str,
                  issued: list[Certificate]) -> tuple[list[str], list[str]]:
-    """The credit system codes of an event's certificate columns: printed credits, then supported ones
-    (claim-required systems), in the event's order, then any only older certificates name."""
+    """The credit system codes of an event's certificate columns: printed credits of every system (the
+    claim, in a claim-required one), then supported ones (claim-required systems), in the event's order,
+    then any only older certificates name."""
     rules = accreditation_service.get(session, organisation_id, slug)
     current = [system.code for system in rules.credit_systems] if rules else []
     claimed = [system.code for system in rules.credit_systems if system.claim_required] if rules else []
@@ -48,8 +49,7 @@ def system_codes(session: Session, organisation_id: int, slug: str,
     def ordered(first: list[str], seen: set[str]) -> list[str]:
         return [*first, *sorted(seen - set(first))]
 
-    printed = ordered([code for code in current if code not in claimed],
-                      {code for c in issued for code in c.credits_by_system})
+    printed = ordered(current, {code for c in issued for code in c.credits_by_system})
     supported = ordered(claimed, {code for c in issued for code in c.supported_by_system})
     return printed, supported
 
@@ -94,10 +94,9 @@ def explain(session: Session, organisation_id: int, slug: str, registration_id: 
     event, people = registry.attendees(organisation_id, slug)  # 404 unless the event is this organisation's
     accreditation = accreditation_service.require(session, organisation_id, slug)  # then 409 without rules
     chosen = [p for p in people if registration_id is None or p.id == registration_id]
-    intervals = attendance.intervals_by_registration(session, organisation_id, slug, [p.id for p in chosen])
-    evaluated = evaluations.completed_ids(session, organisation_id, slug, event.sessions, intervals)
+    evidence = issuing.gather(session, organisation_id, slug, event, [p.id for p in chosen])
     return [{"registration_id": p.id, "email": p.email, "participant": p.name,
-             **issuing.assess(accreditation, event, intervals.get(p.id, []), p.id in evaluated).to_dict()}
+             **issuing.assess(accreditation, event, evidence, p.id).to_dict()}
             for p in chosen]
 
 

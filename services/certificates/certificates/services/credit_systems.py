@@ -2,10 +2,11 @@
 
 One attendance record, several systems (DOMAIN.md, "Accreditation in depth"): each system takes the
 sessions that carry credits in it and runs the same pure ``compute_credits`` with its own rules.
-What a certificate prints follows from that: a system is printed when it has credits, its
-evaluation gate is passed and it needs no claim (claims come later: until then a system that
-requires one is never printed, but what attendance supports in it is listed). A certificate is
-issued when at least one system is printed.
+What a certificate prints follows from that: a system is printed when it has credits and its
+evaluation gate is passed, and, when it requires a claim, the participant has claimed more than
+nothing: it then prints the claim (never more than attendance supports). What attendance supports
+in a claim-required system is listed either way. A certificate is issued when at least one system
+is printed.
 """
 from __future__ import annotations
 
@@ -112,19 +113,31 @@ class SystemOutcome:
     statement: str
     claim_required: bool
     result: CreditResult
+    claimed: Decimal | None = None  # the participant's claim, in a system that requires one
+    # What the presence rule found missing, in words: a session attended without enough codes entered.
+    presence_missing: tuple[str, ...] = ()
 
     @property
     def printed(self) -> bool:
-        """Credits, the evaluation gate passed, and no claim needed (unclaimed is not printed)."""
-        return self.result.eligible and not self.claim_required
+        """Credits and the evaluation gate passed; where a claim is required, a claim above nothing
+        (unclaimed is not printed)."""
+        if not self.result.eligible:
+            return False
+        return not self.claim_required or (self.claimed is not None and self.claimed > 0)
 
     @property
     def certified(self) -> Decimal:
-        return self.result.total if self.printed else Decimal(0)
+        """The credits printed: the claim where one is required, but never more than attendance supports
+        (a claim made before the organiser corrected attendance)."""
+        if not self.printed:
+            return Decimal(0)
+        return min(self.claimed or Decimal(0), self.result.total) if self.claim_required else self.result.total
 
     def to_dict(self) -> dict[str, Any]:
+        claimed = None if self.claimed is None else format_decimal(self.claimed)
         return {"code": self.code, "name": self.name, "claim_required": self.claim_required,
-                "printed": self.printed, **self.result.to_dict()}
+                "printed": self.printed, "claimed": claimed, "presence_missing": list(self.presence_missing),
+                **self.result.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -157,17 +170,40 @@ class Assessment:
 
     def to_dict(self) -> dict[str, Any]:
         """The first system's result at the top level, as before several systems, then every system."""
-        return {**self.first.result.to_dict(), "certificate": self.eligible,
+        first = self.first.result.to_dict()
+        missing = [line for system in self.systems for line in system.presence_missing]
+        return {**first, "explanation": first["explanation"] + missing, "certificate": self.eligible,
                 "credits_by_system": self.credits_by_system, "supported_by_system": self.supported_by_system,
                 "systems": [system.to_dict() for system in self.systems]}
 
 
 def assess(systems: Sequence[CreditSystem], timezone: str, sessions: Sequence[CreditSession],
            by_system: Mapping[str, Mapping[str, Decimal]], intervals: Sequence[Interval], evaluated: bool,
-           codes_entered: Mapping[str, int] | None = None) -> Assessment:
-    """Each system's credits from the same attendance, with its own sessions and rules."""
-    return Assessment([
-        SystemOutcome(system.code, system.name, system.body, system.statement, system.claim_required,
-                      compute_credits(rules(system, timezone), sessions_in(sessions, by_system, system.code, index == 0),
-                                      intervals, evaluated, codes_entered))
-        for index, system in enumerate(systems)])
+           codes_entered: Mapping[str, int] | None = None,
+           claims: Mapping[str, Decimal] | None = None) -> Assessment:
+    """Each system's credits from the same attendance, with its own sessions and rules; ``claims`` are
+    the person's claims by system code (read only for systems that require one)."""
+    claimed, entered = claims or {}, codes_entered or {}
+    outcomes = []
+    for index, system in enumerate(systems):
+        own = sessions_in(sessions, by_system, system.code, index == 0)
+        result = compute_credits(rules(system, timezone), own, intervals, evaluated, entered)
+        outcomes.append(SystemOutcome(system.code, system.name, system.body, system.statement, system.claim_required,
+                                      result, claimed.get(system.code) if system.claim_required else None,
+                                      _presence_missing(system, own, result, entered)))
+    return Assessment(outcomes)
+
+
+def _presence_missing(system: CreditSystem, sessions: Sequence[CreditSession], result: CreditResult,
+                      entered: Mapping[str, int]) -> tuple[str, ...]:
+    """"2 of 3 presence codes entered for D1-AM, 3 required: no credits in NVVTG", for each session
+    attended in this system whose presence rule was not met."""
+    required_rule = system.presence_codes_required
+    lines = []
+    for session, credit in zip(sessions, result.sessions, strict=True):
+        required = min(required_rule, session.presence_codes)
+        count = entered.get(session.code, 0)
+        if required and credit.attended_minutes and count < required:
+            lines.append(f"{count} of {session.presence_codes} presence codes entered for {session.code}, "
+                         f"{required} required: no credits in {system.code}")
+    return tuple(lines)

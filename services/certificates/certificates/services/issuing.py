@@ -9,11 +9,15 @@ and a mail per certificate revision.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import secrets
 import threading
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask, current_app
@@ -25,11 +29,11 @@ from suite_common.db import Database, is_postgresql, utcnow
 from suite_common.errors import ApiError, not_found
 from suite_common.outbox import OutboxRow, enqueue_many
 
-from ..models import Accreditation, Certificate, CertificateRevision, IssueJob, Outbox
+from ..models import Accreditation, Certificate, CertificateRevision, Claim, IssueJob, Outbox
 from . import accreditation as accreditation_service
-from . import attendance, credit_systems, evaluations, registry
+from . import attendance, credit_systems, evaluations, presence, registry
 from .credit_systems import Assessment
-from .credits import CreditResult, format_decimal
+from .credits import CreditResult, Interval, format_decimal
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +53,44 @@ def normalise_code(code: str) -> str:
     return f"{cleaned[:5]}-{cleaned[5:]}" if len(cleaned) == 10 else code.upper()
 
 
-def assess(accreditation: Accreditation, event: registry.EventInfo, intervals: list[Any],
-           evaluated: bool) -> Assessment:
-    """One person's credits in each of the event's credit systems."""
-    return credit_systems.assess(accreditation.credit_systems, event.timezone, event.sessions,
-                                 event.credits_by_system, intervals, evaluated)
+@dataclass(frozen=True)
+class Evidence:
+    """Everything credits are computed from, for a batch of people, read in a handful of queries:
+    attendance, who completed the evaluation, presence checks per session (the programme's and each
+    person's) and claims. Issuing, re-issuing, claims and the explanation all read it here, so they
+    never disagree about a person's credits."""
+
+    intervals: Mapping[int, list[Interval]]
+    evaluated: set[int]
+    presence: presence.Counts
+    claims: Mapping[int, Mapping[str, Decimal]]
+
+
+def gather(session: Session, organisation_id: int, slug: str, event: registry.EventInfo,
+           registration_ids: list[int]) -> Evidence:
+    intervals = attendance.intervals_by_registration(session, organisation_id, slug, registration_ids)
+    claims: dict[int, dict[str, Decimal]] = {}
+    if registration_ids:
+        for registration_id, code, credits in session.execute(
+                select(Claim.registration_id, Claim.system_code, Claim.credits).where(
+                    Claim.organisation_id == organisation_id, Claim.event_slug == slug,
+                    Claim.registration_id.in_(registration_ids))):
+            claims.setdefault(registration_id, {})[code] = Decimal(credits)
+    return Evidence(intervals=intervals,
+                    evaluated=evaluations.completed_ids(session, organisation_id, slug, event.sessions, intervals),
+                    presence=presence.counts(session, organisation_id, slug, registration_ids), claims=claims)
+
+
+def assess(accreditation: Accreditation, event: registry.EventInfo, evidence: Evidence,
+           registration_id: int) -> Assessment:
+    """One person's credits in each of the event's credit systems. A session's presence checks (codes
+    announced, polls seen) are counted here, so a session without any stays outside the presence rule."""
+    checks = evidence.presence.checks
+    sessions = [dataclasses.replace(s, presence_codes=checks.get(s.code, 0)) for s in event.sessions]
+    return credit_systems.assess(accreditation.credit_systems, event.timezone, sessions, event.credits_by_system,
+                                 evidence.intervals.get(registration_id, []), registration_id in evidence.evaluated,
+                                 evidence.presence.confirmed.get(registration_id, {}),
+                                 evidence.claims.get(registration_id, {}))
 
 
 def event_dates(event: registry.EventInfo) -> str:
@@ -194,10 +231,8 @@ def reissue(session: Session, organisation_id: int, code: str) -> tuple[Certific
     person = found[0]
     event = registry.event(organisation_id, certificate.event_slug)
     accreditation = accreditation_service.require(session, organisation_id, certificate.event_slug, lock=True)
-    intervals = attendance.intervals_by_registration(session, organisation_id, certificate.event_slug, [person.id])
-    evaluated = person.id in evaluations.completed_ids(session, organisation_id, certificate.event_slug,
-                                                       event.sessions, intervals)
-    result = assess(accreditation, event, intervals.get(person.id, []), evaluated)
+    result = assess(accreditation, event, gather(session, organisation_id, certificate.event_slug, event, [person.id]),
+                    person.id)
     if not result.eligible:
         raise ApiError(409, "not_eligible", "With today's attendance and rules this person earns no credits; "
                                             "revoke the certificate instead if it was issued in error.")
@@ -266,13 +301,12 @@ class JobRunner:
             # event (started twice, or on two replicas) waits here, then finds these certificates issued,
             # instead of failing on the one-current-certificate index and stalling until its lease ends.
             accreditation = accreditation_service.require(session, organisation_id, slug, lock=True)
-            intervals = attendance.intervals_by_registration(session, organisation_id, slug, [p.id for p in batch])
-            evaluated = evaluations.completed_ids(session, organisation_id, slug, event.sessions, intervals)
+            evidence = gather(session, organisation_id, slug, event, [p.id for p in batch])
             issued = issued_by_registration(session, organisation_id, slug, [p.id for p in batch])
             counts = {"issued": 0, "reissued": 0, "unchanged": 0, "not_eligible": 0}
             mails: list[OutboxRow] = []
             for person in batch:
-                result = assess(accreditation, event, intervals.get(person.id, []), person.id in evaluated)
+                result = assess(accreditation, event, evidence, person.id)
                 counts[issue_one(session, accreditation, event, person, result, now, issued[person.id], mails)] += 1
             enqueue_many(session, Outbox, mails)  # flushes the batch's certificates first, then one INSERT
             session.execute(update(IssueJob).where(IssueJob.id == job_id).values(
