@@ -68,7 +68,8 @@ class AccreditationInput(Schema):
         if given:
             raise ValidationError(f"With credit_systems, give {', '.join(given)} in each system instead of at "
                                   "the top level.", "credit_systems")
-        codes = [system["code"] for system in data["credit_systems"]]
+        # A system whose code is invalid has none here (reported on its own, with every other error).
+        codes = [system["code"] for system in data["credit_systems"] if "code" in system]
         repeated = sorted({code for code in codes if codes.count(code) > 1})
         if repeated:
             raise ValidationError(f"Each credit system needs its own code: {', '.join(repeated)} is given more "
@@ -83,7 +84,7 @@ class AccreditationInput(Schema):
     @validates_schema
     def _questions_when_required(self, data: dict[str, Any], **_: Any) -> None:
         required = data.get("evaluation_required") or any(
-            system["evaluation_required"] for system in data.get("credit_systems", ()))
+            system.get("evaluation_required") for system in data.get("credit_systems", ()))
         if required and not data.get("evaluation_questions"):
             raise ValidationError("Give the evaluation questions when an evaluation is required.",
                                   "evaluation_questions")
