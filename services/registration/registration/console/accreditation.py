@@ -20,7 +20,7 @@ from ..blueprints.lookups import organiser_event, organiser_registration
 from ..models import Event, Role
 from ..schemas.registrations import RosterQuery
 from ..services import roster
-from . import remote
+from . import credit_systems, remote
 from .core import current_person, render, route, see_other
 
 CERTIFICATES = "certificates"
@@ -226,7 +226,7 @@ def accreditation(slug: str) -> tuple[str, int]:
     results = remote.get_json(CERTIFICATES, _api(slug, "/evaluation-results")) if rules else None
     return render("console/accreditation.html", event=event, rules=rules, values=_rules_values(rules), errors={},
                   labels=RULE_LABELS, blank_questions=BLANK_QUESTIONS, editable=current_person().may(Role.STAFF),
-                  results=results)
+                  results=results, systems=(rules or {}).get("credit_systems") or [])
 
 
 @route("/events/<slug:slug>/evaluation-results.csv", Role.VIEWER)
@@ -245,17 +245,58 @@ def evaluation_results_csv(slug: str) -> Response:
 
 @route("/events/<slug:slug>/accreditation", Role.STAFF, methods=("POST",))
 def accreditation_save(slug: str) -> Any:
-    """Replaces the event's credit rules with the form's (PUT); the API's errors come back per field."""
+    """Replaces the event's credit rules with the form's (PUT); the API's errors come back per field.
+    The event's credit systems are read just before and kept (``_keeping_systems``)."""
     event = organiser_event(slug)
     body, values = _rules_from_form()
+    systems = (credit_systems.current_accreditation(slug) or {}).get("credit_systems") or []
     try:
-        remote.call(CERTIFICATES, "PUT", _api(slug, "/accreditation"), json=body)
+        remote.call(CERTIFICATES, "PUT", _api(slug, "/accreditation"), json=_keeping_systems(body, systems))
     except remote.Refused as refusal:
+        fields = _one_systems_errors(refusal.fields) if len(systems) == 1 else refusal.fields
         return render("console/accreditation.html", 422, event=event, rules=None, values=values,
-                      errors=_flat(refusal.fields) or {"_schema": [refusal.message]}, labels=RULE_LABELS,
-                      blank_questions=BLANK_QUESTIONS, editable=True)
+                      errors=_flat(fields) or {"_schema": [refusal.message]}, labels=RULE_LABELS,
+                      blank_questions=BLANK_QUESTIONS, editable=True, systems=systems)
     flash("Credit rules saved. Certificates issued from now on follow them.")
     return see_other("console.accreditation", slug=slug)
+
+
+# What the form does not show of an event's one credit system, kept when the form saves its rules.
+KEPT_OF_ONE_SYSTEM = ("code", "claim_required", "presence_codes_required", "claim_closes_at")
+
+
+def _keeping_systems(body: dict[str, Any], systems: list[dict[str, Any]]) -> dict[str, Any]:
+    """The form's body, keeping the event's credit systems. Without any yet, it is the single-system body
+    (the one system CME). With one, the form edits that system's rules and its code, claim and presence
+    settings stay: it goes as ``credit_systems`` (the single-system body would make it CME again). With
+    several, the form shows no rules: the systems go back as they are, beside the form's event-level fields."""
+    if not systems:
+        return body
+    event_fields = {name: value for name, value in body.items() if name not in credit_systems.SINGLE_SYSTEM_FIELDS}
+    if len(systems) > 1:
+        return {**event_fields, "credit_systems": [credit_systems.as_sent(system) for system in systems]}
+    (system,) = systems
+    rules = {name: value for name, value in body.items()
+             if name in credit_systems.SINGLE_SYSTEM_FIELDS and name != "credit_unit"}
+    # An emptied body or statement goes empty, for the API to refuse, rather than the old one kept unseen.
+    edited = {**{name: system[name] for name in KEPT_OF_ONE_SYSTEM if name in system}, "body": "", "statement": "",
+              **rules, "name": body.get("credit_unit") or system["name"]}
+    return {**event_fields, "credit_systems": [edited]}
+
+
+def _one_systems_errors(fields: dict[str, Any]) -> dict[str, Any]:
+    """The API's errors about the one system sent (``credit_systems``, item 0) under the form's field names;
+    the system's name is the form's credit unit."""
+    nested = fields.get("credit_systems")
+    if not isinstance(nested, dict):
+        return fields
+    named = {name: messages for name, messages in fields.items() if name != "credit_systems"}
+    for messages in nested.values():
+        if isinstance(messages, dict):
+            named.update({"credit_unit" if name == "name" else name: problems for name, problems in messages.items()})
+        else:
+            named["_schema"] = messages
+    return named
 
 
 def _flat(fields: dict[str, Any]) -> dict[str, list[str]]:
