@@ -8,12 +8,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from suite_common.auth import check_participant_token
-from suite_common.db import get_session
+from suite_common.db import get_session, utcnow
 from suite_common.errors import wants_json
 from suite_common.forms import protect_forms
 
 from ..services import accreditation as accreditation_service
-from ..services import badges, certificates, evaluations, registry
+from ..services import badges, certificates, claims, evaluations, presence, registry
 from ..services.pdf import CertificateData, PrintedSystem, render_certificate
 
 blp = Blueprint("public", __name__)
@@ -84,7 +84,9 @@ def verify(code: str) -> Any:
 
 @blp.route("/events/<slug:slug>/participants/<token>", methods=["GET", "POST"])
 def participant(slug: str, token: str) -> Any:
-    """The participant's page: the evaluation (when required) and the certificate once issued."""
+    """The participant's page: presence codes, the evaluation (when required), claims where a credit
+    system requires one, and the certificate once issued. Each form posts ``action`` (code, claim;
+    the evaluation's form has none)."""
     settings = current_app.extensions["suite_settings"]
     registration_id = check_participant_token(settings.service_keys["registration"], slug[:64], token[:64])
     if registration_id is None:
@@ -95,17 +97,32 @@ def participant(slug: str, token: str) -> Any:
         abort(404, description="This link is not valid.")
     person, _slug, organisation_id = found
     confirmed = person.status == "confirmed"
+    now = utcnow()
+    action = request.form.get("action", "evaluation") if request.method == "POST" else None
     state = evaluations.participant_state(session, organisation_id, slug, registration_id)
     errors: dict[str, list[str]] = {}
-    if request.method == "POST" and confirmed and state.has_form and not state.completed:
+    entry: presence.Entry | None = None
+    claimed = False
+    if action == "code" and confirmed:
+        entry = presence.enter_code(session, organisation_id, slug, registration_id, request.form.get("code", ""),
+                                    now)
+    elif action == "claim" and confirmed:
+        errors = claims.submit(session, organisation_id, slug, person, request.form, now)
+        claimed = not errors
+    elif action == "evaluation" and confirmed and state.has_form and not state.completed:
         errors = evaluations.submit(session, organisation_id, slug, registration_id, state, request.form)
         if not errors:
             state = evaluations.participant_state(session, organisation_id, slug, registration_id)
     certificate = certificates.for_registration(session, organisation_id, slug, registration_id)
-    status = 422 if errors else 409 if request.method == "POST" and not confirmed else 200
+    refused = bool(errors) or (entry is not None and entry.refused)
+    status = 422 if refused else 409 if request.method == "POST" and not confirmed else 200
     return render_template(
         "participant.html", person=person, confirmed=confirmed, state=state, show_form=confirmed and state.has_form,
-        evaluated=state.completed, errors=errors, values=request.form if errors else {},
-        field_name=evaluations.field_name, required=state.required,
+        evaluated=state.completed, errors=errors, values=request.form if errors else {}, action=action,
+        field_name=evaluations.field_name, required=state.required, entry=entry, claimed=claimed,
+        has_codes=confirmed and presence.has_codes(session, organisation_id, slug),
+        codes_entered=presence.participant_codes(session, organisation_id, slug, registration_id),
+        claim_options=claims.options(session, organisation_id, slug, registration_id, now) if confirmed else [],
+        attestation=claims.ATTESTATION,
         certificate=certificate, links=certificates.links(certificate) if certificate else None,
     ), status
