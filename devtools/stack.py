@@ -61,6 +61,7 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     log_dir: Path | None = None
     _readiness: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # process: its /readyz
+    demo_participant: str | None = field(default=None, init=False)  # the page seed_demo printed
 
     def __post_init__(self) -> None:
         for name in SERVICES:
@@ -100,8 +101,15 @@ class Stack:
                          "--name", name).strip()
 
     def seed_demo(self) -> str:
-        output = self._run("flask", "--app", "registration", "seed-demo", "--token-file",
-                           str(self.var_dir / "demo-token"))
+        """Registration's demo (organisation, events, participant), then certificates' (the congress's
+        accreditation and presence codes), which needs registration running to know the token. Both
+        keep what a first run seeded. Returns the token; the demo participant's page is kept in
+        ``demo_participant``."""
+        token_file = str(self.var_dir / "demo-token")
+        output = self._run("flask", "--app", "registration", "seed-demo", "--token-file", token_file)
+        lines = dict(line.split(": ", 1) for line in output.strip().splitlines() if ": " in line)
+        self.demo_participant = lines.get("Demo participant")
+        self._run("flask", "--app", "certificates", "seed-demo", "--token-file", token_file)
         return output.strip().rsplit(" ", 1)[-1]
 
     def sign_in_link(self, organisation: str, email: str) -> str:
@@ -228,6 +236,9 @@ def main() -> None:
         print(f"\nOrganiser token: {token}")
     if console_link:
         print(f"Organiser console: {console_link}   (sign-in link for {DEMO_OWNER}: works once, for 15 minutes)")
+    if stack.demo_participant:
+        print(f"Demo participant: {stack.demo_participant}   (presence codes HEART1, HEART2, FHIR01, FHIR02; "
+              "README, 'The demo walk-through')")
     print("\nPress Ctrl-C to stop.", flush=True)
     stopping = False
 

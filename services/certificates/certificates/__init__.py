@@ -48,4 +48,25 @@ def create_app(settings: Settings | None = None) -> Flask:
                                 PeriodicPurge(app, database, privacy.purge)),
         "the outbox dispatcher, the certificate jobs and the retention purge")
     register_purge_cli(app, database, privacy.purge)
+    _register_demo_cli(app, settings)
     return app
+
+
+def _register_demo_cli(app: Flask, settings: Settings) -> None:
+    import click
+
+    @app.cli.command("seed-demo")
+    @click.option("--token-file", type=click.Path(path_type=Path, exists=True), required=True,
+                  help="the demo organisation's token, as registration's seed-demo wrote it")
+    def seed_demo(token_file: Path) -> None:
+        """The demo congress's accreditation, presence codes and its participant's attendance, once (run after
+        registration's seed-demo, with registration running: the organisation is the token's)."""
+        from suite_common.db import get_db
+
+        from .demo import seed
+
+        organisation = introspecting_resolver(settings)(token_file.read_text().strip())
+        if organisation is None:
+            raise click.ClickException("The token in the token file is not known to registration.")
+        with get_db().session_scope() as session:
+            click.echo(f"Demo accreditation: {seed(session, organisation.id, organisation.name)}")

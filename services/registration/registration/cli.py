@@ -101,9 +101,12 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option("--token-file", type=click.Path(path_type=Path), required=True)
     def seed_demo(token_file: Path) -> None:
-        """Create the demo organisation, conference and webinar once; print the demo token."""
-        from .demo import seed
+        """Create the demo organisation, conference (with a participant) and webinar once; print the demo
+        participant's page and the demo token (last)."""
+        from .demo import participant_link, seed
 
         with get_db().session_scope() as session:
             token = seed(session, token_file)
+            link = participant_link(session)
+        click.echo(f"Demo participant: {link}")
         click.echo(f"Organiser token: {token}")

@@ -10,14 +10,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .models import Event, Organisation, Outbox, Role
-from .services import accounts, events, members, organisations, pricing, signup
+from .models import Event, Organisation, Outbox, Registration, Role
+from .services import accounts, events, members, organisations, pricing, signup, urls
 
 CONFERENCE = "demo-congress"
 WEBINAR = "demo-webinar"
 # The demo organisation's owner in the console; ``make run`` prints a sign-in link for them.
 OWNER_EMAIL = "organiser@demo.example"
 OWNER_NAME = "Demo Organiser"
+# A confirmed participant of the congress whose page (certificates' participant page) ``make run``
+# prints, to take through presence codes, the evaluation, a claim and the certificate; certificates'
+# seed-demo gives them attendance.
+PARTICIPANT_EMAIL = "participant@demo.example"
 
 
 def _at(days: int, hour: int, minute: int, timezone: str) -> dt.datetime:
@@ -103,11 +107,29 @@ def _seed_webinar(session: Session, organisation_id: int) -> None:
     session.execute(delete(Outbox))
 
 
+def _seed_participant(session: Session) -> Registration:
+    """The congress's demo participant, signed up once at the free invited rate (so confirmed)."""
+    congress = session.scalar(select(Event).where(Event.slug == CONFERENCE))
+    found = session.scalar(select(Registration).where(Registration.event_id == congress.id,
+                                                      Registration.email == PARTICIPANT_EMAIL))
+    if found is None:
+        found = signup.sign_up(session, congress, {"email": PARTICIPANT_EMAIL, "given_name": "Dana",
+                                                   "family_name": "Demo", "rate": "invited",
+                                                   "consent": True}).registration
+    return found
+
+
+def participant_link(session: Session) -> str:
+    """The demo participant's page at certificates."""
+    return urls.participant_url(_seed_participant(session))
+
+
 def seed(session: Session, token_file: Path) -> str:
     """Idempotent: a second run keeps the data and the token of the first."""
     organisation = organisations.get_or_create_organisation(session, "demo", "Demo Society of Imaging Informatics")
     if session.scalar(select(Event.id).where(Event.slug == CONFERENCE)) is None:
         _seed_events(session, organisation.id)
+    _seed_participant(session)
     if accounts.find_account(session, organisation.id, OWNER_EMAIL) is None:
         accounts.add_account(session, organisation.id, OWNER_EMAIL, OWNER_NAME, Role.OWNER)
     if token_file.exists():
