@@ -211,7 +211,8 @@ def test_participant_and_verification_pages(stack: Stack, organiser: Organiser, 
         "ends_at": (start + dt.timedelta(hours=8)).isoformat(), "timezone": "Europe/Vienna", "capacity": 100,
         "currency": "EUR", "venue": "Congress Innsbruck", "registration_closes_at": iso(days=1)})
     api(organiser, "POST", f"/events/{slug}/sessions", json={
-        "code": "AM", "title": "PET/CT in oncology", "credits": "3", "starts_at": start.isoformat(),
+        "code": "AM", "title": "PET/CT in oncology", "credits": {"ECMEC": "3", "RCT": "3"},
+        "starts_at": start.isoformat(),
         "ends_at": (start + dt.timedelta(hours=3)).isoformat()})
     api(organiser, "POST", f"/events/{slug}/rates", json={
         "code": "free", "name": "Free", "amount": 0, "currency": "EUR", "category": "other"})
@@ -225,9 +226,14 @@ def test_participant_and_verification_pages(stack: Stack, organiser: Organiser, 
         api(organiser, "POST", f"/events/{slug}/check-ins", service=certificates,
             json={"registration_id": people[key]["id"], "session": "AM"})
     api(organiser, "PUT", f"/events/{slug}/accreditation", 200, service=certificates, json={
-        "body": "EACCME®", "statement": "The event is accredited with 3 European CME credits (ECMEC®s).",
+        "credit_systems": [
+            {"code": "ECMEC", "name": "European CME credits (ECMEC®s)", "body": "EACCME®",
+             "statement": "The event is accredited with 3 European CME credits (ECMEC®s).",
+             "evaluation_required": True},
+            {"code": "RCT", "name": "radiographer CE credits", "body": "RCT", "credit_step": 0.25,
+             "statement": "Approved for 3 radiographer CE credits.", "claim_required": True}],
         "signatory": "Prof. Dr. Eva de Vries", "signatory_title": "Chair, Education Committee",
-        "evaluation_required": True, "evaluation_questions": EVALUATION, "session_questions": [
+        "evaluation_questions": EVALUATION, "session_questions": [
             {"id": "quality", "text": "How would you rate this session?", "kind": "rating"},
             {"id": "use", "text": "What will you use in your practice?", "kind": "text", "required": False}]})
     page = new_page()
@@ -262,6 +268,18 @@ def test_participant_and_verification_pages(stack: Stack, organiser: Organiser, 
     page.get_by_role("link", name="Complete the evaluation and get your attendance certificate").click()
     expect(page.get_by_role("status").filter(has_text="Your certificate is ready")).to_be_visible()
     check(page, "the participant's page with the certificate")
+
+    # A presence code announced (its window long past) and a credit system that takes a claim.
+    api(organiser, "POST", f"/events/{slug}/presence-codes", 201, service=certificates, json={"session": "AM"})
+    page.reload()
+    page.get_by_label("Presence code").fill("WRONG42")
+    assert submit(page, "Enter the code") == 422
+    expect(page.locator("#code-message")).to_be_visible()
+    check(page, "the participant's page with a refused presence code")
+    page.get_by_label("Credits you claim (radiographer CE credits)").select_option("2.5")
+    assert submit(page, "Claim radiographer CE credits") == 422
+    expect(page.locator("#attest-RCT-error")).to_be_visible()
+    check(page, "the participant's page with the claim form's errors")
 
     page.goto(issued["verify_url"])
     expect(page.get_by_role("status")).to_contain_text("Valid certificate")

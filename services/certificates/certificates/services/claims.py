@@ -10,9 +10,10 @@ same claim sent twice changes nothing and mails nobody twice.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -28,6 +29,7 @@ from .credit_systems import Assessment, SystemOutcome
 from .credits import format_decimal
 
 ATTESTATION = "I claim only the credit commensurate with the extent of my participation in the activity."
+AMOUNT = re.compile(r"^-?[0-9]{1,6}(?:[.,][0-9]{1,4})?$")
 MAX_CHOICES = 200  # a select beyond this many steps is a number input instead
 
 
@@ -99,12 +101,10 @@ def options(session: Session, organisation_id: int, slug: str, registration_id: 
 
 def _amount(text: str, option: ClaimOption) -> tuple[Decimal | None, str | None]:
     """The claimed amount, or why it cannot be claimed."""
-    try:
-        value = Decimal(text.strip().replace(",", "."))
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or len(text) > 12:
+    typed = text.strip()
+    if not AMOUNT.match(typed):  # plain digits only: no exponent, NaN or infinity reaches Decimal
         return None, "Enter the credits you claim as a number, such as 2.5."
+    value = Decimal(typed.replace(",", "."))
     step = format_decimal(option.step)
     if value <= 0:
         return None, f"Claim at least {step}; to claim nothing, leave this form."
