@@ -24,7 +24,7 @@ from suite_common.db import get_session, utcnow
 from suite_common.errors import ApiError
 
 from ..blueprints.lookups import organiser_event
-from ..models import Event, Role
+from ..models import Event, EventSession, Role
 from ..schemas.events import (
     CATEGORIES,
     KINDS,
@@ -38,6 +38,7 @@ from ..services import event_summary, pricing
 from ..services import events as event_service
 from ..services.money import format_money, minor_units
 from ..services.urls import public_base
+from . import credit_systems
 from .core import render, route, see_other
 
 Errors = dict[str, list[str]]
@@ -47,6 +48,8 @@ TIME_ZONES = [(zone, zone) for zone in sorted(available_timezones())]
 CATEGORY_LABELS = {"member": "Member", "non_member": "Non-member", "trainee": "Trainee", "other": "Other"}
 KIND_LABELS = {"conference": "Conference", "webinar": "Webinar"}
 REQUIRED_MESSAGE = "Missing data for required field."
+# Fields given as an object whose errors come per key, each key its own input (name-KEY).
+BY_KEY_FIELDS = ("credits",)
 
 # In the order of the form's fields, which is the order of the error summary.
 EVENT_LABELS = {
@@ -156,8 +159,12 @@ def load(schema: Schema, payload: dict[str, Any], reader: FormReader) -> tuple[d
     try:
         data = schema.load(payload)
     except ValidationError as error:
-        errors = {name: ["This is required." if m == REQUIRED_MESSAGE else str(m) for m in as_list(messages)]
-                  for name, messages in error.normalized_messages().items()}
+        errors = {}
+        for name, messages in error.normalized_messages().items():
+            if name in BY_KEY_FIELDS and isinstance(messages, dict):  # a session's credits by system: credits-ECMEC
+                errors.update({f"{name}-{key}": credit_systems.messages_of(nested) for key, nested in messages.items()})
+            else:
+                errors[name] = ["This is required." if m == REQUIRED_MESSAGE else str(m) for m in as_list(messages)]
         return {}, {**errors, **reader.errors}
     if reader.errors:
         return {}, dict(reader.errors)
@@ -197,6 +204,28 @@ def plain_decimal(value: Decimal | int) -> str:
     return f"{Decimal(value).normalize():f}"
 
 
+def credits_text(item: EventSession) -> str:
+    """A session's credits as the overview shows them: "ECMEC 3; NVVTG 2" when given by credit system
+    (none in any: "none"), else its one figure, the event's first system's."""
+    if item.credits_by_system is None:
+        return plain_decimal(item.credits)
+    return "; ".join(f"{code} {plain_decimal(Decimal(amount))}" for code, amount in item.credits_by_system.items()) \
+        or "none"
+
+
+def credit_totals(items: list[EventSession]) -> str | None:
+    """The sessions' credits added up per credit system ("ECMEC 5; NVVTG 2"), those given as one figure
+    under "first system"; None when no session has credits by system (one total says it all)."""
+    if not any(item.credits_by_system is not None for item in items):
+        return None
+    totals: dict[str, Decimal] = {}
+    for item in items:
+        given = item.credits_by_system if item.credits_by_system is not None else {"first system": item.credits}
+        for code, amount in given.items():
+            totals[code] = totals.get(code, Decimal(0)) + Decimal(amount)
+    return "; ".join(f"{code} {plain_decimal(total)}" for code, total in totals.items())
+
+
 def revenue_text(figures: event_summary.EventCounts, currency: str) -> str:
     """What an event kept, e.g. "EUR 1,250.00" ("EUR 0.00" before anyone paid; each currency if several)."""
     return ", ".join(format_money(amount, code) for code, amount in sorted(figures.revenue.items())) \
@@ -233,7 +262,7 @@ def event_overview(slug: str) -> tuple[str, int]:
     counts = event_summary.event_counts(session, event.organisation_id, event.id).get(event.id)
     return render("console/event_overview.html", event=event, counts=counts or event_summary.EventCounts(),
                   discount_codes=event_summary.discount_codes(session, event), plain=plain_decimal,
-                  revenue_text=revenue_text,
+                  revenue_text=revenue_text, credits_text=credits_text, credit_totals=credit_totals,
                   public_url=f"{public_base()}/events/{event.slug}",
                   category_labels=CATEGORY_LABELS, kind_labels=KIND_LABELS)
 
@@ -358,10 +387,14 @@ def _add_form(slug: str, template: str, labels: dict[str, str], defaults: Callab
                   **context)
 
 
-def _session_payload(reader: FormReader, event: Event, workshop: bool) -> dict[str, Any]:
+def _session_payload(reader: FormReader, event: Event, workshop: bool, codes: list[str]) -> dict[str, Any]:
+    """With several credit systems (``codes``), the credits as an object by system; an empty input is
+    left out, which the API reads as no credits in that system."""
+    credits: str | dict[str, str] = reader.raw("credits")
+    if codes:
+        credits = {code: reader.raw(f"credits-{code}") for code in codes if reader.raw(f"credits-{code}")}
     payload = {"code": reader.raw("code"), "title": reader.raw("title"), "starts_at": reader.moment("starts_at"),
-               "ends_at": reader.moment("ends_at"), "capacity": reader.integer("capacity"),
-               "credits": reader.raw("credits")}
+               "ends_at": reader.moment("ends_at"), "capacity": reader.integer("capacity"), "credits": credits}
     if workshop:
         payload.update(is_workshop=True, amount=reader.amount("amount", event.currency))
         if payload["amount"] is None:
@@ -374,20 +407,35 @@ def _session_defaults(event: Event) -> dict[str, Any]:
             "ends_at": local_input(event.ends_at, event.timezone), "credits": "0"}
 
 
+def _session_form(slug: str, workshop: bool) -> Any:
+    """The session form; with several credit systems at certificates, one credits input per system."""
+    organiser_event(slug)  # another organisation's event is a 404 before certificates is asked
+    systems, note = credit_systems.systems_for_sessions(slug)
+    several = systems if len(systems) > 1 else []
+    labels: dict[str, str] = {}
+    for name, label in SESSION_LABELS.items():
+        if name != "credits" or not several:
+            labels[name] = label
+            continue
+        labels.update({f"credits-{system['code']}": f"Credits in {system['name']} ({system['code']})"
+                       for system in several})
+    codes = [system["code"] for system in several]
+    return _add_form(slug, "console/event_session_new.html", labels, _session_defaults,
+                     lambda reader, event: _session_payload(reader, event, workshop, codes), EventSessionInput(),
+                     event_service.add_session, ("Workshop" if workshop else "Session") + " {code} added.",
+                     workshop=workshop, systems=several, systems_note=note)
+
+
 @route("/events/<slug:slug>/sessions/new", Role.STAFF, methods=("GET", "POST"))
 def session_new(slug: str) -> Any:
     """A programme session with its accredited credits, as ``POST /events/{slug}/sessions``."""
-    return _add_form(slug, "console/event_session_new.html", SESSION_LABELS, _session_defaults,
-                     lambda reader, event: _session_payload(reader, event, workshop=False), EventSessionInput(),
-                     event_service.add_session, "Session {code} added.", workshop=False)
+    return _session_form(slug, workshop=False)
 
 
 @route("/events/<slug:slug>/workshops/new", Role.STAFF, methods=("GET", "POST"))
 def workshop_new(slug: str) -> Any:
     """A workshop: a session attendees choose at sign-up, at its own price and capacity."""
-    return _add_form(slug, "console/event_session_new.html", SESSION_LABELS, _session_defaults,
-                     lambda reader, event: _session_payload(reader, event, workshop=True), EventSessionInput(),
-                     event_service.add_session, "Workshop {code} added.", workshop=True)
+    return _session_form(slug, workshop=True)
 
 
 def _rate_payload(reader: FormReader, event: Event) -> dict[str, Any]:
