@@ -7,6 +7,7 @@ first: another organisation's event is a 404 here before anything is asked over 
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
@@ -39,6 +40,7 @@ RULE_LABELS = {
     "evaluation_questions": "Evaluation questions", "session_questions": "Questions for each session attended",
     "signatory": "Signatory", "signatory_title": "Signatory's title",
     "organisation_name": "Organisation printed",
+    "presence-code": "Presence code", "presence-session": "Session of the presence code",
     **{f"q-{index}-{field}": f"Question {index + 1}, {field}"
        for index in range(MAX_QUESTION_ROWS) for field in QUESTION_FIELDS},
     **{f"sq-{index}-{field}": f"Session question {index + 1}, {field}"
@@ -219,14 +221,43 @@ def _questions_from_form(prefix: str) -> list[dict[str, Any]]:
     return questions
 
 
-@route("/events/<slug:slug>/accreditation", Role.VIEWER)
-def accreditation(slug: str) -> tuple[str, int]:
+def _presence_codes(slug: str) -> list[dict[str, Any]]:
+    """The event's presence codes as the API lists them, their windows as times for the page."""
+    return [{**item, "valid_from": dt.datetime.fromisoformat(item["valid_from"]),
+             "valid_until": dt.datetime.fromisoformat(item["valid_until"])}
+            for item in remote.get_json(CERTIFICATES, _api(slug, "/presence-codes"))["items"]]
+
+
+def _accreditation_page(slug: str, status: int = 200, errors: dict[str, list[str]] | None = None) -> tuple[str, int]:
     event = organiser_event(slug)
     rules = _if_found(_api(slug, "/accreditation"))
     results = remote.get_json(CERTIFICATES, _api(slug, "/evaluation-results")) if rules else None
-    return render("console/accreditation.html", event=event, rules=rules, values=_rules_values(rules), errors={},
-                  labels=RULE_LABELS, blank_questions=BLANK_QUESTIONS, editable=current_person().may(Role.STAFF),
-                  results=results, systems=(rules or {}).get("credit_systems") or [])
+    return render("console/accreditation.html", status, event=event, rules=rules, values=_rules_values(rules),
+                  errors=errors or {}, labels=RULE_LABELS, blank_questions=BLANK_QUESTIONS,
+                  editable=current_person().may(Role.STAFF), results=results,
+                  systems=(rules or {}).get("credit_systems") or [],
+                  presence_codes=_presence_codes(slug) if rules else [])
+
+
+@route("/events/<slug:slug>/accreditation", Role.VIEWER)
+def accreditation(slug: str) -> tuple[str, int]:
+    return _accreditation_page(slug)
+
+
+@route("/events/<slug:slug>/presence-codes", Role.STAFF, methods=("POST",))
+def presence_code_create(slug: str) -> Any:
+    """Adds a presence code for a session (generated when left empty), valid during the session; the
+    service refuses a code the event has already, shown beside the field."""
+    organiser_event(slug)
+    body = {"session": request.form.get("session", "").strip(), "code": request.form.get("code", "").strip()}
+    try:
+        answer = remote.call(CERTIFICATES, "POST", _api(slug, "/presence-codes"),
+                             json={name: value for name, value in body.items() if value}).json()
+    except remote.Refused as refusal:
+        errors = {f"presence-{name}": messages for name, messages in _flat(refusal.fields).items()}
+        return _accreditation_page(slug, 422, errors=errors or {"presence-code": [refusal.message]})
+    flash(f"Presence code {answer['code']} added for {answer['session']}.")
+    return see_other("console.accreditation", slug=slug)
 
 
 @route("/events/<slug:slug>/evaluation-results.csv", Role.VIEWER)
