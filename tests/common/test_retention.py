@@ -86,13 +86,25 @@ def test_registration_anonymises_ended_events_and_drops_what_only_recognised_rep
         outbox[0].delivered_at, outbox[1].delivered_at = ago(40), ago(1)
         outbox[2].created_at = ago(40)  # old but never delivered: still owed
         add_guards(session, models)
+        # Console sign-in: a spent link and a session idle for a day go; a live link and session stay.
+        person = models.OrganiserAccount(organisation_id=organisation_id, email="ada@red.example",
+                                         email_key="ada@red.example", name="Ada", role="owner")
+        session.add(person)
+        session.flush()
+        session.add_all([
+            models.SignInLink(account_id=person.id, token_hash="a" * 64, expires_at=ago(-0.01), used_at=ago(0.001)),
+            models.SignInLink(account_id=person.id, token_hash="b" * 64, expires_at=ago(-0.01)),
+            models.ConsoleSession(account_id=person.id, token_hash="c" * 64, created_at=ago(1), last_seen_at=ago(1)),
+            models.ConsoleSession(account_id=person.id, token_hash="d" * 64, created_at=ago(0.01),
+                                  last_seen_at=ago(0.001)),
+        ])
 
     result = registration_app.test_cli_runner().invoke(args=["purge"], env={"PERSONAL_DATA_RETENTION_DAYS": "365"})
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {
         "registrations_anonymised": 1, "documents_deleted": 1, "idempotency_keys_cleared": 1,
         "stripe_event_ids_deleted": 1, "outbox_rows_deleted": 1, "seen_signatures_deleted": 1,
-        "rate_limit_counters_deleted": 1}
+        "rate_limit_counters_deleted": 1, "console_links_and_sessions_deleted": 2}
 
     with database.session_scope() as session:
         old = session.get(models.Registration, signed_up["old"]["id"])

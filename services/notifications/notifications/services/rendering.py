@@ -67,7 +67,7 @@ def file_wording(template: str) -> Wording:
     def read(suffix: str) -> str:
         return (TEMPLATE_DIR / f"{template}{suffix}").read_text(encoding="utf-8")
 
-    return Wording(read(".subject.txt"), read(".txt"), read(".html"))
+    return Wording(read(".subject.txt").strip(), read(".txt"), read(".html"))  # a subject is one line
 
 
 @functools.lru_cache(maxsize=1024)
