@@ -226,3 +226,135 @@ def test_another_organisations_event_is_not_found(registration_app: Flask, clien
     if page != "/console/events/{slug}":
         assert staff.post(path, data={"title": "Mine now", "code": "X"}).status_code == 404
     assert slug not in _text(staff.get("/console/events"))
+
+
+# --- editing a session or workshop (PATCH /events/{slug}/sessions/{code}) ---------------------------
+
+LIVE = {"code": "LIVE", "title": "Live webinar", "starts_at": "2027-03-04T18:00", "ends_at": "2027-03-04T19:30",
+        "credits": "2", "capacity": ""}
+LIVE_EDIT = "/console/events/ai-chest-ct/sessions/LIVE/edit"
+
+
+def _event_with_live_session(app: Flask) -> FlaskClient:
+    """Staff signed in, with the console's event ai-chest-ct and its session LIVE (2 credits)."""
+    staff = signed_in(app, "society-a", "staff")
+    assert staff.post("/console/events/new", data=NEW_EVENT).status_code == 303
+    assert staff.post("/console/events/ai-chest-ct/sessions/new", data=LIVE).status_code == 303
+    return staff
+
+
+def _api_session(app: Flask, auth: dict[str, str], code: str, slug: str = "ai-chest-ct") -> dict:
+    return next(item for item in _api_event(app, auth, slug)["sessions"] if item["code"] == code)
+
+
+def _form_values(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="[a-z-]+" id="[^"]+" name="([^"]+)" value="([^"]*)"', page))
+
+
+def test_staff_edit_a_sessions_title_and_credits_and_a_workshops_price(registration_app: Flask,
+                                                                        auth: dict[str, str]) -> None:
+    staff = _event_with_live_session(registration_app)
+    assert staff.post("/console/events/ai-chest-ct/workshops/new", data={
+        "code": "WS1", "title": "Hands-on reading", "capacity": "12", "starts_at": "2027-03-04T18:00",
+        "ends_at": "2027-03-04T19:00", "credits": "1.5", "amount": "120.00"}).status_code == 303
+    overview = _text(staff.get("/console/events/ai-chest-ct"))
+    assert f'href="{LIVE_EDIT}">Edit LIVE</a>' in overview
+    assert 'href="/console/events/ai-chest-ct/sessions/WS1/edit">Edit WS1</a>' in overview
+
+    form = staff.get(LIVE_EDIT)
+    page = _text(form)
+    assert form.status_code == 200 and "cannot be changed" in page and 'name="code"' not in page
+    values = _form_values(page)
+    assert values == {"title": "Live webinar", "starts_at": "2027-03-04T18:00",
+                      "ends_at": "2027-03-04T19:30", "credits": "2", "capacity": ""}
+
+    unchanged = staff.post(LIVE_EDIT, data=values)
+    assert unchanged.status_code == 303 and "LIVE: nothing was changed." in _text(staff.get(unchanged.headers["Location"]))
+
+    saved = staff.post(LIVE_EDIT, data={**values, "title": "Live webinar, with questions", "credits": "1.5"})
+    assert saved.status_code == 303 and saved.headers["Location"] == "/console/events/ai-chest-ct"
+    assert "Session LIVE saved." in _text(staff.get(saved.headers["Location"]))
+    live = _api_session(registration_app, auth, "LIVE")
+    assert (live["title"], live["credits"], live["credits_by_system"]) == ("Live webinar, with questions", "1.50", None)
+    assert (live["starts_at"], live["ends_at"], live["capacity"]) == ("2027-03-04T17:00:00+00:00",
+                                                                      "2027-03-04T18:30:00+00:00", None)
+
+    workshop = _form_values(_text(staff.get("/console/events/ai-chest-ct/sessions/WS1/edit")))
+    assert (workshop["amount"], workshop["capacity"], workshop["credits"]) == ("120.00", "12", "1.5")
+    assert staff.post("/console/events/ai-chest-ct/sessions/WS1/edit",
+                      data={**workshop, "amount": "95.50", "capacity": "20"}).status_code == 303
+    ws1 = _api_session(registration_app, auth, "WS1")
+    assert (ws1["amount"], ws1["capacity"], ws1["is_workshop"], ws1["credits"]) == (9550, 20, True, "1.50")
+
+
+def test_a_session_ending_before_it_starts_is_refused_and_nothing_changes(registration_app: Flask,
+                                                                          auth: dict[str, str]) -> None:
+    staff = _event_with_live_session(registration_app)
+    before = _api_session(registration_app, auth, "LIVE")
+    answer = staff.post(LIVE_EDIT, data={**LIVE, "title": " ", "starts_at": "2027-03-04T19:00",
+                                         "ends_at": "2027-03-04T18:30"})
+    page = _text(answer)
+    assert answer.status_code == 422 and "The session must end after it starts." in page
+    for field in ("title", "ends_at"):  # every problem at once, each on its field and in the summary
+        assert f'id="{field}-error"' in page and f'href="#{field}"' in page, field
+    assert 'aria-invalid="true"' in page and 'value="2027-03-04T19:00"' in page  # what was typed stays
+    fields = staff.post(LIVE_EDIT, data={**LIVE, "credits": "lots", "capacity": "ten", "starts_at": "someday"})
+    assert fields.status_code == 422
+    assert all(f'id="{field}-error"' in _text(fields) for field in ("credits", "capacity", "starts_at"))
+    outside = staff.post(LIVE_EDIT, data={**LIVE, "title": "Moved", "ends_at": "2027-03-04T20:00"})
+    assert outside.status_code == 422 and "within the event" in _text(outside)  # the service's refusal
+    assert _api_session(registration_app, auth, "LIVE") == before
+
+
+def test_credits_per_credit_system_are_edited_one_input_each(registration_app: Flask, auth: dict[str, str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    staff = _event_with_live_session(registration_app)
+    systems = {"credit_systems": [{"code": "ECMEC", "name": "European CME credits"},
+                                  {"code": "NVVTG", "name": "NVvTG points"}]}
+    asked: list[str] = []
+
+    def accreditation(service: str, path: str, params: dict | None = None) -> dict:
+        asked.append(f"{service} {path}")
+        return systems
+
+    monkeypatch.setattr("registration.console.remote.get_json", accreditation)
+    page = _text(staff.get(LIVE_EDIT))
+    assert asked == ["certificates /api/v1/events/ai-chest-ct/accreditation"]
+    values = _form_values(page)
+    assert (values["credits-ECMEC"], values["credits-NVVTG"]) == ("2", "")  # plain credits are the first system's
+    assert 'name="credits"' not in page and "Credits in NVvTG points (NVVTG)" in page
+
+    bad = staff.post(LIVE_EDIT, data={**values, "credits-NVVTG": "a lot"})
+    assert bad.status_code == 422 and 'id="credits-NVVTG-error"' in _text(bad)
+    assert staff.post(LIVE_EDIT, data={**values, "credits-NVVTG": "1"}).status_code == 303
+    live = _api_session(registration_app, auth, "LIVE")
+    assert {code: float(amount) for code, amount in live["credits_by_system"].items()} == {"ECMEC": 2, "NVVTG": 1}
+    shown = _form_values(_text(staff.get(LIVE_EDIT)))
+    assert (shown["credits-ECMEC"], shown["credits-NVVTG"]) == ("2", "1")
+
+
+def test_a_viewer_may_not_edit_a_session(registration_app: Flask, auth: dict[str, str]) -> None:
+    staff = _event_with_live_session(registration_app)
+    viewer = signed_in(registration_app, "society-a", "viewer")
+    assert viewer.get(LIVE_EDIT).status_code == 403
+    assert viewer.post(LIVE_EDIT, data={**LIVE, "title": "Changed"}).status_code == 403
+    assert _api_session(registration_app, auth, "LIVE")["title"] == "Live webinar"
+    assert "Edit LIVE" not in _text(viewer.get("/console/events/ai-chest-ct"))
+    assert "Edit LIVE" in _text(staff.get("/console/events/ai-chest-ct"))
+
+
+def test_another_organisations_session_and_an_unknown_code_are_not_found(
+        registration_app: Flask, client: FlaskClient, auth: dict[str, str], other_token: str) -> None:
+    other = {"Authorization": f"Bearer {other_token}"}
+    theirs = create_event(client, other)["slug"]
+    assert client.post(f"/api/v1/events/{theirs}/sessions", headers=other, json={
+        "code": "LIVE", "title": "Theirs", "starts_at": iso(days=10), "ends_at": iso(days=10, hours=1),
+        "credits": "1"}).status_code == 201
+    owner = signed_in(registration_app, "society-a", "owner")
+    assert owner.get(f"/console/events/{theirs}/sessions/LIVE/edit").status_code == 404
+    assert owner.post(f"/console/events/{theirs}/sessions/LIVE/edit", data={"title": "Mine now"}).status_code == 404
+    assert _api_session(registration_app, other, "LIVE", theirs)["title"] == "Theirs"
+
+    ours = create_event(client, auth)["slug"]
+    assert owner.get(f"/console/events/{ours}/sessions/NOPE/edit").status_code == 404
+    assert owner.post(f"/console/events/{ours}/sessions/NOPE/edit", data={"title": "New"}).status_code == 404

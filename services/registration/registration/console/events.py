@@ -1,5 +1,5 @@
-"""Events: the list with counts and revenue, an event's overview, creating and editing an event, and
-adding its sessions, workshops, rates and discount codes.
+"""Events: the list with counts and revenue, an event's overview, creating and editing an event,
+adding its sessions, workshops, rates and discount codes, and editing a session or workshop.
 
 Each form is turned into the JSON the organiser API takes and loaded with the API's own schema;
 the change itself is the API's service function (``services.events``, ``services.pricing``).
@@ -32,6 +32,7 @@ from ..schemas.events import (
     EventInput,
     EventPatch,
     EventSessionInput,
+    EventSessionPatch,
     RateInput,
 )
 from ..services import event_summary, pricing
@@ -407,9 +408,9 @@ def _session_defaults(event: Event) -> dict[str, Any]:
             "ends_at": local_input(event.ends_at, event.timezone), "credits": "0"}
 
 
-def _session_form(slug: str, workshop: bool) -> Any:
-    """The session form; with several credit systems at certificates, one credits input per system."""
-    organiser_event(slug)  # another organisation's event is a 404 before certificates is asked
+def _session_systems(slug: str) -> tuple[list[dict[str, Any]], str | None, dict[str, str]]:
+    """The credit systems a session's form asks credits in (none: one credits input), the note when
+    certificates cannot say, and the form's labels (credits-CODE per system when there are several)."""
     systems, note = credit_systems.systems_for_sessions(slug)
     several = systems if len(systems) > 1 else []
     labels: dict[str, str] = {}
@@ -419,6 +420,13 @@ def _session_form(slug: str, workshop: bool) -> Any:
             continue
         labels.update({f"credits-{system['code']}": f"Credits in {system['name']} ({system['code']})"
                        for system in several})
+    return several, note, labels
+
+
+def _session_form(slug: str, workshop: bool) -> Any:
+    """The session form; with several credit systems at certificates, one credits input per system."""
+    organiser_event(slug)  # another organisation's event is a 404 before certificates is asked
+    several, note, labels = _session_systems(slug)
     codes = [system["code"] for system in several]
     return _add_form(slug, "console/event_session_new.html", labels, _session_defaults,
                      lambda reader, event: _session_payload(reader, event, workshop, codes), EventSessionInput(),
@@ -436,6 +444,85 @@ def session_new(slug: str) -> Any:
 def workshop_new(slug: str) -> Any:
     """A workshop: a session attendees choose at sign-up, at its own price and capacity."""
     return _session_form(slug, workshop=True)
+
+
+# The fields a session's edit form always shows: emptied, they are missing, not left unchanged.
+SESSION_REQUIRED = ("title", "starts_at", "ends_at")
+
+
+def _current_credits(item: EventSession, codes: list[str]) -> Decimal | dict[str, Decimal]:
+    """A session's credits as its edit form gives them back: by system when the form asks per system
+    (plain credits being the first system's), else its one figure."""
+    if not codes:
+        return item.credits
+    if item.credits_by_system is None:
+        return {codes[0]: item.credits}
+    return {code: Decimal(amount) for code, amount in item.credits_by_system.items()}
+
+
+def _session_values(item: EventSession, event: Event, codes: list[str]) -> dict[str, Any]:
+    """The session as its edit form shows it: times in the event's zone, credits as people write them."""
+    values: dict[str, Any] = {"title": item.title, "starts_at": local_input(item.starts_at, event.timezone),
+                              "ends_at": local_input(item.ends_at, event.timezone),
+                              "capacity": "" if item.capacity is None else str(item.capacity)}
+    current = _current_credits(item, codes)
+    if isinstance(current, dict):
+        values.update({f"credits-{code}": plain_decimal(amount) for code, amount in current.items()})
+    else:
+        values["credits"] = plain_decimal(current)
+    if item.is_workshop:
+        values["amount"] = major_input(item.amount, event.currency)
+    return values
+
+
+def _session_changes(reader: FormReader, item: EventSession, event: Event,
+                     codes: list[str]) -> tuple[dict[str, Any], Errors]:
+    """The form loaded with the API's ``EventSessionPatch`` (partial, as ``PATCH`` takes it), and of
+    it only what differs from the session: credits count as unchanged when they are the same figures
+    (plain credits asked per system are the first system's)."""
+    payload = _session_payload(reader, event, item.is_workshop, codes)
+    payload.pop("code", None)  # the session's address, not one of its fields
+    payload.pop("is_workshop", None)
+    for name in (*SESSION_REQUIRED, *([] if codes else ["credits"])):
+        if payload.get(name) in (None, ""):
+            payload.pop(name, None)
+            reader.errors[name] = ["This is required."]
+    data, errors = load(EventSessionPatch(partial=True), payload, reader)
+    if errors:
+        return {}, errors
+    current = {"title": item.title, "starts_at": item.starts_at, "ends_at": item.ends_at, "capacity": item.capacity,
+               "amount": item.amount, "credits": _current_credits(item, codes)}
+    # Credits shown as one figure (certificates unreachable) and left as they were keep their systems.
+    return {name: value for name, value in data.items() if value != current[name]}, {}
+
+
+@route("/events/<slug:slug>/sessions/<code>/edit", Role.STAFF, methods=("GET", "POST"))
+def session_edit(slug: str, code: str) -> Any:
+    """A session's or workshop's title, time, capacity, credits and (a workshop's) price, as
+    ``PATCH /events/{slug}/sessions/{code}``; only what differs goes to ``update_session``. The
+    code is the session's address and stays."""
+    event = organiser_event(slug)
+    item = event_service.get_session_of(event, code)  # an unknown code is a 404 before certificates is asked
+    several, note, labels = _session_systems(slug)
+    labels.pop("code", None)
+    codes = [system["code"] for system in several]
+    what = "Workshop" if item.is_workshop else "Session"
+    if request.method == "GET":
+        values, errors, status = _session_values(item, event, codes), {}, 200
+    else:
+        changes, errors = _session_changes(FormReader(request.form, event.timezone), item, event, codes)
+        if not errors:
+            try:
+                event_service.update_session(get_session(), item, changes)
+            except ApiError as error:
+                errors = refused(error)
+            else:
+                flash(f"{what} {item.code} saved." if changes else f"{what} {item.code}: nothing was changed.")
+                return see_other("console.event_overview", slug=event.slug)
+        values, status = request.form, 422
+    return render("console/event_session_edit.html", status, event=event, item=item, values=values,
+                  errors=in_form_order(errors, labels), labels=labels, workshop=item.is_workshop, systems=several,
+                  systems_note=note)
 
 
 def _rate_payload(reader: FormReader, event: Event) -> dict[str, Any]:
