@@ -78,7 +78,7 @@ def objects(stack: Stack) -> dict[str, Any]:
     eventually(lambda: requests.get(f"{certificates}/api/v1/jobs/{job['id']}", headers=auth,
                                     timeout=10).json()["status"] == "done", timeout=60)
     return {"slug": SLUG, "registration_id": person["id"], "job_id": job["id"], "template": "registration_confirmed",
-            "person_id": 1, "token_id": 1}
+            "person_id": 1, "token_id": 1, "code": "LIVE"}
 
 
 def signed_in_page(stack: Stack, new_page: Any) -> Page:
