@@ -108,6 +108,7 @@ MATRIX: dict[tuple[str, str, str], Any] = {
     ("certificates", "organiser_api.attendance_export", "GET"): ORG,
     ("certificates", "organiser_api.Reports", "GET"): ORG,
     ("certificates", "organiser_api.Reports", "POST"): ORG,
+    ("certificates", "organiser_api.poll_report", "POST"): ORG,
     ("certificates", "organiser_api.Certificates", "GET"): ORG,
     ("certificates", "organiser_api.Certificates", "POST"): ORG,
     ("certificates", "organiser_api.check_in", "POST"): ORG,

@@ -33,6 +33,7 @@ from ..schemas.certificates import (
     JobOutput,
     ListQuery,
     MatchInput,
+    PollReportUpload,
     ReissueOutput,
     ReportList,
     ReportOutput,
@@ -42,7 +43,7 @@ from ..schemas.certificates import (
 from ..schemas.evaluations import EvaluationResults
 from ..schemas.presence import PresenceCodeInput, PresenceCodeList, PresenceCodeOutput
 from ..services import accreditation as accreditation_service
-from ..services import attendance, certificates, evaluations, issuing, presence, registry
+from ..services import attendance, certificates, evaluations, issuing, polls, presence, registry
 
 blp = SuiteBlueprint("organiser_api", __name__, url_prefix="/api/v1", description="Organiser API (bearer token)")
 
@@ -136,9 +137,7 @@ class Reports(MethodView):
     @blp.alt_response(422, description="the file cannot be read: which line and why")
     def post(self, form: dict[str, Any], _files: dict[str, Any], slug: str) -> Any:
         """A Zoom webinar/meeting or Microsoft Teams attendance report (CSV, any encoding they use)."""
-        timezone = form.get("timezone") or None
-        if timezone is not None and timezone not in available_timezones():
-            raise validation_error({"timezone": ["Unknown time zone; use an IANA name such as Europe/Vienna."]})
+        timezone = _timezone(form)
         data, filename = _uploaded(MAX_REPORT_BYTES)
         session = get_session()
         outcome = attendance.upload_report(session, _org(), slug, data, filename, timezone)
@@ -152,6 +151,32 @@ class Reports(MethodView):
             AttendanceReport.organisation_id == _org(), AttendanceReport.event_slug == slug)
             .order_by(AttendanceReport.id))
         return {"items": list(reports)}
+
+
+def _timezone(form: dict[str, Any]) -> str | None:
+    timezone = form.get("timezone") or None
+    if timezone is not None and timezone not in available_timezones():
+        raise validation_error({"timezone": ["Unknown time zone; use an IANA name such as Europe/Vienna."]})
+    return timezone
+
+
+@blp.route("/events/<slug:slug>/poll-reports", methods=["POST"])
+@organiser_event_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(PollReportUpload, location="form")
+@blp.arguments(FileUpload, location="files")
+@blp.response(201, ReportOutput)
+@blp.alt_response(200, description="the same file (and choices) again: nothing changed", schema=ReportOutput)
+@blp.alt_response(422, description="the file cannot be read (which line and why), or no such session")
+def poll_report(form: dict[str, Any], _files: dict[str, Any], slug: str) -> Any:
+    """A Zoom webinar or meeting poll report (CSV or .xlsx): each poll a registered participant answered within
+    a session's window is a presence check of that session (metadata.polls lists them per session). Listed
+    with the attendance reports (format zoom-webinar-poll or zoom-meeting-poll)."""
+    timezone = _timezone(form)
+    data, filename = _uploaded(MAX_REPORT_BYTES)
+    outcome = polls.upload_poll_report(get_session(), _org(), slug, data, filename, timezone, form.get("session"))
+    outcome.report.repeated = not outcome.created
+    return outcome.report, 201 if outcome.created else 200
 
 
 @blp.route("/events/<slug:slug>/presence-codes")

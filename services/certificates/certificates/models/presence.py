@@ -30,7 +30,7 @@ class PresenceCode(Base):
 
 class PresenceConfirmation(Base):
     """One presence check of one person for one session: a code entered in time (check_key
-    ``code:<id>``) or a poll answered during the session (``poll:<report>:<poll>``). One row per
+    ``code:<id>``) or a poll answered during the session (``poll:<session>:<poll>``). One row per
     check, so entering a code twice counts once."""
 
     __tablename__ = "presence_confirmations"

@@ -39,6 +39,12 @@ class ReportUpload(Schema):
     timezone = TimeZone(metadata={"description": "zone of times without offset; default: the event's"})
 
 
+class PollReportUpload(ReportUpload):
+    session = fields.String(validate=validate.Length(min=1, max=40), metadata={
+        "description": "the session the polls ran in, for parallel sessions; default: the session whose window "
+                       "holds each answer"})
+
+
 class FileUpload(Schema):
     file = fields.Raw(metadata={"type": "string", "format": "binary"})
 
@@ -53,8 +59,8 @@ class ReportOutput(Schema):
     unmatched = fields.Function(lambda r: sum(1 for row in r.unmatched_rows if row.get("registration_id") is None),
                                 metadata={"description": "rows still matched to nobody"})
     unmatched_rows = fields.List(fields.Dict(), metadata={
-        "description": "rows whose address matched no registration: line, name, email, join, leave; "
-                       "a row matched by hand since carries its registration_id"})
+        "description": "rows whose address matched no registration: line, name, email, join, leave (a poll "
+                       "report's: poll, submitted); a row matched by hand since carries its registration_id"})
     skipped_rows = fields.List(fields.Dict())
     metadata = fields.Dict(attribute="report_metadata")
     uploaded_at = fields.AwareDateTime()

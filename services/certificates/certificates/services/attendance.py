@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from suite_common.errors import ApiError, not_found, validation_error
 from ..models import AttendanceInterval, AttendanceReport, CheckIn
 from . import registry
 from .credits import Interval
-from .reports import AttendanceRow, ReportError, name_key, parse_report
+from .reports import ReportError, name_key, parse_report
 
 CLOCK_SKEW = dt.timedelta(minutes=5)  # a scanner's clock may run a little ahead
 
@@ -79,9 +79,20 @@ def _unique_names(people: list[registry.Person]) -> dict[str, registry.Person]:
     return {key: next(iter(by_id.values())) for key, by_id in found.items() if len(by_id) == 1}
 
 
-def _match(row: AttendanceRow, by_email: dict[str, registry.Person],
+class ReportRow(Protocol):
+    """What matching reads of a report's row: an attendance row or a poll answer."""
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def _match(row: ReportRow, by_email: dict[str, registry.Person],
            by_name: dict[str, registry.Person]) -> registry.Person | None:
-    """By email first; by name only for a row that has no email (a Teams list without emails)."""
+    """By email first; by name only for a row that has no email (a Teams list without emails). Poll reports
+    are matched with it too, so a poll answer and an attendance row of one address find the same person."""
     if row.email:
         return by_email.get(row.email)
     return by_name.get(name_key(row.name))
@@ -96,6 +107,9 @@ def match_row(session: Session, organisation_id: int, slug: str, report_id: int,
     credits may already have been computed from the first match. Registration is asked before the
     report's row is locked: no lock is held over a call to another service."""
     report, row = _unmatched_row(session, organisation_id, slug, report_id, line, lock=False)
+    if "join" not in row:
+        raise validation_error({"report_id": ["A poll report's answers confirm presence, not attendance; they "
+                                              "are not matched by hand."]})
     if row.get("registration_id") is None:
         found = registry.person_by_id(registration_id)
         if found is None or found[1] != slug or found[2] != organisation_id:
