@@ -189,6 +189,19 @@ def test_upload_a_report_and_match_a_row_by_hand(suite: Suite, staff: Browser, v
     assert staff.post(f"/console/events/{SLUG}/attendance/match", data=choice).status_code == 303  # idempotent
 
 
+def test_upload_a_zoom_poll_report_as_presence_checks(suite: Suite, staff: Browser) -> None:
+    event = requests.get(f"{suite.registration}/api/v1/events/{SLUG}", headers=suite.auth).json()
+    answered = (dt.datetime.fromisoformat(event["starts_at"]).astimezone(TZ) + dt.timedelta(minutes=10)).strftime(
+        "%Y-%m-%d %H:%M:%S")
+    poll = ("#,User Name,User Email,Submitted Date/Time,\r\n"
+            f"1,Zoe Lukas,zoe@szpital.example,{answered},Are you with us?,Yes\r\n"
+            f"2,Ana N.,ana.private@mail.example,{answered},Are you with us?,Yes\r\n").encode()
+    page = staff.follow(staff.post(f"/console/events/{SLUG}/attendance/reports", data={"kind": "poll"},
+                                   files={"file": ("poll.csv", poll)}))
+    assert "Poll report read: 2 answers, 1 counted as presence checks, 1 unmatched, 0 skipped." in _text(page)
+    assert "(zoom-meeting-poll)" in page and "Poll “Are you with us?” answered" in page
+
+
 def test_check_in_by_ticket_code(suite: Suite, staff: Browser, viewer: Browser) -> None:
     form = staff.get(f"/console/events/{SLUG}/check-in")
     assert form.status_code == 200 and "autofocus" in form.text and 'name="ticket_code"' in form.text

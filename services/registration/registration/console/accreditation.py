@@ -104,14 +104,18 @@ def attendance_upload(slug: str) -> Any:
     if upload is None or not upload.filename:
         return _attendance_page(slug, 422, errors={"file": ["Choose the report file to upload."]})
     timezone = request.form.get("timezone", "").strip()
+    poll = request.form.get("kind") == "poll"  # Zoom's poll report: presence checks, not attendance
     try:
-        answer = remote.call(CERTIFICATES, "POST", _api(slug, "/attendance-reports"),
+        answer = remote.call(CERTIFICATES, "POST", _api(slug, "/poll-reports" if poll else "/attendance-reports"),
                              files={"file": (upload.filename, upload.stream, upload.mimetype or "text/csv")},
                              data={"timezone": timezone} if timezone else None).json()
     except remote.Refused as refusal:
         return _attendance_page(slug, 422, errors=_flat(refusal.fields), refusal=refusal.message)
     if answer.get("repeated"):
         flash("This report was uploaded before; nothing changed.", "warning")
+    elif poll:
+        flash(f"Poll report read: {answer['rows_read']} answers, {answer['matched']} counted as presence checks, "
+              f"{answer['unmatched']} unmatched, {len(answer['skipped_rows'])} skipped.")
     else:
         flash(f"Report read: {answer['rows_read']} rows, {answer['matched']} matched, "
               f"{answer['unmatched']} unmatched, {len(answer['skipped_rows'])} skipped.")
