@@ -175,14 +175,22 @@ def test_certificates_deletes_an_event_once_its_latest_record_is_past_the_accred
                                       email="p1@h.example", starts_at=ago(7 * 366 + 1), ends_at=ago(7 * 366),
                                       source="check-in"),
             models.Evaluation(organisation_id=1, event_slug="old-congress", registration_id=1, answers={"a": 5},
-                              recorded_by="attendee", completed_at=ago(7 * 366))])
+                              recorded_by="attendee", completed_at=ago(7 * 366)),
+            models.Claim(organisation_id=1, event_slug="old-congress", registration_id=1, system_code="NVVTG",
+                         credits=Decimal("2"), attestation="I claim only...", claimed_at=ago(7 * 366)),
+            models.PresenceConfirmation(organisation_id=1, event_slug="old-congress", registration_id=1,
+                                        session_code="AM", check_key="code:1", source="code",
+                                        confirmed_at=ago(7 * 366)),
+            models.PresenceAttempt(organisation_id=1, event_slug="old-congress", registration_id=1,
+                                   day=ago(7 * 366).date(), wrong=2)])
         add_guards(session, models)
     assert run_purge(database, privacy.purge, NOW, PERIODS) == {
-        "events_past_retention": 1, "event_records_deleted": 4, "outbox_rows_deleted": 0,
+        "events_past_retention": 1, "event_records_deleted": 7, "outbox_rows_deleted": 0,
         "seen_signatures_deleted": 1, "rate_limit_counters_deleted": 1}
     with database.session_scope() as session:
         assert session.scalars(select(models.Certificate.event_slug)).all() == ["long-course"]
-        for model in (models.AttendanceInterval, models.Evaluation, models.CertificateRevision):
+        for model in (models.AttendanceInterval, models.Evaluation, models.CertificateRevision, models.Claim,
+                      models.PresenceConfirmation, models.PresenceAttempt):
             assert session.scalars(select(model)).all() == []
         assert session.scalars(select(models.CheckIn.event_slug)).all() == ["long-course"]
     assert set(run_purge(database, privacy.purge, NOW, PERIODS).values()) == {0}

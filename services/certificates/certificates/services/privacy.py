@@ -27,9 +27,12 @@ from ..models import (
     Certificate,
     CertificateRevision,
     CheckIn,
+    Claim,
     Evaluation,
     IssueJob,
     Outbox,
+    PresenceAttempt,
+    PresenceConfirmation,
     RateLimitCounter,
     SeenSignature,
 )
@@ -37,7 +40,10 @@ from ..models import (
 # Per table: the moment that starts its records' retention period.
 RECORD_MOMENTS = ((Certificate, Certificate.updated_at), (AttendanceInterval, AttendanceInterval.ends_at),
                   (CheckIn, CheckIn.checked_in_at), (Evaluation, Evaluation.completed_at),
-                  (AttendanceReport, AttendanceReport.uploaded_at), (IssueJob, IssueJob.created_at))
+                  (AttendanceReport, AttendanceReport.uploaded_at), (IssueJob, IssueJob.created_at),
+                  (Claim, Claim.claimed_at), (PresenceConfirmation, PresenceConfirmation.confirmed_at))
+# Records of one person that name them by registration, not by email.
+BY_REGISTRATION = (Evaluation, Claim, PresenceConfirmation, PresenceAttempt)
 
 
 def retention_years() -> int:
@@ -56,12 +62,17 @@ def _registration_ids(session: Session, organisation_id: int, email: str) -> set
     return ids
 
 
-def _evaluations(session: Session, organisation_id: int, email: str) -> list[Evaluation]:
+def _of_person(session: Session, model: Any, organisation_id: int, email: str) -> list[Any]:
+    """``model``'s rows (one of BY_REGISTRATION) of the person's registrations."""
     ids = _registration_ids(session, organisation_id, email)
     if not ids:
         return []
-    return list(session.scalars(select(Evaluation).where(Evaluation.organisation_id == organisation_id,
-                                                         Evaluation.registration_id.in_(ids))))
+    return list(session.scalars(select(model).where(model.organisation_id == organisation_id,
+                                                    model.registration_id.in_(ids)).order_by(model.id)))
+
+
+def _evaluations(session: Session, organisation_id: int, email: str) -> list[Evaluation]:
+    return _of_person(session, Evaluation, organisation_id, email)
 
 
 def export(session: Session, organisation_id: int, email: str) -> dict[str, Any]:
@@ -78,6 +89,12 @@ def export(session: Session, organisation_id: int, email: str) -> dict[str, Any]
                       for c in session.scalars(_by_email(CheckIn, organisation_id, email))],
         "evaluations": [{"event": e.event_slug, "completed_at": e.completed_at.isoformat(), "answers": e.answers}
                         for e in _evaluations(session, organisation_id, email)],
+        "claims": [{"event": c.event_slug, "system": c.system_code, "credits": str(c.credits),
+                    "attestation": c.attestation, "claimed_at": c.claimed_at.isoformat()}
+                   for c in _of_person(session, Claim, organisation_id, email)],
+        "presence_checks": [{"event": p.event_slug, "session": p.session_code, "source": p.source,
+                             "confirmed_at": p.confirmed_at.isoformat()}
+                            for p in _of_person(session, PresenceConfirmation, organisation_id, email)],
     }
 
 
@@ -85,12 +102,15 @@ def erase(session: Session, organisation_id: int, email: str) -> tuple[dict[str,
     evaluations = _evaluations(session, organisation_id, email)
     for evaluation in evaluations:
         evaluation.answers = {}
+    # Wrong codes typed only guard against guessing: nothing to keep.
+    for attempt in _of_person(session, PresenceAttempt, organisation_id, email):
+        session.delete(attempt)
     certificates = list(session.scalars(_by_email(Certificate, organisation_id, email)))
     kept = []
     if certificates or session.scalar(_by_email(AttendanceInterval, organisation_id, email).limit(1)) is not None:
         latest = max((c.issued_at for c in certificates), default=dt.datetime.now(dt.UTC))
         kept.append({
-            "what": "certificates and the attendance records behind them",
+            "what": "certificates and the records behind them (attendance, presence checks, claims)",
             "why": "accreditation bodies require participation to stay verifiable for the retention period",
             "until": add_years(latest, retention_years()).date().isoformat(),
         })
@@ -113,15 +133,15 @@ def expired_events(session: Session, now: dt.datetime, years: int) -> list[tuple
 
 def purge(session: Session, now: dt.datetime, periods: RetentionPeriods) -> dict[str, int]:
     """Retention: every record of an event past the accreditation period (certificates and their
-    revisions, attendance, check-ins, evaluations, reports, jobs); the event's credit rules, which
-    name no one, stay. Then what every service purges."""
+    revisions, attendance, check-ins, evaluations, claims, presence checks, reports, jobs); the
+    event's credit rules and presence codes, which name no one, stay. Then what every service purges."""
     events = expired_events(session, now, periods.accreditation_years)
     deleted = 0
     if events:
         of_events = tuple_(Certificate.organisation_id, Certificate.event_slug).in_(events)
         deleted += session.execute(delete(CertificateRevision).where(
             CertificateRevision.certificate_id.in_(select(Certificate.id).where(of_events)))).rowcount
-        for model in (Certificate, AttendanceInterval, CheckIn, Evaluation, AttendanceReport, IssueJob):
+        for model in (Certificate, AttendanceInterval, CheckIn, AttendanceReport, IssueJob, *BY_REGISTRATION):
             deleted += session.execute(delete(model).where(
                 tuple_(model.organisation_id, model.event_slug).in_(events))).rowcount
     repeats = now - periods.idempotency
