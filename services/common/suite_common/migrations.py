@@ -27,6 +27,13 @@ def run_migrations(target_metadata: MetaData) -> None:
     url = context.config.attributes["database_url"]
     engine = make_engine(url)
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode rebuilds a table (copy, drop, rename); with foreign keys enforced SQLite refuses
+            # to drop a table other rows refer to, so a migration that passed on an empty database
+            # failed on one with data. Alembic's documented remedy: keys off while migrating. The
+            # PRAGMA only takes effect outside a transaction, so it goes to the driver's connection
+            # before SQLAlchemy begins one; the connection is discarded afterwards (engine.dispose).
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, LargeBinary, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from suite_common.db import UTCDateTime, utcnow
@@ -24,16 +23,6 @@ class Accreditation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column()
     event_slug: Mapped[str] = mapped_column(String(64))
-    body: Mapped[str] = mapped_column(String(200))
-    credit_unit: Mapped[str] = mapped_column(String(200))
-    statement: Mapped[str] = mapped_column(Text)
-    credit_mode: Mapped[str] = mapped_column(String(20))
-    credit_step: Mapped[Decimal] = mapped_column(Numeric(6, 2))
-    min_session_share: Mapped[Decimal] = mapped_column(Numeric(5, 4))
-    max_credits: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
-    max_credits_per_day: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
-    daily_caps: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    evaluation_required: Mapped[bool] = mapped_column(default=False)
     evaluation_questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # Asked once per session the participant attended (ECR practice: an evaluation per session and one overall).
     session_questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -43,3 +32,16 @@ class Accreditation(Base):
     logo_png: Mapped[bytes | None] = mapped_column(LargeBinary)
     signature_png: Mapped[bytes | None] = mapped_column(LargeBinary)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    # The credit rules live in the event's credit systems (``credit_systems``, a backref of CreditSystem,
+    # in order), and only there; what readers of one system need is read from the first.
+
+    @property
+    def first_system(self) -> Any:
+        """The event's primary credit system: a session's plain ``credits`` are in it."""
+        return self.credit_systems[0]
+
+    @property
+    def evaluation_required(self) -> bool:
+        """The participant's page asks for the evaluation when any system needs it."""
+        return any(system.evaluation_required for system in self.credit_systems)

@@ -54,8 +54,7 @@ def _stored(name: str, value: Any) -> Any:
 
 def replace(accreditation: Accreditation, systems: Sequence[dict[str, Any]]) -> None:
     """The event's systems become ``systems``, in order. A system whose code stays is updated in place
-    (its row and id kept), so the unique code never meets itself mid-flush. The rules row mirrors the
-    first system, so that readers of one system (the console, older certificates' wording) keep working."""
+    (its row and id kept), so the unique code never meets itself mid-flush."""
     existing = {system.code: system for system in accreditation.credit_systems}
     rows = []
     for position, given in enumerate(systems):
@@ -65,13 +64,6 @@ def replace(accreditation: Accreditation, systems: Sequence[dict[str, Any]]) -> 
             setattr(row, name, _stored(name, given[name]))
         rows.append(row)
     accreditation.credit_systems = rows
-    first = rows[0]
-    accreditation.body, accreditation.credit_unit, accreditation.statement = first.body, first.name, first.statement
-    for name in ("credit_mode", "credit_step", "min_session_share", "max_credits", "max_credits_per_day",
-                 "daily_caps"):
-        setattr(accreditation, name, getattr(first, name))
-    # The participant's page asks for the evaluation when any system needs it.
-    accreditation.evaluation_required = any(row.evaluation_required for row in rows)
 
 
 def rules(system: CreditSystem, timezone: str) -> Rules:
