@@ -22,7 +22,7 @@ from ..models import Event, Role
 from ..schemas.registrations import RosterQuery
 from ..services import roster
 from . import credit_systems, remote
-from .core import current_person, render, route, see_other
+from .core import current_person, messages_of, render, route, see_other
 
 CERTIFICATES = "certificates"
 BLANK_QUESTIONS = 3  # empty question rows offered below the existing ones
@@ -343,18 +343,10 @@ def _flat(fields: dict[str, Any]) -> dict[str, list[str]]:
         if prefix and isinstance(messages, dict):
             for index, nested in messages.items():
                 for field, errors in (nested.items() if isinstance(nested, dict) else [("text", nested)]):
-                    flat[f"{prefix}-{index}-{field}"] = _messages(errors)
+                    flat[f"{prefix}-{index}-{field}"] = messages_of(errors)
         else:
-            flat[name] = _messages(messages)
+            flat[name] = messages_of(messages)
     return flat
-
-
-def _messages(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return [message for nested in value.values() for message in _messages(nested)]
-    if isinstance(value, list):
-        return [message for item in value for message in _messages(item)]
-    return [str(value)]
 
 
 # Certificates ---------------------------------------------------------------------------------------------

@@ -108,3 +108,13 @@ def _http_error(error: HTTPException) -> Any:
 def see_other(endpoint: str, **values: Any) -> Response:
     """After a successful POST: the page that shows its result (POST, redirect, GET)."""
     return redirect(url_for(endpoint, **values), 303)
+
+
+def messages_of(value: Any) -> list[str]:
+    """Every message of a nested API error (a question of a list, a day of daily_caps) as one list,
+    for a form that shows them beside one field."""
+    if isinstance(value, dict):
+        return [message for nested in value.values() for message in messages_of(nested)]
+    if isinstance(value, list):
+        return [message for item in value for message in messages_of(item)]
+    return [str(value)]

@@ -25,7 +25,7 @@ from suite_common.fields import MAX_CREDIT_SYSTEMS
 from ..blueprints.lookups import organiser_event
 from ..models import Event, Role
 from . import remote
-from .core import current_person, render, route, see_other
+from .core import current_person, messages_of, render, route, see_other
 from .events import FormReader, in_form_order, local_input
 
 CERTIFICATES = "certificates"
@@ -188,15 +188,6 @@ def _errors(fields: Mapping[str, Any], positions: list[int]) -> Errors:
             else:
                 errors.setdefault("credit_systems", []).extend(messages_of(nested))
     return errors
-
-
-def messages_of(value: Any) -> list[str]:
-    """Every message of a nested error (a day of daily_caps, a key and its value) as one list."""
-    if isinstance(value, dict):
-        return [message for nested in value.values() for message in messages_of(nested)]
-    if isinstance(value, list):
-        return [message for item in value for message in messages_of(item)]
-    return [str(value)]
 
 
 def _labels(rows: int) -> dict[str, str]:
