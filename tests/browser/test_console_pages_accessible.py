@@ -59,11 +59,14 @@ def objects(stack: Stack) -> dict[str, Any]:
     subprocess.run([sys.executable, "-m", "flask", "--app", "registration", "organisers", "add", "--org", "society",
                     "--email", OWNER, "--name", "Olga Owner", "--role", "owner"],
                    env=stack.env, check=True, capture_output=True, timeout=60)
+    # One moment for all: times taken one call apart could straddle a second, and a session ending a
+    # second after its event is refused.
+    starts, ends = iso(days=3), iso(days=3, hours=2)
     created = requests.post(f"{registration}/api/v1/events", headers=auth, timeout=10,
-                            json=event_payload(slug=SLUG, starts_at=iso(days=3), ends_at=iso(days=3, hours=2)))
+                            json=event_payload(slug=SLUG, starts_at=starts, ends_at=ends))
     assert created.status_code == 201, created.text
-    for path, body in (("sessions", {"code": "LIVE", "title": "Live", "starts_at": iso(days=3),
-                                     "ends_at": iso(days=3, hours=2), "credits": "2"}),
+    for path, body in (("sessions", {"code": "LIVE", "title": "Live", "starts_at": starts, "ends_at": ends,
+                                     "credits": "2"}),
                        ("rates", {"code": "free", "name": "Free", "amount": 0, "currency": "EUR",
                                   "category": "other"})):
         assert requests.post(f"{registration}/api/v1/events/{SLUG}/{path}", headers=auth, json=body,
