@@ -20,7 +20,7 @@ from suite_common.errors import ApiError
 
 from .models import Organisation, Role
 from .services import accounts, organisations
-from .services.urls import public_base
+from .services.urls import sign_in_url
 
 
 def _an_address(_context: click.Context, _parameter: click.Parameter, value: str) -> str:
@@ -96,7 +96,7 @@ def register_cli(app: Flask) -> None:
                 raise click.ClickException(f"{email} is no person of the organisation {org_slug!r}; "
                                            "add them with 'organisers add'")
             secret = accounts.create_sign_in_link(session, account, utcnow())
-        click.echo(f"{public_base()}/console/sign-in/{secret}")
+        click.echo(sign_in_url(secret))
 
     @app.cli.command("seed-demo")
     @click.option("--token-file", type=click.Path(path_type=Path), required=True)

@@ -17,8 +17,7 @@ from suite_common.db import get_session, utcnow
 from ..models import Organisation
 from ..services import accounts
 from ..services.accounts import LinkRefused
-from ..services.urls import public_base
-from .core import COOKIE, render, route
+from .core import COOKIE, form_errors, render, route
 
 LINK_REFUSALS = {
     "used": "This sign-in link has been used already: each link works once.",
@@ -53,9 +52,8 @@ def sign_in() -> Any:
     try:
         data = SignInRequest().load({"email": request.form.get("email", "").strip()})
     except ValidationError as error:
-        errors = {name: [str(m) for m in messages] for name, messages in error.normalized_messages().items()}
-        return render("console/sign_in.html", 422, values=request.form, errors=errors, next="")
-    accounts.request_sign_in(get_session(), data["email"], f"{public_base()}/console/sign-in", utcnow())
+        return render("console/sign_in.html", 422, values=request.form, errors=form_errors(error), next="")
+    accounts.request_sign_in(get_session(), data["email"], utcnow())
     return render("console/sign_in_sent.html", email=data["email"])
 
 

@@ -6,6 +6,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from suite_common.db import get_session, utcnow
@@ -108,6 +109,11 @@ def _http_error(error: HTTPException) -> Any:
 def see_other(endpoint: str, **values: Any) -> Response:
     """After a successful POST: the page that shows its result (POST, redirect, GET)."""
     return redirect(url_for(endpoint, **values), 303)
+
+
+def form_errors(error: ValidationError) -> dict[str, list[str]]:
+    """A schema's refusal as the form shows it: every message of each field, nested ones included."""
+    return {name: messages_of(messages) for name, messages in error.normalized_messages().items()}
 
 
 def messages_of(value: Any) -> list[str]:

@@ -40,7 +40,7 @@ from ..services import events as event_service
 from ..services.money import format_money, minor_units
 from ..services.urls import public_base
 from . import credit_systems
-from .core import render, route, see_other
+from .core import messages_of, render, route, see_other
 
 Errors = dict[str, list[str]]
 
@@ -163,7 +163,7 @@ def load(schema: Schema, payload: dict[str, Any], reader: FormReader) -> tuple[d
         errors = {}
         for name, messages in error.normalized_messages().items():
             if name in BY_KEY_FIELDS and isinstance(messages, dict):  # a session's credits by system: credits-ECMEC
-                errors.update({f"{name}-{key}": credit_systems.messages_of(nested) for key, nested in messages.items()})
+                errors.update({f"{name}-{key}": messages_of(nested) for key, nested in messages.items()})
             else:
                 errors[name] = ["This is required." if m == REQUIRED_MESSAGE else str(m) for m in as_list(messages)]
         return {}, {**errors, **reader.errors}

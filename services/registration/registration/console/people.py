@@ -19,8 +19,7 @@ from suite_common.fields import Email, Text
 
 from ..models import ApiToken, Organisation, OrganiserAccount, Role
 from ..services import accounts, organisations
-from ..services.urls import public_base
-from .core import current_person, render, route, see_other
+from .core import current_person, form_errors, render, route, see_other
 
 ROLES = tuple(role.value for role in Role)
 ROLE_CHOICE = validate.OneOf(ROLES, error="Choose owner, staff or viewer.")
@@ -50,7 +49,7 @@ def _load(schema: Schema, names: tuple[str, ...]) -> tuple[dict[str, Any], dict[
     try:
         return schema.load({name: request.form.get(name, "") for name in names}), {}
     except ValidationError as error:
-        return {}, {name: [str(m) for m in messages] for name, messages in error.normalized_messages().items()}
+        return {}, form_errors(error)
 
 
 def _person(person_id: int) -> OrganiserAccount:
@@ -131,7 +130,7 @@ def person_remove(person_id: int) -> Any:
 def person_sign_in_link(person_id: int) -> Response:
     """Mails the person a fresh one-time link, as the sign-in form would."""
     account = _person(person_id)
-    accounts.request_sign_in(get_session(), account.email, f"{public_base()}/console/sign-in", utcnow())
+    accounts.request_sign_in(get_session(), account.email, utcnow())
     flash(f"A sign-in link is on its way to {account.email}; it works once, within 15 minutes.")
     return see_other("console.person", person_id=account.id)
 

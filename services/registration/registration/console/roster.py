@@ -28,7 +28,7 @@ from ..services import approvals, invoices, members, notify, pricing, signup
 from ..services import roster as roster_service
 from ..services.lifecycle import TransitionRefused
 from ..services.money import format_money
-from .core import current_person, render, route, see_other
+from .core import current_person, form_errors, render, route, see_other
 
 ROSTER_PAGE_SIZE = 50
 MEMBER_PAGE_SIZE = 50
@@ -53,11 +53,6 @@ class MemberUploadMode(Schema):
     mode = fields.String(load_default="append", validate=validate.OneOf(("append", "replace")))
 
 
-def _errors(error: ValidationError) -> dict[str, list[str]]:
-    return {name: [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]
-            for name, messages in error.normalized_messages().items()}
-
-
 # --- the roster ---------------------------------------------------------------------------
 
 
@@ -68,7 +63,7 @@ def _roster_filters() -> tuple[dict[str, str], dict[str, Any], dict[str, list[st
     try:
         return typed, RosterQuery().load({**given, "limit": ROSTER_PAGE_SIZE}), {}
     except ValidationError as error:
-        return typed, RosterQuery().load({"limit": ROSTER_PAGE_SIZE}), _errors(error)
+        return typed, RosterQuery().load({"limit": ROSTER_PAGE_SIZE}), form_errors(error)
 
 
 @route("/events/<slug:slug>/registrations", Role.VIEWER)
@@ -101,7 +96,7 @@ def roster_csv(slug: str) -> Response:
                                       "bom": request.args.get("bom", "false")})
     except ValidationError as error:
         raise ApiError(422, "validation_error", "These filters are not valid: " + "; ".join(
-            f"{name}: {' '.join(messages)}" for name, messages in _errors(error).items())) from error
+            f"{name}: {' '.join(messages)}" for name, messages in form_errors(error).items())) from error
     body = roster_service.roster_csv(get_db().session_factory, event, filters, bom=filters["bom"])
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{event.slug}-registrations.csv"'})
@@ -170,7 +165,7 @@ def registration_reject(registration_id: int) -> Any:
     try:
         data = RejectionInput().load({"reason": request.form.get("reason") or None})
     except ValidationError as error:
-        return _registration_page(registration, 422, reject_errors=_errors(error), reject_values=request.form)
+        return _registration_page(registration, 422, reject_errors=form_errors(error), reject_values=request.form)
     try:
         approvals.reject(get_session(), registration, data["reason"])
     except TransitionRefused as refusal:
@@ -185,7 +180,7 @@ def registration_resend(registration_id: int) -> Any:
     try:
         data = ResendInput().load({"resend_id": request.form.get("resend_id") or None})
     except ValidationError as error:
-        return _registration_page(registration, 422, resend_errors=_errors(error))
+        return _registration_page(registration, 422, resend_errors=form_errors(error))
     try:
         notify.resend_confirmation(get_session(), registration, data["resend_id"])
     except ApiError as refusal:
@@ -201,7 +196,7 @@ def registration_invoice(registration_id: int) -> Any:
     try:
         billing = InvoiceRequest().load({name: request.form.get(name, "").strip() or None for name in INVOICE_FIELDS})
     except ValidationError as error:
-        return _registration_page(registration, 422, invoice_errors=_errors(error), invoice_values=request.form)
+        return _registration_page(registration, 422, invoice_errors=form_errors(error), invoice_values=request.form)
     try:
         document = invoices.issue_invoice(get_session(), registration, billing)
     except (TransitionRefused, ApiError) as refusal:
@@ -250,7 +245,7 @@ def member_upload() -> Any:
     try:
         mode = MemberUploadMode().load({"mode": request.form.get("mode", "append")})["mode"]
     except ValidationError as error:
-        return _member_page(422, errors=_errors(error))
+        return _member_page(422, errors=form_errors(error))
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _member_page(422, mode=mode, errors={"file": ["Choose a CSV file to upload."]})

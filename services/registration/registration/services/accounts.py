@@ -22,6 +22,7 @@ from suite_common.outbox import enqueue
 
 from ..models import ApiToken, ConsoleSession, Organisation, OrganiserAccount, Outbox, Role, SignInLink
 from ..models.organiser import ROLE_RANK
+from .urls import sign_in_url
 
 LINK_LIFETIME = dt.timedelta(minutes=15)
 SESSION_IDLE = dt.timedelta(minutes=30)
@@ -140,7 +141,7 @@ def create_sign_in_link(session: Session, account: OrganiserAccount, now: dt.dat
     return secret
 
 
-def request_sign_in(session: Session, address: str, link_base: str, now: dt.datetime) -> None:
+def request_sign_in(session: Session, address: str, now: dt.datetime) -> None:
     """Mails a fresh link to each account of this address (one per organisation it belongs to).
 
     An unknown address gets nothing, and the caller answers the same either way, so the form
@@ -157,7 +158,7 @@ def request_sign_in(session: Session, address: str, link_base: str, now: dt.date
             "idempotency_key": idempotency_key, "template": "console_sign_in", "to": account.email,
             "organisation_id": account.organisation_id,
             "context": {"organiser": {"name": account.name, "organisation": organisation_name},
-                        "sign_in": {"url": f"{link_base}/{secret}", "minutes": int(LINK_LIFETIME.total_seconds() // 60)}},
+                        "sign_in": {"url": sign_in_url(secret), "minutes": int(LINK_LIFETIME.total_seconds() // 60)}},
         })
 
 

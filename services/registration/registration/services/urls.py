@@ -23,6 +23,11 @@ def manage_url(registration: Registration) -> str:
     return f"{public_base()}/r/{registration.manage_token}"
 
 
+def sign_in_url(secret: str) -> str:
+    """A one-time console sign-in link, as the sign-in mail and the CLI give it."""
+    return f"{public_base()}/console/sign-in/{secret}"
+
+
 def participant_url(registration: Registration) -> str:
     """The attendee's page at certificates (evaluation, certificate), signed with our service key."""
     settings = current_app.extensions["suite_settings"]
