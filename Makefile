@@ -7,7 +7,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 PACKAGES := -e services/common -e services/registration -e services/notifications -e services/certificates
 PYPROJECTS := $(wildcard services/*/pyproject.toml)
 
-.PHONY: run test lint system-packages clean bench fuzz
+.PHONY: run test lint system-packages clean bench fuzz translations
 
 $(VENV)/.runtime: requirements.txt $(PYPROJECTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench: $(VENV)/.runtime
 ## seed unless FUZZ_SEED is given (the seed is printed; FUZZ_SEED=<seed> repeats a run's generation)
 fuzz: $(VENV)/.test
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) $(PY) -m pytest tests/fuzz -p no:cacheprovider
+
+## make translations: extract the attendee-facing messages and update the nl, de, fr catalogs of every package
+## (new messages arrive untranslated; tests/common/test_catalogs.py fails until they are translated)
+translations: $(VENV)/.runtime
+	$(PY) -m devtools.translations update
 
 system-packages:
 	@bash devtools/system-packages.sh

@@ -12,6 +12,7 @@ from .cli import register_db_cli
 from .db import Database, end_request
 from .errors import register_error_handlers
 from .health import blueprint as health_blueprint
+from .i18n import init_i18n
 from .identity import identity_blueprint
 from .logs import configure_logging, init_request_logging
 from .routing import SlugConverter, TextConverter, install_converters, slug_parameter, text_parameter
@@ -60,10 +61,13 @@ def create_service_app(
     init_request_logging(app)
     init_security_headers(app, settings.public_base_url.startswith("https://"), form_targets)
     register_error_handlers(app)
+    init_i18n(app, Path(app.root_path) / "translations")
     api = init_api(app, title, description)
     api.register_converter(SlugConverter, slug_parameter)
     api.register_converter(TextConverter, text_parameter)
     app.register_blueprint(health_blueprint)
+    # Browsers ask for /favicon.ico whatever the page links; one icon for the whole suite.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
     api.register_blueprint(identity_blueprint())
     register_db_cli(app, migrations)
     return app, api, database
