@@ -72,17 +72,28 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_error_handler(TransitionRefused, lambda e: app.handle_user_exception(
         ApiError(409, e.code, e.message, e.fields)))
 
-    from .blueprints import internal_api, invoices, mail_links, organiser_api, pages, privacy, public_api, webhooks
+    from .blueprints import (
+        faculty,
+        internal_api,
+        invoices,
+        mail_links,
+        organiser_api,
+        pages,
+        privacy,
+        public_api,
+        webhooks,
+    )
     from .models import AuditEntry
 
     api.register_blueprint(init_audit(app, AuditEntry))
 
-    for blueprint in (organiser_api.blp, invoices.api, privacy.blp, public_api.blp, internal_api.blp):
+    for blueprint in (organiser_api.blp, invoices.api, faculty.api, privacy.blp, public_api.blp, internal_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(pages.blp)
     app.register_blueprint(mail_links.blp)
     app.register_blueprint(webhooks.blp)
     app.register_blueprint(invoices.pages)
+    app.register_blueprint(faculty.pages)
     from . import console
 
     app.register_blueprint(console.blp)

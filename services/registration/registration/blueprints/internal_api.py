@@ -13,8 +13,10 @@ from suite_common.errors import not_found
 from suite_common.identity import OrganisationOutput
 
 from ..models import MAX_ID, Event, Registration, RegistrationStatus
+from ..schemas.faculty import InternalFacultyList
 from ..schemas.internal import AttendeePage, AttendeesQuery, EventQuery, InternalEvent, Ticket
 from ..services import events as event_service
+from ..services import faculty as faculty_service
 from ..services import signup
 from ..services.organisations import resolve_token
 
@@ -52,6 +54,19 @@ def event(query: dict[str, Any], slug: str) -> Any:
     """The organisation's event with its sessions: how the other services learn that an organiser's
     token may act on an event (another organisation's is a 404, like a missing one)."""
     return event_service.get_event(get_session(), query["organisation_id"], slug)
+
+
+@blp.route("/events/<slug:slug>/faculty", methods=["GET"])
+@service_required("certificates")
+@blp.doc(security=SERVICE)
+@blp.arguments(EventQuery, location="query")
+@blp.response(200, InternalFacultyList)
+@blp.alt_response(404, description="no such event in this organisation")
+def faculty(query: dict[str, Any], slug: str) -> Any:
+    """The event's speakers and planners with their disclosures, for the accreditor's summary report."""
+    session = get_session()
+    event = event_service.get_event(session, query["organisation_id"], slug)
+    return {"items": faculty_service.list_faculty(session, event)}
 
 
 @blp.route("/events/<slug:slug>/attendees", methods=["GET"])

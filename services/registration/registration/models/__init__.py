@@ -2,6 +2,7 @@
 from .audit import AuditEntry
 from .base import MAX_ID, Base
 from .event import DiscountCode, Event, EventSession, Rate, RegistrationWorkshop
+from .faculty import DisclosureStatus, FacultyMember, FacultyRole, FinancialRelationship
 from .guards import RateLimitCounter, SeenSignature
 from .member import Member
 from .organisation import ApiToken, Organisation
@@ -10,4 +11,4 @@ from .outbox import Outbox
 from .payment import Document, DocumentCounter, StripeEvent
 from .registration import Registration, RegistrationStatus
 
-__all__ = ["AuditEntry", "MAX_ID", "ApiToken", "Base", "ConsoleSession", "OrganiserAccount", "Role", "SignInLink", "DiscountCode", "Document", "DocumentCounter", "Event", "EventSession", "Member", "Organisation", "Outbox", "Rate", "RateLimitCounter", "Registration", "RegistrationStatus", "RegistrationWorkshop", "SeenSignature", "StripeEvent"]
+__all__ = ["AuditEntry", "MAX_ID", "ApiToken", "Base", "ConsoleSession", "OrganiserAccount", "Role", "SignInLink", "DiscountCode", "DisclosureStatus", "Document", "DocumentCounter", "Event", "EventSession", "FacultyMember", "FacultyRole", "FinancialRelationship", "Member", "Organisation", "Outbox", "Rate", "RateLimitCounter", "Registration", "RegistrationStatus", "RegistrationWorkshop", "SeenSignature", "StripeEvent"]
