@@ -7,6 +7,7 @@ from flask import Flask
 
 from suite_common.app import create_service_app
 from suite_common.audit import init_audit
+from suite_common.branding import RemoteBranding, init_branding
 from suite_common.cli import RoundRobin, register_worker_cli
 from suite_common.client import introspecting_resolver
 from suite_common.events import init_event_lookup, registration_lookup
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     init_event_lookup(app, registration_lookup(settings))
     init_csrf(app)
+    init_branding(app, RemoteBranding.from_settings(settings))
 
     from .blueprints import organiser_api, public
     from .models import AuditEntry as _AuditEntry

@@ -7,6 +7,7 @@ from flask import Flask
 
 from suite_common.app import create_service_app
 from suite_common.audit import init_audit
+from suite_common.branding import RemoteBranding, init_branding
 from suite_common.cli import RoundRobin, register_worker_cli
 from suite_common.client import introspecting_resolver
 from suite_common.events import init_event_lookup, registration_lookup
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         introspecting_resolver(settings), Path(__file__).parent / "migrations", SeenSignature,
     )
     init_event_lookup(app, registration_lookup(settings))
+    init_branding(app, RemoteBranding.from_settings(settings))
 
     from .blueprints import internal_api, organiser_api
     from .models import AuditEntry as _AuditEntry

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from suite_common.app import create_service_app
 from suite_common.audit import init_audit
+from suite_common.branding import init_branding
 from suite_common.cli import RoundRobin, register_worker_cli
 from suite_common.db import get_session
 from suite_common.errors import ApiError
@@ -22,6 +23,7 @@ from suite_common.retention import PeriodicPurge, register_purge_cli
 from suite_common.settings import Settings
 
 from .models import RateLimitCounter, SeenSignature
+from .services.branding import DatabaseBranding
 from .services.hold_sweeper import HoldSweeper
 from .services.lifecycle import TransitionRefused
 from .services.money import format_money
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (organiser_api.blp, invoices.api, faculty.api, privacy.blp, public_api.blp, internal_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(pages.blp)
+    init_branding(app, DatabaseBranding())
     app.register_blueprint(mail_links.blp)
     app.register_blueprint(webhooks.blp)
     app.register_blueprint(invoices.pages)

@@ -8,13 +8,16 @@ from sqlalchemy import select
 
 from suite_common.api import SERVICE, SuiteBlueprint
 from suite_common.auth import service_required
+from suite_common.branding import to_json
 from suite_common.db import get_session
 from suite_common.errors import not_found
 from suite_common.identity import OrganisationOutput
 
-from ..models import MAX_ID, Event, Registration, RegistrationStatus
+from ..models import MAX_ID, Event, Organisation, Registration, RegistrationStatus
+from ..schemas.branding import InternalBranding
 from ..schemas.faculty import InternalFacultyList
 from ..schemas.internal import AttendeePage, AttendeesQuery, EventQuery, InternalEvent, Ticket
+from ..services import branding as branding_service
 from ..services import events as event_service
 from ..services import faculty as faculty_service
 from ..services import signup
@@ -42,6 +45,19 @@ def introspect(data: dict[str, Any]) -> Any:
     if organisation is None:
         raise not_found("token")
     return {"organisation": organisation}
+
+
+@blp.route(f"/organisations/<int(max={MAX_ID}):organisation_id>/branding", methods=["GET"])
+@service_required("notifications", "certificates")
+@blp.doc(security=SERVICE)
+@blp.response(200, InternalBranding)
+@blp.alt_response(404, description="no such organisation")
+def organisation_branding(organisation_id: int) -> Any:
+    """The organisation's look with its logo inline (base64), for the mails and PDFs of the other services."""
+    organisation = get_session().get(Organisation, organisation_id)
+    if organisation is None:
+        raise not_found("organisation")
+    return to_json(branding_service.branding_of(organisation), branding_service.logo_of(organisation))
 
 
 @blp.route("/events/<slug:slug>", methods=["GET"])

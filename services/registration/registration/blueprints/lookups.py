@@ -5,11 +5,19 @@ from __future__ import annotations
 from flask import abort
 
 from suite_common.auth import current_organisation
+from suite_common.branding import show_branding_of
 from suite_common.db import get_session
 
 from ..models import Event, Registration
 from ..services import events as event_service
 from ..services import signup
+
+
+def public_event(slug: str) -> Event:
+    """The event of a public page, whose society's look the page wears."""
+    event = event_service.get_public_event(get_session(), slug)
+    show_branding_of(event.organisation_id)
+    return event
 
 
 def organiser_event(slug: str) -> Event:
@@ -24,4 +32,5 @@ def attendee_registration(token: str) -> Registration:
     registration = signup.by_manage_token(get_session(), token)
     if registration is None:
         abort(404, description="This link does not lead to a registration.")
+    show_branding_of(registration.event.organisation_id)
     return registration

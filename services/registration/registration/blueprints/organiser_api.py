@@ -14,6 +14,7 @@ from suite_common.errors import ApiError, validation_error
 from suite_common.idempotency import PARAMETER, request_key
 
 from ..models import MAX_ID, Event, Organisation, Registration
+from ..schemas.branding import BrandingInput, BrandingOutput, LogoUpload
 from ..schemas.events import (
     DiscountCodeInput,
     DiscountCodeOutput,
@@ -38,7 +39,7 @@ from ..schemas.registrations import (
     RosterPage,
     RosterQuery,
 )
-from ..services import approvals, capacity, members, notify, pricing, roster, signup
+from ..services import approvals, branding, capacity, members, notify, pricing, roster, signup
 from ..services import events as event_service
 from . import checkout
 from .lookups import organiser_event, organiser_registration
@@ -209,6 +210,48 @@ def put_billing(data: dict[str, Any]) -> Any:
     for key, value in data.items():
         setattr(organisation, key, value)
     return {key: getattr(organisation, key) for key in ("legal_name", "address", "vat_number", "billing_email", "bank_details")}
+
+
+def _owner_only() -> None:
+    """The society's look is the organisation's, not an event's: owners change it, staff and viewers read it."""
+    if current_organisation().role != "owner":
+        raise ApiError(403, "forbidden", "Only an owner of the organisation may change its branding.")
+
+
+@blp.route("/organisation/branding")
+class OrganisationBranding(MethodView):
+    """The society's name, colour, footer, privacy link and reply-to on every page, mail and document."""
+
+    decorators = [organiser_required]
+
+    @blp.doc(security=ORGANISER)
+    @blp.response(200, BrandingOutput)
+    def get(self) -> Any:
+        return branding.describe(get_session(), current_organisation().id)
+
+    @blp.doc(security=ORGANISER)
+    @blp.arguments(BrandingInput)
+    @blp.response(200, BrandingOutput)
+    def put(self, data: dict[str, Any]) -> Any:
+        """Sets every field at once; a field left out or null is the default again."""
+        _owner_only()
+        return branding.update(get_session(), current_organisation().id, data)
+
+
+@blp.route("/organisation/branding/logo", methods=["PUT"])
+@organiser_required
+@blp.doc(security=ORGANISER)
+@blp.arguments(LogoUpload, location="files")
+@blp.response(200, BrandingOutput)
+@blp.alt_response(413, description="larger than 512 KB")
+@blp.alt_response(422, description="not a PNG or JPEG image (SVG is refused), or more than 2000 pixels a side")
+def put_logo(_files: dict[str, Any]) -> Any:
+    """The society's logo: PNG or JPEG, multipart field ``file``."""
+    _owner_only()
+    upload = request.files.get("file")
+    if upload is None:
+        raise validation_error({"file": ["Attach the image as multipart field 'file'."]})
+    return branding.set_logo(get_session(), current_organisation().id, upload.read(branding.MAX_LOGO_BYTES + 1))
 
 
 # --- member list and approvals ----------------------------------------------------------

@@ -22,7 +22,7 @@ from ..services import calendar, capacity, receipts, signup
 from ..services import events as event_service
 from ..services.urls import manage_url, participant_url, public_domain
 from . import checkout
-from .lookups import attendee_registration
+from .lookups import attendee_registration, public_event
 
 blp = Blueprint("pages", __name__)
 
@@ -47,8 +47,7 @@ def index() -> str:
 
 @blp.get("/events/<slug:slug>")
 def event_page(slug: str) -> str:
-    session = get_session()
-    event = event_service.get_public_event(session, slug)
+    event = public_event(slug)
     now = utcnow()
     return render_template("event.html", event=event, refusal=event_service.registration_window_refusal(event, now),
                            rates=event_service.rates_on_offer(event, now))
@@ -73,7 +72,7 @@ def _form_payload(form: Any) -> dict[str, Any]:
 @blp.route("/events/<slug:slug>/register", methods=["GET", "POST"])
 def register(slug: str) -> Any:
     session = get_session()
-    event = event_service.get_public_event(session, slug)
+    event = public_event(slug)
     now = utcnow()
     rates = event_service.rates_on_offer(event, now)
     values: dict[str, Any] = {"rate": rates[0].code if len(rates) == 1 else "", "form_key": uuid.uuid4().hex}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from suite_common.db import UTCDateTime, utcnow
@@ -25,6 +25,16 @@ class Organisation(Base):
     billing_email: Mapped[str | None] = mapped_column(String(254))
     bank_details: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The society's look on every page, mail and document (services/branding.py); unset means the suite's.
+    brand_display_name: Mapped[str | None] = mapped_column(String(200))
+    brand_colour: Mapped[str | None] = mapped_column(String(7))
+    brand_footer: Mapped[str | None] = mapped_column(Text)
+    brand_privacy_url: Mapped[str | None] = mapped_column(String(500))
+    brand_reply_to: Mapped[str | None] = mapped_column(String(254))
+    # Deferred: the image is read only where it is served or printed, not with every organisation loaded.
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_content_type: Mapped[str | None] = mapped_column(String(20))
+    logo_sha256: Mapped[str | None] = mapped_column(String(64))
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="organisation")
 

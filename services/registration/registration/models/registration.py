@@ -4,10 +4,11 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from suite_common.db import UTCDateTime, utcnow
+from suite_common.names import full_name
 
 from .base import Base
 from .event import Event, Rate, RegistrationWorkshop
@@ -61,6 +62,9 @@ class Registration(Base):
     email_normalised: Mapped[str] = mapped_column(String(254))
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
+    # Printed "family given" (王 芳) rather than "given family": the person's choice, by default from the
+    # script of the name (see suite_common.names).
+    family_name_first: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     amount_paid: Mapped[int] = mapped_column(default=0)
     currency: Mapped[str] = mapped_column(String(3))
@@ -101,6 +105,11 @@ class Registration(Base):
     invoice_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @property
+    def full_name(self) -> str:
+        """The name as printed (badges, receipts, mails, certificates), in the person's order."""
+        return full_name(self.given_name, self.family_name, self.family_name_first)
 
     event: Mapped[Event] = relationship()
     workshops: Mapped[list[RegistrationWorkshop]] = relationship(order_by="RegistrationWorkshop.session_id")

@@ -3,8 +3,8 @@
 Revision ID: 0008
 Revises: 0007
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 
 revision = '0008'
@@ -13,9 +13,27 @@ branch_labels = None
 depends_on = None
 
 
+BRANDING_COLUMNS = ('brand_display_name', 'brand_colour', 'brand_footer', 'brand_privacy_url', 'brand_reply_to',
+                    'logo', 'logo_content_type', 'logo_sha256')
+
+
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('organisations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('brand_display_name', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('brand_colour', sa.String(length=7), nullable=True))
+        batch_op.add_column(sa.Column('brand_footer', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('brand_privacy_url', sa.String(length=500), nullable=True))
+        batch_op.add_column(sa.Column('brand_reply_to', sa.String(length=254), nullable=True))
+        batch_op.add_column(sa.Column('logo', sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column('logo_content_type', sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column('logo_sha256', sa.String(length=64), nullable=True))
+    with op.batch_alter_table('registrations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('family_name_first', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('registrations', schema=None) as batch_op:
+        batch_op.drop_column('family_name_first')
+    with op.batch_alter_table('organisations', schema=None) as batch_op:
+        for column in reversed(BRANDING_COLUMNS):
+            batch_op.drop_column(column)
