@@ -44,6 +44,8 @@ class Message(Base):
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     unsubscribe_url: Mapped[str | None] = mapped_column(String(500))
+    # The registration's language ("en", "nl", "de", "fr"): the mail is rendered in it when it is sent.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     status: Mapped[str] = mapped_column(String(20), default=MessageStatus.QUEUED)
     send_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -6,6 +6,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from suite_common.fields import Email, Text
+from suite_common.i18n import SUPPORTED_LANGUAGES
 from suite_common.routing import INT32_MAX, Id
 
 MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
@@ -32,6 +33,8 @@ class MessageInput(Schema):
                           metadata={"description": "event slug; selects the organiser's template override"})
     unsubscribe_url = fields.Url(allow_none=True, validate=validate.Length(max=500),
                                  metadata={"description": "for announcements: RFC 8058 one-click unsubscribe"})
+    language = fields.String(load_default="en", validate=validate.OneOf(SUPPORTED_LANGUAGES),
+                             metadata={"description": "the registration's language: the mail is written in it"})
 
     @validates("context")
     def _small_context(self, value: dict[str, Any], **_: Any) -> None:

@@ -34,6 +34,7 @@ def accept(session: Session, data: dict[str, Any], mail_domain: str) -> Message:
         "organisation_id": data.get("organisation_id"), "event_slug": data.get("event"),
         "template": data["template"], "recipient": data["to"], "context": data.get("context") or {},
         "attachments": data.get("attachments") or [], "unsubscribe_url": data.get("unsubscribe_url"),
+        "language": data.get("language") or "en",
         "status": MessageStatus.QUEUED, "send_at": send_at, "next_attempt_at": max(send_at, now),
         "message_id": make_msgid(domain=mail_domain), "created_at": now, "updated_at": now,
     }, key=("idempotency_key",))

@@ -3,11 +3,18 @@
 Templates are Jinja, in a sandbox (organisers upload their own wording), with
 undefined names as errors: a template that does not render is refused when it is
 uploaded, not discovered when the mail is due. HTML is autoescaped.
+
+A mail is rendered in its registration's language (``Message.language``): the shipped wording
+says everything through ``_()`` / ``ngettext()`` (Jinja's i18n extension, new style), which each
+language's environments resolve from notifications' catalog. The sender renders outside any
+request, so the catalogs are installed per language here rather than chosen by Flask-Babel. The
+context's dates and amounts arrive formatted in that language by the service that sent them.
 """
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +22,34 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from suite_common.i18n import DEFAULT_LANGUAGE, SHARED_TRANSLATIONS, compiled_translations, format_number, supported
+from suite_common.plural import plural_count
+
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "mail"
 TEMPLATES = tuple(sorted(p.name.removesuffix(".subject.txt") for p in TEMPLATE_DIR.glob("*.subject.txt")))
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
-_text = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-_html = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+def _number(value: object, language: str) -> str:
+    """A number the sender gave as text ("4.5") as the language writes it ("4,5"); other text as it is."""
+    try:
+        return format_number(Decimal(str(value)), language)
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
+@functools.cache
+def _environment(kind: str, language: str) -> SandboxedEnvironment:
+    """The sandbox for text or HTML in one language, with that language's catalog and number format."""
+    environment = (SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
+                                        extensions=["jinja2.ext.i18n"]) if kind == "text" else
+                   SandboxedEnvironment(undefined=StrictUndefined, autoescape=True, extensions=["jinja2.ext.i18n"]))
+    environment.install_gettext_translations(  # type: ignore[attr-defined]  # added by the i18n extension
+        compiled_translations([TRANSLATIONS, SHARED_TRANSLATIONS], language), newstyle=True)
+    environment.filters["number"] = functools.partial(_number, language=language)
+    environment.globals["plural_count"] = functools.partial(plural_count, language=language)
+    environment.globals["language"] = language
+    return environment
 
 SAMPLE_CONTEXT: dict[str, Any] = {
     "event": {"title": "Annual Meeting of Imaging Informatics", "kind": "conference", "slug": "annual-meeting",
@@ -41,6 +71,10 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "unsubscribe_url": "https://example.org/u/token",
     "organiser": {"name": "Ada Secretary", "organisation": "Sample Society"},
     "sign_in": {"url": "https://example.org/console/sign-in/token", "minutes": 15},
+    "faculty": {"name": "Dr Ada Quinn", "role": "speaker", "url": "https://example.org/disclosure/token",
+                "sessions": ["S2 Deep learning in chest CT"]},
+    "transcript": {"organisation": "Sample Society", "url": "https://example.org/o/sample/transcript/token",
+                   "days": 7},
 }
 
 
@@ -71,20 +105,23 @@ def file_wording(template: str) -> Wording:
 
 
 @functools.lru_cache(maxsize=1024)
-def _compiled(kind: str, source: str) -> Template:
-    """Compiling is most of the cost of a mail; the same wording is compiled once per process."""
-    return (_html if kind == "html" else _text).from_string(source)
+def _compiled(kind: str, source: str, language: str = DEFAULT_LANGUAGE) -> Template:
+    """Compiling is most of the cost of a mail; the same wording is compiled once per process and language."""
+    return _environment(kind, language).from_string(source)
 
 
 _LAYOUT = (TEMPLATE_DIR / "_layout.html").read_text(encoding="utf-8")
 
 
-def render(wording: Wording, context: dict[str, Any], sender_name: str) -> Rendered:
+def render(wording: Wording, context: dict[str, Any], sender_name: str, language: str | None = None) -> Rendered:
+    """The mail in ``language`` (one the suite speaks; anything else, or none, is English)."""
+    language = supported(language) or DEFAULT_LANGUAGE
     try:
-        subject = " ".join(_compiled("text", wording.subject).render(context).split())
-        text = _compiled("text", wording.text).render(context)
-        content = _compiled("html", wording.html).render(context) if wording.html else _plain_to_html(text)
-        html = _compiled("html", _LAYOUT).render(subject=subject, content=Markup(content), sender_name=sender_name)
+        subject = " ".join(_compiled("text", wording.subject, language).render(context).split())
+        text = _compiled("text", wording.text, language).render(context)
+        content = _compiled("html", wording.html, language).render(context) if wording.html else _plain_to_html(text)
+        html = _compiled("html", _LAYOUT, language).render(subject=subject, content=Markup(content),
+                                                           sender_name=sender_name)
     except TemplateError as exc:
         location = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
         raise RenderError(f"{type(exc).__name__}: {exc.message}{location}") from exc
@@ -107,7 +144,9 @@ EXTRA_CONTEXT = {
 }
 BASE_CONTEXT = ("event", "attendee", "registration")
 # Messages to an organiser rather than an attendee: no event, attendee or registration.
-ORGANISER_CONTEXT = {"console_sign_in": ("organiser", "sign_in")}
+ORGANISER_CONTEXT = {"console_sign_in": ("organiser", "sign_in"),
+                     # to a speaker about their disclosure; to a learner who asked for their transcript
+                     "faculty_disclosure_request": ("event", "faculty"), "transcript_link": ("transcript",)}
 
 
 def sample_context(template: str) -> dict[str, Any]:

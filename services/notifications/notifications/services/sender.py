@@ -59,7 +59,7 @@ def build_email(message: Message, wording: Wording, settings: SmtpSettings) -> M
     still parsed once so a bad address fails permanently.
     """
     try:
-        rendered = render(wording, message.context, _sender_name(settings.mail_from))
+        rendered = render(wording, message.context, _sender_name(settings.mail_from), message.language)
     except RenderError as exc:
         raise PermanentFailure(f"template does not render: {exc}") from exc
     try:

@@ -14,8 +14,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('language', sa.String(length=8), server_default='en', nullable=False))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_column('language')
