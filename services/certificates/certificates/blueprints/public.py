@@ -13,7 +13,7 @@ from suite_common.errors import wants_json
 from suite_common.forms import protect_forms
 
 from ..services import accreditation as accreditation_service
-from ..services import badges, certificates, claims, evaluations, presence, registry
+from ..services import badges, certificates, claims, evaluations, identifiers, presence, registry
 from ..services.pdf import CertificateData, PrintedSystem, render_certificate
 
 blp = Blueprint("public", __name__)
@@ -109,6 +109,8 @@ def participant(slug: str, token: str) -> Any:
     elif action == "claim" and confirmed:
         errors = claims.submit(session, organisation_id, slug, person, request.form, now)
         claimed = not errors
+    elif action == "identifiers" and confirmed:
+        errors = identifiers.submit(session, organisation_id, slug, registration_id, person.email, request.form)
     elif action == "evaluation" and confirmed and state.has_form and not state.completed:
         errors = evaluations.submit(session, organisation_id, slug, registration_id, state, request.form)
         if not errors:
@@ -125,4 +127,6 @@ def participant(slug: str, token: str) -> Any:
         claim_options=claims.options(session, organisation_id, slug, registration_id, now) if confirmed else [],
         attestation=claims.ATTESTATION,
         certificate=certificate, links=certificates.links(certificate) if certificate else None,
+        identifier_systems=identifiers.page_state(session, organisation_id, slug, registration_id) if confirmed else [],
+        identifier_values=request.form if errors and action == "identifiers" else {}, boards=identifiers.BOARDS,
     ), status

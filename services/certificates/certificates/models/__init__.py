@@ -6,9 +6,10 @@ from .base import Base
 from .certificate import Certificate, CertificateRevision, IssueJob
 from .credit_system import CreditSystem
 from .guards import RateLimitCounter, SeenSignature
+from .identifier import LearnerIdentifier
 from .outbox import Outbox
 from .presence import Claim, PresenceAttempt, PresenceCode, PresenceConfirmation
 
 __all__ = ["AuditEntry", "Accreditation", "AttendanceInterval", "AttendanceReport", "Base", "Certificate", "CertificateRevision",
-           "CheckIn", "Claim", "CreditSystem", "Evaluation", "IssueJob", "Outbox", "PresenceAttempt",
+           "CheckIn", "Claim", "CreditSystem", "Evaluation", "IssueJob", "LearnerIdentifier", "Outbox", "PresenceAttempt",
            "PresenceCode", "PresenceConfirmation", "RateLimitCounter", "SeenSignature"]

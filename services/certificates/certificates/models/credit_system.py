@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
@@ -37,6 +38,9 @@ class CreditSystem(Base):
     claim_required: Mapped[bool] = mapped_column(default=False)
     presence_codes_required: Mapped[int] = mapped_column(default=0)
     claim_closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # What the system's body needs to credit a learner ([{"kind", "label", "required", "consent_text"}]):
+    # asked on the participant's page (services/identifiers.py), reported in the accreditor reports.
+    identifiers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
     # A backref, so the rules' own model needs no change: ``accreditation.credit_systems`` in order.
     accreditation: Mapped[Accreditation] = relationship(backref=backref(

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from suite_common.fields import CREDIT_SYSTEM_CODE, Decimal, DecimalText, Moment, StrictBoolean, Text
 
 from ..services.credits import CREDIT_MODES
+from ..services.identifiers import KINDS
 
 MAX_PRESENCE_CODES = 20  # codes a session's rule may ask for; more is a typo, not a live session
 
@@ -17,6 +18,25 @@ def check_step(step: decimal.Decimal) -> None:
     """Credits are rounded down to multiples of the step: 0 would divide by zero."""
     if step <= 0:
         raise ValidationError("The credit step must be more than 0, e.g. 0.5 or 0.25.")
+
+
+class IdentifierSpec(Schema):
+    """An identifier the system's body needs to credit a learner (services/identifiers.py says which
+    formats are checked, and where they are published)."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    label = Text(200, load_default="", allow_blank=True,
+                 metadata={"description": "what the participant's page calls it; required for free_text"})
+    required = StrictBoolean(load_default=False, metadata={
+        "description": "missing, the learner is not reportable to the body (the certificate still issues)"})
+    consent_text = Text(2000, required=True, multiline=True, metadata={
+        "description": "what the participant agrees to by giving it, as the body needs it worded",
+        "example": "I agree that my board ID and month and day of birth are reported to ACCME's PARS."})
+
+    @validates_schema
+    def _free_text_labelled(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("kind") == "free_text" and not data.get("label"):
+            raise ValidationError("A free text identifier needs a label.", "label")
 
 
 class CreditSystemInput(Schema):
@@ -44,6 +64,15 @@ class CreditSystemInput(Schema):
                                                                       "with at least this many entered; 0: no rule"})
     claim_closes_at = Moment(allow_none=True, load_default=None,
                              metadata={"description": "claims close then (claim_required only)"})
+    identifiers = fields.List(fields.Nested(IdentifierSpec), load_default=list, validate=validate.Length(max=5),
+                              metadata={"description": "what the body needs to credit each learner, asked on "
+                                                       "the participant's page; each kind at most once"})
+
+    @validates("identifiers")
+    def _kinds_once(self, specs: list[dict[str, Any]], **_: Any) -> None:
+        kinds = [spec["kind"] for spec in specs if "kind" in spec]
+        if len(kinds) != len(set(kinds)):
+            raise ValidationError("Ask for each kind of identifier at most once per system.")
 
     @validates("credit_step")
     def _positive_step(self, step: decimal.Decimal, **_: Any) -> None:
@@ -70,3 +99,4 @@ class CreditSystemOutput(Schema):
     claim_required = fields.Boolean()
     presence_codes_required = fields.Integer()
     claim_closes_at = fields.AwareDateTime(allow_none=True)
+    identifiers = fields.List(fields.Dict())

@@ -28,7 +28,7 @@ SINGLE_SYSTEM_FIELDS = frozenset({"body", "credit_unit", "statement", "max_credi
                                   "min_session_share", "max_credits_per_day", "daily_caps", "evaluation_required"})
 RULE_FIELDS = ("name", "body", "statement", "credit_step", "credit_mode", "min_session_share", "max_credits",
                "max_credits_per_day", "daily_caps", "evaluation_required", "claim_required",
-               "presence_codes_required", "claim_closes_at")
+               "presence_codes_required", "claim_closes_at", "identifiers")
 
 
 def systems_from(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -41,7 +41,7 @@ def systems_from(data: dict[str, Any]) -> list[dict[str, Any]]:
              "min_session_share": data["min_session_share"], "max_credits": data["max_credits"],
              "max_credits_per_day": data["max_credits_per_day"], "daily_caps": data["daily_caps"],
              "evaluation_required": data["evaluation_required"], "claim_required": False,
-             "presence_codes_required": 0, "claim_closes_at": None}]
+             "presence_codes_required": 0, "claim_closes_at": None, "identifiers": []}]
 
 
 def _stored(name: str, value: Any) -> Any:

@@ -30,6 +30,7 @@ from ..models import (
     Claim,
     Evaluation,
     IssueJob,
+    LearnerIdentifier,
     Outbox,
     PresenceAttempt,
     PresenceConfirmation,
@@ -41,7 +42,8 @@ from ..models import (
 RECORD_MOMENTS = ((Certificate, Certificate.updated_at), (AttendanceInterval, AttendanceInterval.ends_at),
                   (CheckIn, CheckIn.checked_in_at), (Evaluation, Evaluation.completed_at),
                   (AttendanceReport, AttendanceReport.uploaded_at), (IssueJob, IssueJob.created_at),
-                  (Claim, Claim.claimed_at), (PresenceConfirmation, PresenceConfirmation.confirmed_at))
+                  (Claim, Claim.claimed_at), (PresenceConfirmation, PresenceConfirmation.confirmed_at),
+                  (LearnerIdentifier, LearnerIdentifier.consented_at))
 # Records of one person that name them by registration, not by email.
 BY_REGISTRATION = (Evaluation, Claim, PresenceConfirmation, PresenceAttempt)
 
@@ -75,6 +77,17 @@ def _evaluations(session: Session, organisation_id: int, email: str) -> list[Eva
     return _of_person(session, Evaluation, organisation_id, email)
 
 
+def _identifiers(session: Session, organisation_id: int, email: str) -> list[LearnerIdentifier]:
+    """Given under this address, or under another of the person's registrations found by it."""
+    ids = _registration_ids(session, organisation_id, email)
+    by_email = _by_email(LearnerIdentifier, organisation_id, email)
+    found = {row.id: row for row in session.scalars(by_email)}
+    if ids:
+        found |= {row.id: row for row in session.scalars(select(LearnerIdentifier).where(
+            LearnerIdentifier.organisation_id == organisation_id, LearnerIdentifier.registration_id.in_(ids)))}
+    return [found[key] for key in sorted(found)]
+
+
 def export(session: Session, organisation_id: int, email: str) -> dict[str, Any]:
     return {
         "certificates": [{"code": c.code, "event": c.event_slug, "participant": c.participant,
@@ -95,6 +108,11 @@ def export(session: Session, organisation_id: int, email: str) -> dict[str, Any]
         "presence_checks": [{"event": p.event_slug, "session": p.session_code, "source": p.source,
                              "confirmed_at": p.confirmed_at.isoformat()}
                             for p in _of_person(session, PresenceConfirmation, organisation_id, email)],
+        "learner_identifiers": [{"event": i.event_slug, "system": i.system_code, "kind": i.kind, "value": i.value,
+                                 "board": i.board, "birth_month": i.birth_month, "birth_day": i.birth_day,
+                                 "consent_text": i.consent_text, "consent_version": i.consent_version,
+                                 "consented_at": i.consented_at.isoformat()}
+                                for i in _identifiers(session, organisation_id, email)],
     }
 
 
@@ -105,6 +123,10 @@ def erase(session: Session, organisation_id: int, email: str) -> tuple[dict[str,
     # Wrong codes typed only guard against guessing: nothing to keep.
     for attempt in _of_person(session, PresenceAttempt, organisation_id, email):
         session.delete(attempt)
+    # Identifiers serve reporting to accreditors only, on the person's consent: erasure withdraws it.
+    identifiers = _identifiers(session, organisation_id, email)
+    for identifier in identifiers:
+        session.delete(identifier)
     certificates = list(session.scalars(_by_email(Certificate, organisation_id, email)))
     kept = []
     if certificates or session.scalar(_by_email(AttendanceInterval, organisation_id, email).limit(1)) is not None:
@@ -114,7 +136,7 @@ def erase(session: Session, organisation_id: int, email: str) -> tuple[dict[str,
             "why": "accreditation bodies require participation to stay verifiable for the retention period",
             "until": add_years(latest, retention_years()).date().isoformat(),
         })
-    return {"evaluation_answers_erased": len(evaluations)}, kept
+    return {"evaluation_answers_erased": len(evaluations), "learner_identifiers_erased": len(identifiers)}, kept
 
 
 def expired_events(session: Session, now: dt.datetime, years: int) -> list[tuple[int, str]]:
@@ -133,7 +155,8 @@ def expired_events(session: Session, now: dt.datetime, years: int) -> list[tuple
 
 def purge(session: Session, now: dt.datetime, periods: RetentionPeriods) -> dict[str, int]:
     """Retention: every record of an event past the accreditation period (certificates and their
-    revisions, attendance, check-ins, evaluations, claims, presence checks, reports, jobs); the
+    revisions, attendance, check-ins, evaluations, claims, presence checks, learner identifiers, reports,
+    jobs); the
     event's credit rules and presence codes, which name no one, stay. Then what every service purges."""
     events = expired_events(session, now, periods.accreditation_years)
     deleted = 0
@@ -141,7 +164,8 @@ def purge(session: Session, now: dt.datetime, periods: RetentionPeriods) -> dict
         of_events = tuple_(Certificate.organisation_id, Certificate.event_slug).in_(events)
         deleted += session.execute(delete(CertificateRevision).where(
             CertificateRevision.certificate_id.in_(select(Certificate.id).where(of_events)))).rowcount
-        for model in (Certificate, AttendanceInterval, CheckIn, AttendanceReport, IssueJob, *BY_REGISTRATION):
+        for model in (Certificate, AttendanceInterval, CheckIn, AttendanceReport, IssueJob, LearnerIdentifier,
+                      *BY_REGISTRATION):
             deleted += session.execute(delete(model).where(
                 tuple_(model.organisation_id, model.event_slug).in_(events))).rowcount
     repeats = now - periods.idempotency
