@@ -30,6 +30,12 @@ class AttendanceReport(Base):
     skipped_rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     report_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Where the attendance came from, for the organiser: "upload" (a file) or "zoom-api" (Zoom's participants
+    # report, fetched by registration), with what it was fetched for ("webinar 81234567890") and when. A new
+    # fetch for the same reference replaces the report it fetched before.
+    source: Mapped[str] = mapped_column(String(20), default="upload", server_default="upload")
+    source_reference: Mapped[str | None] = mapped_column(String(100))
+    fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class AttendanceInterval(Base):

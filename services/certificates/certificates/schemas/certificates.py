@@ -64,8 +64,39 @@ class ReportOutput(Schema):
     skipped_rows = fields.List(fields.Dict())
     metadata = fields.Dict(attribute="report_metadata")
     uploaded_at = fields.AwareDateTime()
+    source = fields.String(metadata={"description": "upload (a file), or zoom-api (Zoom's participants report, "
+                                                    "fetched after the webinar ended)"})
+    source_reference = fields.String(allow_none=True, metadata={"description": "e.g. 'webinar 81234567890'"})
+    fetched_at = fields.AwareDateTime(allow_none=True, metadata={"description": "when Zoom was asked"})
     repeated = fields.Boolean(dump_default=False,
                               metadata={"description": "the same file was uploaded before; nothing changed"})
+
+
+class ImportedParticipant(Schema):
+    line = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1),
+                          metadata={"description": "the row's place in Zoom's report (1 = first)"})
+    registration_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**31 - 1),
+                                     metadata={"description": "the registration its registrant ID found"})
+    email = fields.String(load_default="", validate=validate.Length(max=254))
+    name = fields.String(load_default="", validate=validate.Length(max=300))
+    join_time = Moment(required=True)
+    leave_time = Moment(required=True)
+
+
+class SkippedParticipant(Schema):
+    line = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class AttendanceImport(Schema):
+    """Zoom's participants report of one webinar, as registration fetched and matched it."""
+
+    organisation_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    webinar_id = fields.String(required=True, validate=Pattern(r"^[0-9]{1,30}$"))
+    fetched_at = Moment(required=True)
+    participants = fields.List(fields.Nested(ImportedParticipant), required=True,
+                               validate=validate.Length(max=100_000))
+    skipped = fields.List(fields.Nested(SkippedParticipant), load_default=list, validate=validate.Length(max=100_000))
 
 
 class ReportList(Schema):

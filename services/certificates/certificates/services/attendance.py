@@ -2,21 +2,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from suite_common.db import insert_once, utcnow
+from suite_common.emails import loose_email_key
 from suite_common.errors import ApiError, not_found, validation_error
 
 from ..models import AttendanceInterval, AttendanceReport, CheckIn
 from . import registry
 from .credits import Interval
-from .reports import ReportError, name_key, parse_report
+from .reports import AttendanceRow, ParsedReport, ReportError, name_key, parse_report
 
 CLOCK_SKEW = dt.timedelta(minutes=5)  # a scanner's clock may run a little ahead
 
@@ -25,6 +28,22 @@ CLOCK_SKEW = dt.timedelta(minutes=5)  # a scanner's clock may run a little ahead
 class UploadOutcome:
     report: AttendanceReport
     created: bool
+
+
+UPLOAD = "upload"
+ZOOM_API = "zoom-api"
+ZOOM_API_FORMAT = "zoom-api-webinar-participants"
+
+
+@dataclass(frozen=True)
+class ReportSource:
+    """Where a report came from: an uploaded file, or Zoom's participants report that registration fetched.
+    A source with a ``reference`` (the webinar) has one report at a time: a new fetch replaces the last."""
+
+    kind: str = UPLOAD
+    filename: str | None = None
+    reference: str | None = None
+    fetched_at: dt.datetime | None = None
 
 
 def upload_report(session: Session, organisation_id: int, slug: str, data: bytes, filename: str | None,
@@ -37,24 +56,61 @@ def upload_report(session: Session, organisation_id: int, slug: str, data: bytes
     except ReportError as exc:
         raise ApiError(422, "unreadable_report", f"The report cannot be read: {exc}",
                        {"file": [f"line {exc.line}: {exc.reason}"]}) from exc
+    return record_report(session, organisation_id, slug, parsed, list(people), ReportSource(filename=filename))
+
+
+def import_zoom_report(session: Session, organisation_id: int, slug: str, data: dict[str, Any]) -> UploadOutcome:
+    """Zoom's participants report as registration fetched it (rows already filtered of waiting-room time, each
+    with the registration its registrant ID found, if any), recorded exactly as an uploaded report is."""
+    _event, people = registry.attendees(organisation_id, slug)
+    rows = [AttendanceRow(line=row["line"], email=loose_email_key(row.get("email") or ""), name=row.get("name") or "",
+                          join=row["join_time"].astimezone(dt.UTC), leave=row["leave_time"].astimezone(dt.UTC))
+            for row in data["participants"]]
+    skipped = [(row["line"], row["reason"]) for row in data.get("skipped", [])]
+    webinar = str(data["webinar_id"])
+    # The digest covers what the report says, not when it was fetched: the same report again changes nothing.
+    digest = hashlib.sha256(json.dumps(
+        {"webinar": webinar, "rows": [[r.line, r.email, r.name, r.join.isoformat(), r.leave.isoformat(),
+                                       row.get("registration_id")] for r, row in zip(rows, data["participants"],
+                                                                                     strict=True)],
+         "skipped": skipped}, ensure_ascii=False).encode()).hexdigest()
+    parsed = ParsedReport(format=ZOOM_API_FORMAT, rows=rows, skipped=skipped,
+                          metadata={"webinar_id": webinar, "source": ZOOM_API}, digest=digest, timezone="UTC")
+    chosen = {row["line"]: row["registration_id"] for row in data["participants"] if row.get("registration_id")}
+    return record_report(session, organisation_id, slug, parsed, list(people),
+                         ReportSource(kind=ZOOM_API, reference=f"webinar {webinar}", fetched_at=data["fetched_at"]),
+                         chosen)
+
+
+def record_report(session: Session, organisation_id: int, slug: str, parsed: ParsedReport,
+                  people: list[registry.Person], source: ReportSource,
+                  chosen: dict[int, int] | None = None) -> UploadOutcome:
+    """One report's rows become attendance: matched by email (by name for a row without one), or to the
+    registration the source already chose for a line (Zoom's registrant ID), when that registration is a
+    confirmed one of the event. The same report again changes nothing; a source's newer report replaces its
+    older one (its rows and their attendance), so a report fetched too early is corrected by the next fetch."""
     existing = session.scalar(select(AttendanceReport).where(
         AttendanceReport.organisation_id == organisation_id, AttendanceReport.event_slug == slug,
         AttendanceReport.digest == parsed.digest))
     if existing is not None:
         return UploadOutcome(existing, created=False)
-    people = list(people)
+    if source.reference is not None:
+        _drop_reports_of(session, organisation_id, slug, source)
+    by_id = {person.id: person for person in people}
     by_email = {person.email_key: person for person in people}
     by_name = _unique_names(people)
-    matches = {row.line: _match(row, by_email, by_name) for row in parsed.rows}
+    chosen = chosen or {}
+    matches = {row.line: by_id.get(chosen.get(row.line, 0)) or _match(row, by_email, by_name) for row in parsed.rows}
     unmatched = [row for row in parsed.rows if matches[row.line] is None]
     report, created = insert_once(session, AttendanceReport, {
         "organisation_id": organisation_id, "event_slug": slug, "digest": parsed.digest, "format": parsed.format,
-        "filename": (filename or "")[:200] or None, "timezone": zone, "rows_read": len(parsed.rows),
-        "matched": len(parsed.rows) - len(unmatched),
+        "filename": (source.filename or "")[:200] or None, "timezone": parsed.timezone,
+        "rows_read": len(parsed.rows), "matched": len(parsed.rows) - len(unmatched),
         "unmatched_rows": [{"line": r.line, "name": r.name, "email": r.email, "join": r.join.isoformat(),
                             "leave": r.leave.isoformat()} for r in unmatched],
         "skipped_rows": [{"line": line, "reason": reason} for line, reason in parsed.skipped],
-        "report_metadata": parsed.metadata,
+        "report_metadata": parsed.metadata, "source": source.kind, "source_reference": source.reference,
+        "fetched_at": source.fetched_at,
     }, key=("organisation_id", "event_slug", "digest"))
     if not created:  # the same file uploaded twice at once: the other upload stands
         return UploadOutcome(report, created=False)
@@ -66,6 +122,20 @@ def upload_report(session: Session, organisation_id: int, slug: str, data: bytes
     )
     session.flush()
     return UploadOutcome(report, created=True)
+
+
+def _drop_reports_of(session: Session, organisation_id: int, slug: str, source: ReportSource) -> None:
+    """The earlier reports of the same source and reference, with the attendance they gave. The reports are
+    locked first, so two fetches finishing at once replace them one after the other."""
+    earlier = list(session.scalars(select(AttendanceReport).where(
+        AttendanceReport.organisation_id == organisation_id, AttendanceReport.event_slug == slug,
+        AttendanceReport.source == source.kind, AttendanceReport.source_reference == source.reference)
+        .with_for_update()))
+    if earlier:
+        ids = [report.id for report in earlier]
+        session.execute(delete(AttendanceInterval).where(AttendanceInterval.report_id.in_(ids)))
+        session.execute(delete(AttendanceReport).where(AttendanceReport.id.in_(ids)))
+        session.flush()
 
 
 def _unique_names(people: list[registry.Person]) -> dict[str, registry.Person]:
