@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_csrf(app)
     init_branding(app, RemoteBranding.from_settings(settings))
 
-    from .blueprints import internal_api, organiser_api, public
+    from .blueprints import accreditor_reports, internal_api, organiser_api, public
     from .models import AuditEntry as _AuditEntry
     from .models import Outbox, RateLimitCounter
     from .services import privacy
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(init_audit(app, _AuditEntry))
     api.register_blueprint(organiser_api.blp)
     api.register_blueprint(internal_api.blp)
+    api.register_blueprint(accreditor_reports.blp)
     api.register_blueprint(privacy_blueprint(privacy.export, privacy.erase))
     app.register_blueprint(public.blp)
     # Verification codes are printed and short: every request counts, and an unknown code also uses up

@@ -23,7 +23,8 @@ from .routing import Id
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 # Reads that hand out personal data in bulk are audited too.
-PERSONAL_READS = ("/registrations", "/privacy/export", "/evaluations", "/attendance", "/certificates")
+PERSONAL_READS = ("/registrations", "/privacy/export", "/evaluations", "/attendance", "/certificates",
+                  "/accreditor-reports/pars", "/accreditor-reports/summary", "/accreditor-reports/learners")
 
 
 class AuditMixin:

@@ -43,6 +43,9 @@ class Person:
     family_name: str
     status: str
     ticket_code: str
+    # From the attendee form's answers, when it asked (the accreditor's summary counts participants by them).
+    country: str | None = None
+    profession: str | None = None
 
     @property
     def email_key(self) -> str:
@@ -81,7 +84,8 @@ def _event(data: dict[str, Any]) -> EventInfo:
 
 def _person(data: dict[str, Any]) -> Person:
     return Person(id=data["id"], email=data["email"], given_name=data["given_name"],
-                  family_name=data["family_name"], status=data["status"], ticket_code=data["ticket_code"])
+                  family_name=data["family_name"], status=data["status"], ticket_code=data["ticket_code"],
+                  country=data.get("country"), profession=data.get("profession"))
 
 
 def attendees(organisation_id: int, slug: str) -> tuple[EventInfo, Iterator[Person]]:
@@ -124,3 +128,12 @@ def person_by_id(registration_id: int) -> tuple[Person, str, int] | None:
         return None
     data = response.json()
     return _person(data), data["event"], data["organisation_id"]
+
+
+def faculty(organisation_id: int, slug: str) -> list[dict[str, Any]] | None:
+    """The event's speakers and planners with their disclosures (registration owns them), or None when
+    registration cannot say (an older registration without the faculty API): the report says so."""
+    response = _get(f"/internal/v1/events/{slug}/faculty", {"organisation_id": organisation_id})
+    if response.status_code != 200:
+        return None
+    return list(response.json().get("items", []))

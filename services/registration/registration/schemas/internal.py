@@ -37,6 +37,9 @@ class Attendee(Schema):
     family_name = fields.String()
     ticket_code = fields.String()
     updated_at = fields.AwareDateTime()
+    # The attendee form's answers that certificates' accreditor summary counts participants by.
+    country = fields.Function(lambda r: (r.answers or {}).get("country"), allow_none=True)
+    profession = fields.Function(lambda r: (r.answers or {}).get("profession"), allow_none=True)
 
 
 class AttendeePage(Schema):
