@@ -86,6 +86,15 @@ MATRIX: dict[tuple[str, str, str], Any] = {
     ("notifications", "audit.audit_log", "GET"): ORG,
     ("certificates", "audit.audit_log", "GET"): ORG,
     ("registration", "privacy.erase", "POST"): ORG,
+    ("registration", "faculty_api.FacultyCollection", "GET"): ORG,
+    ("registration", "faculty_api.FacultyCollection", "POST"): ORG,
+    ("registration", "faculty_api.FacultyItem", "GET"): ORG,
+    ("registration", "faculty_api.FacultyItem", "PATCH"): ORG,
+    ("registration", "faculty_api.FacultyItem", "DELETE"): ORG,
+    ("registration", "faculty_api.disclosure_link", "POST"): ORG,
+    ("registration", "faculty_pages.speaker_form", "GET"): ATTENDEE,
+    ("registration", "faculty_pages.speaker_form", "POST"): ATTENDEE,
+    ("registration", "internal_api.faculty", "GET"): service("certificates"),
     ("notifications", "privacy_api.export_view", "POST"): service("registration"),
     ("notifications", "privacy_api.erase_view", "POST"): service("registration"),
     ("certificates", "privacy_api.export_view", "POST"): service("registration"),
@@ -135,7 +144,7 @@ SERVICES = ("registration", "notifications", "certificates")
 DELEGATED = {("registration", "console")}
 VALUES = {"slug": "matrix-event", "token": "x" * 43, "code": "AAAAA-AAAAA", "idempotency_key": "k1",
           "template": "reminder", "job_id": "0" * 32, "filename": "style.css", "image": "logo",
-          "kind": "invoice", "registration_id": "1"}
+          "kind": "invoice", "registration_id": "1", "faculty_id": "1", "secret": "fd_" + "x" * 43}
 
 
 def routes(app: Flask) -> set[tuple[str, str, str]]:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from registration.models import Outbox
 from suite_common.auth import sign
-from tests.support.factories import create_event
+from tests.support.factories import create_event, iso
 
 
 def _event_with_sessions(client: FlaskClient, auth: dict[str, str]) -> dict[str, Any]:
@@ -133,3 +137,122 @@ def test_another_organisations_event_and_faculty_are_404(
                        json={}).status_code == 404
     assert client.get(f"/api/v1/events/{slug}/faculty/{speaker['id']}", headers=auth).get_json()["name"] == "Dr Ada Quinn"
     assert client.get(f"/api/v1/events/{slug}/faculty/99999999999", headers=auth).status_code == 404
+
+
+def _outbox_mails(app: Flask, template: str) -> list[dict[str, Any]]:
+    with app.extensions["suite_db"].session_scope() as session:
+        return [row.body for row in session.scalars(select(Outbox).order_by(Outbox.id))
+                if row.body and row.body.get("template") == template]
+
+
+def _form(secret_url: str) -> str:
+    """The form's path on this test client, from the absolute link the organiser gets."""
+    return "/" + secret_url.split("://", 1)[1].split("/", 1)[1]
+
+
+def test_a_speaker_states_their_disclosure_through_their_link_until_the_event_starts(
+        registration_app: Flask, client: FlaskClient, auth: dict[str, str]) -> None:
+    slug = _event_with_sessions(client, auth)["slug"]
+    speaker = _add(client, auth, slug, {"name": "Dr Cy Late", "role": "speaker", "email": "cy@hospital.example",
+                                        "sessions": ["S1"], "mitigation": "Reviewed by the chair."})
+    link_url = f"/api/v1/events/{slug}/faculty/{speaker['id']}/disclosure-link"
+    first = client.post(link_url, headers=auth, json={"send": True})
+    assert first.status_code == 201, first.get_json()
+    assert first.get_json()["sent_to"] == "cy@hospital.example"
+    mails = _outbox_mails(registration_app, "faculty_disclosure_request")
+    assert [(m["to"], m["context"]["faculty"]["url"]) for m in mails] == [("cy@hospital.example", first.get_json()["url"])]
+    second = client.post(link_url, headers=auth, json={}).get_json()
+    assert second["sent_to"] is None and second["url"] != first.get_json()["url"]
+    assert len(_outbox_mails(registration_app, "faculty_disclosure_request")) == 1
+    assert client.get(_form(first.get_json()["url"])).status_code == 404  # replaced by the second link
+    form = _form(second["url"])
+    page = client.get(form)
+    assert page.status_code == 200 and "no-store" in page.headers["Cache-Control"]
+    assert "Dr Cy Late" in page.get_data(as_text=True) and "Opening" in page.get_data(as_text=True)
+
+    unattested = client.post(form, data={"statement": "relationships", "company-0": "Bayer",
+                                         "relationship-0": "Consultant"})
+    assert unattested.status_code == 422 and 'id="attest-error"' in unattested.get_data(as_text=True)
+    missing_nature = client.post(form, data={"statement": "relationships", "company-0": "Bayer", "attest": "yes"})
+    assert missing_nature.status_code == 422 and 'id="relationship-0-error"' in missing_nature.get_data(as_text=True)
+    assert client.get(f"/api/v1/events/{slug}/faculty/{speaker['id']}", headers=auth).get_json()["status"] == "pending"
+
+    ended = _days_ago(30)
+    saved = client.post(form, data={"statement": "relationships", "company-0": "Bayer", "relationship-0": "Consultant",
+                                    "company-1": "Philips", "relationship-1": "Research grant",
+                                    "ended_on-1": ended, "attest": "yes"})
+    assert saved.status_code == 303
+    record = client.get(f"/api/v1/events/{slug}/faculty/{speaker['id']}", headers=auth).get_json()
+    assert (record["status"], record["disclosed_by"], record["mitigation"]) == (
+        "disclosed", "speaker", "Reviewed by the chair.")
+    assert record["attested_at"] is not None
+    assert [(d["company"], d["relationship"], d["ended_on"]) for d in record["disclosures"]] == [
+        ("Bayer", "Consultant", None), ("Philips", "Research grant", ended)]
+    again = client.get(form).get_data(as_text=True)  # reopened: what is on record, to correct
+    assert 'value="Philips"' in again
+
+    assert client.post(form, data={"statement": "none", "attest": "yes"}).status_code == 303
+    assert client.get(f"/api/v1/events/{slug}/faculty/{speaker['id']}", headers=auth).get_json()["none"] is True
+
+    moved = client.patch(f"/api/v1/events/{slug}", headers=auth, json={"starts_at": iso(hours=-1)})
+    assert moved.status_code == 200, moved.get_json()
+    closed = client.post(form, data={"statement": "relationships", "company-0": "Bayer",
+                                     "relationship-0": "Consultant", "attest": "yes"})
+    assert closed.status_code == 409
+    assert client.get(f"/api/v1/events/{slug}/faculty/{speaker['id']}", headers=auth).get_json()["none"] is True
+    assert client.post(link_url, headers=auth, json={}).status_code == 409
+    assert client.get("/disclosure/fd_not-a-real-link").status_code == 404
+
+
+def test_sending_a_link_needs_an_email(client: FlaskClient, auth: dict[str, str]) -> None:
+    slug = _event_with_sessions(client, auth)["slug"]
+    planner = _add(client, auth, slug, {"name": "Prof Ben Ode", "role": "planner"})
+    refused = client.post(f"/api/v1/events/{slug}/faculty/{planner['id']}/disclosure-link", headers=auth,
+                          json={"send": True})
+    assert refused.status_code == 422 and "send" in refused.get_json()["error"]["fields"]
+
+
+def test_learners_read_every_statement_on_the_event_page_before_the_start(
+        client: FlaskClient, auth: dict[str, str]) -> None:
+    slug = _event_with_sessions(client, auth)["slug"]
+    _add(client, auth, slug, SPEAKER)
+    _add(client, auth, slug, {"name": "Prof Ben Ode", "role": "planner", "none": True})
+    _add(client, auth, slug, {"name": "Dr Cy Late", "role": "speaker", "sessions": ["S1"]})
+    page = client.get(f"/events/{slug}")
+    assert page.status_code == 200
+    text = " ".join(page.get_data(as_text=True).split())
+    assert "Faculty and disclosures" in text
+    assert "Dr Ada Quinn</strong>, speaker: Deep learning in chest CT" in text
+    assert "Siemens Healthineers: Consultant" in text and "Bayer: Speakers&#39; bureau" in text
+    assert "All relevant financial relationships have been mitigated." in text
+    assert "Prof Ben Ode has no relevant financial relationships with ineligible companies." in text
+    assert "Dr Cy Late</strong>, speaker: Opening. Disclosure not yet received." in text
+    assert SPEAKER["mitigation"] not in text and "ada@hospital.example" not in text
+
+
+def test_privacy_export_lists_a_speakers_disclosures_and_erasure_takes_their_address_and_link(
+        monkeypatch: pytest.MonkeyPatch, client: FlaskClient, auth: dict[str, str], other_token: str) -> None:
+    monkeypatch.setattr("registration.services.privacy._peer",  # registration's own part is under test
+                        lambda name, path, organisation_id, email: {"data": {}, "kept": []})
+    slug = _event_with_sessions(client, auth)["slug"]
+    speaker = _add(client, auth, slug, SPEAKER)
+    link = client.post(f"/api/v1/events/{slug}/faculty/{speaker['id']}/disclosure-link", headers=auth,
+                       json={}).get_json()["url"]
+    exported = client.get("/api/v1/privacy/export", headers=auth, query_string={"email": "ADA@hospital.example"})
+    assert exported.status_code == 200, exported.get_json()
+    [record] = exported.get_json()["registration"]["faculty"]
+    assert (record["event"], record["name"], record["email"], record["sessions"]) == (
+        slug, "Dr Ada Quinn", "ada@hospital.example", ["S2"])
+    assert [d["company"] for d in record["disclosures"]] == ["Siemens Healthineers", "Bayer"]
+    theirs = client.get("/api/v1/privacy/export", headers={"Authorization": f"Bearer {other_token}"},
+                        query_string={"email": "ada@hospital.example"}).get_json()
+    assert theirs["registration"]["faculty"] == []
+
+    erased = client.post("/api/v1/privacy/erase", headers=auth, json={"email": "ada@hospital.example"})
+    assert erased.status_code == 200, erased.get_json()
+    assert any("disclosure statement" in item["what"] for item in erased.get_json()["kept"])
+    assert client.get(_form(link)).status_code == 404
+    after = client.get(f"/api/v1/events/{slug}/faculty/{speaker['id']}", headers=auth).get_json()
+    assert (after["email"], after["name"], after["status"]) == (None, "Dr Ada Quinn", "disclosed")
+    assert client.get("/api/v1/privacy/export", headers=auth,
+                      query_string={"email": "ada@hospital.example"}).get_json()["registration"]["faculty"] == []

@@ -123,10 +123,23 @@ def _form_rows(member: FacultyMember, values: dict[str, Any] | None) -> list[dic
                  "ended_on": values.get(f"ended_on-{i}", "")} for i in range(MAX_RELATIONSHIPS)]
         rows = [row for row in rows if any(row.values())]
     else:
-        rows = [{"company": r.company, "relationship": r.relationship,
+        rows = [{"company": r.company, "relationship": r.nature,
                  "ended_on": r.ended_on.isoformat() if r.ended_on else ""} for r in member.relationships]
     blank = {"company": "", "relationship": "", "ended_on": ""}
     return (rows + [dict(blank) for _row in range(BLANK_ROWS)])[:MAX_RELATIONSHIPS]
+
+
+def _flat_errors(messages: dict[str, Any]) -> dict[str, list[str]]:
+    """A row's errors ({"disclosures": {0: {"company": [...]}}}) under the row's input ids ("company-0")."""
+    flat: dict[str, list[str]] = {}
+    for name, value in messages.items():
+        if name == "disclosures" and isinstance(value, dict):
+            for index, fields in value.items():
+                for field, problems in (fields.items() if isinstance(fields, dict) else [("company", fields)]):
+                    flat[f"{field}-{index}"] = list(problems)
+        else:
+            flat[name] = list(value) if isinstance(value, list) else [str(value)]
+    return flat
 
 
 def _no_store(body: str, status: int = 200) -> Any:
@@ -151,9 +164,9 @@ def speaker_form(secret: str) -> Any:
             faculty.speaker_statement(get_session(), member, data, now)
             return redirect(url_for("faculty_pages.speaker_form", secret=secret, saved=1), code=303)
         except ValidationError as exc:
-            errors, status = exc.normalized_messages(), 422
+            errors, status = _flat_errors(exc.normalized_messages()), 422
         except ApiError as exc:
-            errors, status = exc.fields or {"_form": [exc.message]}, exc.status
+            errors, status = _flat_errors(exc.fields or {"_form": [exc.message]}), exc.status
     return _no_store(render_template(
         "disclosure_form.html", member=member, event=member.event, open=faculty.link_is_open(member, now),
         rows=_form_rows(member, values), values=values, errors=errors, saved=request.args.get("saved") and request.method == "GET"), status)

@@ -20,6 +20,7 @@ from ..models import RegistrationStatus
 from ..schemas.registrations import NameCorrection, SignUpInput
 from ..services import calendar, capacity, receipts, signup
 from ..services import events as event_service
+from ..services import faculty as faculty_service
 from ..services.urls import manage_url, participant_url, public_domain
 from . import checkout
 from .lookups import attendee_registration, public_event
@@ -50,7 +51,8 @@ def event_page(slug: str) -> str:
     event = public_event(slug)
     now = utcnow()
     return render_template("event.html", event=event, refusal=event_service.registration_window_refusal(event, now),
-                           rates=event_service.rates_on_offer(event, now))
+                           rates=event_service.rates_on_offer(event, now),
+                           faculty=faculty_service.list_faculty(get_session(), event))
 
 
 def _form_payload(form: Any) -> dict[str, Any]:

@@ -195,3 +195,17 @@ def export_record(member: FacultyMember) -> dict[str, Any]:
             "disclosed_at": member.disclosed_at.isoformat() if member.disclosed_at else None,
             "disclosed_by": member.disclosed_by,
             "attested_at": member.attested_at.isoformat() if member.attested_at else None}
+
+
+def erase(session: Session, organisation_id: int, email: str) -> list[dict[str, str]]:
+    """Erasure takes the person's address and personal link away; their name and statement stay with
+    the events they taught at, as the record that disclosures were collected and shown to learners
+    (ACCME asks providers to keep activity records for six years). The answer says so."""
+    kept = []
+    for member in privacy_records(session, organisation_id, email):
+        member.email = member.email_key = member.link_token_hash = None
+        kept.append({"what": f"name and disclosure statement as {member.role} of event {member.event.slug}",
+                     "why": "accreditation requires a record that disclosures were collected and shown to learners",
+                     "until": "the accreditation retention period of the event's records"})
+    session.flush()
+    return kept

@@ -37,7 +37,7 @@ from ..models import (
     SeenSignature,
     StripeEvent,
 )
-from . import accounts, signup
+from . import accounts, faculty, signup
 
 PEERS = ("notifications", "certificates")
 ERASED_DOMAIN = "erased.invalid"
@@ -89,7 +89,9 @@ def export(session: Session, organisation_id: int, email: str) -> dict[str, Any]
         "email": email, "generated_at": utcnow().isoformat(),
         "registration": {"registrations": [_registration_record(r, session)
                                            for r in _registrations(session, organisation_id, email)],
-                         "organiser_account": _organiser_record(session, organisation_id, email)},
+                         "organiser_account": _organiser_record(session, organisation_id, email),
+                         "faculty": [faculty.export_record(member)
+                                     for member in faculty.privacy_records(session, organisation_id, email)]},
         **{name: _peer(name, "export", organisation_id, email)["data"] for name in PEERS},
     }
 
@@ -143,6 +145,7 @@ def erase(session: Session, organisation_id: int, email: str) -> dict[str, Any]:
     answers = {name: _peer(name, "erase", organisation_id, email) for name in PEERS}
     kept = [item for answer in answers.values() for item in answer["kept"]]
     kept.extend(_erase_organiser(session, organisation_id, email))
+    kept.extend(faculty.erase(session, organisation_id, email))
     registrations = _registrations(session, organisation_id, email)
     now = utcnow()
     for registration in registrations:
