@@ -43,16 +43,24 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(accreditor_reports.blp)
     api.register_blueprint(privacy_blueprint(privacy.export, privacy.erase))
     app.register_blueprint(public.blp)
+    from .blueprints import credentials as credential_pages
+    api.register_blueprint(credential_pages.api)
+    app.register_blueprint(credential_pages.pages)
     # Verification codes are printed and short: every request counts, and an unknown code also uses up
     # the failed-lookup budget shared with the certificate and participant links.
     init_rate_limits(app, database.engine, RateLimitCounter,
-                     lookups={"public.verify": settings.rate_limits.verification})
+                     lookups={"public.verify": settings.rate_limits.verification,
+                              "credentials.credential_by_code": settings.rate_limits.verification,
+                              "credentials.verify_page": settings.rate_limits.verification,
+                              "verify_api.verify": settings.rate_limits.verification})
     register_worker_cli(
         app, lambda: RoundRobin(dispatcher_for(database, settings, Outbox), JobRunner(app, database),
                                 PeriodicPurge(app, database, privacy.purge)),
         "the outbox dispatcher, the certificate jobs and the retention purge")
     register_purge_cli(app, database, privacy.purge)
     _register_demo_cli(app, settings)
+    from .cli import register_keys_cli
+    register_keys_cli(app)
     return app
 
 
@@ -74,3 +82,5 @@ def _register_demo_cli(app: Flask, settings: Settings) -> None:
             raise click.ClickException("The token in the token file is not known to registration.")
         with get_db().session_scope() as session:
             click.echo(f"Demo accreditation: {seed(session, organisation.id, organisation.name)}")
+            from .services import signing_keys
+            click.echo(f"Credential signing key: {signing_keys.kid(signing_keys.current(session, organisation.id))}")

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from suite_common.api import CSV, ORGANISER, SuiteBlueprint
 from suite_common.auth import current_organisation, organiser_required
 from suite_common.csvexport import csv_chunks, csv_response
-from suite_common.db import get_session, utcnow
+from suite_common.db import get_session
 from suite_common.errors import ApiError, not_found, validation_error
 from suite_common.events import organiser_event_required
 
-from ..models import AttendanceInterval, AttendanceReport, Certificate, Evaluation, IssueJob
+from ..models import AttendanceInterval, AttendanceReport, Evaluation, IssueJob
 from ..schemas.certificates import (
     AccreditationInput,
     AccreditationOutput,
@@ -343,14 +343,8 @@ def job(job_id: str) -> Any:
 @blp.response(200, CertificateOutput)
 @blp.alt_response(404, description="no such certificate in this organisation")
 def revoke(data: dict[str, Any], code: str) -> Any:
-    session = get_session()
-    certificate = session.scalar(select(Certificate).where(Certificate.code == issuing.normalise_code(code)[:20],
-                                                           Certificate.organisation_id == _org()))
-    if certificate is None:
-        raise not_found("certificate")
-    if certificate.revoked_at is None:
-        certificate.revoked_at, certificate.revoked_reason = utcnow(), data["reason"]
-    return certificates.with_links(certificate)
+    """Revokes for good; the certificate's signed credential then reads "revoked" in its status list."""
+    return certificates.with_links(certificates.revoke(get_session(), _org(), code, data["reason"]))
 
 
 @blp.route("/certificates/<code>/reissue", methods=["POST"])

@@ -4,6 +4,7 @@ from .attendance import AttendanceInterval, AttendanceReport, CheckIn, Evaluatio
 from .audit import AuditEntry
 from .base import Base
 from .certificate import Certificate, CertificateRevision, IssueJob
+from .credentials import SigningKey, StatusEntry, StatusList
 from .credit_system import CreditSystem
 from .guards import RateLimitCounter, SeenSignature
 from .identifier import LearnerIdentifier
@@ -12,4 +13,5 @@ from .presence import Claim, PresenceAttempt, PresenceCode, PresenceConfirmation
 
 __all__ = ["AuditEntry", "Accreditation", "AttendanceInterval", "AttendanceReport", "Base", "Certificate", "CertificateRevision",
            "CheckIn", "Claim", "CreditSystem", "Evaluation", "IssueJob", "LearnerIdentifier", "Outbox", "PresenceAttempt",
-           "PresenceCode", "PresenceConfirmation", "RateLimitCounter", "SeenSignature"]
+           "PresenceCode", "PresenceConfirmation", "RateLimitCounter", "SeenSignature", "SigningKey",
+           "StatusEntry", "StatusList"]

@@ -144,6 +144,9 @@ class CertificateOutput(Schema):
     revision = fields.Integer()
     download_url = fields.String()
     badge_url = fields.String()
+    credential_url = fields.String(metadata={
+        "description": "the signed Open Badges 3.0 credential (VC-JWT, application/vc+jwt), behind the same "
+                       "unguessable token as download_url"})
     verify_url = fields.String()
     revoked = fields.Boolean()
     revoked_reason = fields.String(allow_none=True)

@@ -8,9 +8,12 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from suite_common.db import utcnow
+from suite_common.errors import not_found
+
 from ..models import Certificate
 from . import accreditation as accreditation_service
-from . import issuing, registry
+from . import issuing, registry, status_list
 
 TOKEN_PATTERN_MAX = 64
 
@@ -19,6 +22,7 @@ def links(certificate: Certificate) -> dict[str, str]:
     base = current_app.extensions["suite_settings"].public_base_url
     return {"download_url": f"{base}/c/{certificate.download_token}",
             "badge_url": f"{base}/c/{certificate.download_token}/badge.json",
+            "credential_url": f"{base}/c/{certificate.download_token}/credential.jwt",
             "verify_url": f"{base}/verify/{certificate.code}"}
 
 
@@ -79,6 +83,8 @@ def verification(certificate: Certificate) -> dict[str, Any]:
     return {
         "valid": certificate.revoked_at is None,
         "participant": certificate.participant,
+        # The society that issued it, as printed on the certificate.
+        "issuer": certificate.snapshot["organisation_name"],
         "event": certificate.snapshot["event_title"],
         "event_dates": certificate.snapshot["event_dates"],
         "credits": certificate.snapshot["credits"],
@@ -88,6 +94,19 @@ def verification(certificate: Certificate) -> dict[str, Any]:
         "revoked": certificate.revoked_at is not None,
         "revision": certificate.revision,
     }
+
+
+def revoke(session: Session, organisation_id: int, code: str, reason: str) -> Certificate:
+    """Revokes the organisation's certificate (again: nothing changes) and sets its bit in the status list
+    that its signed credential points to, in the same transaction."""
+    certificate = session.scalar(select(Certificate).where(Certificate.code == issuing.normalise_code(code)[:20],
+                                                           Certificate.organisation_id == organisation_id))
+    if certificate is None:
+        raise not_found("certificate")
+    if certificate.revoked_at is None:
+        certificate.revoked_at, certificate.revoked_reason = utcnow(), reason
+        status_list.revoke(session, certificate)
+    return certificate
 
 
 def explain(session: Session, organisation_id: int, slug: str, registration_id: int | None) -> list[dict[str, Any]]:
