@@ -128,9 +128,11 @@ def test_production_refuses_to_start_on_default_secrets(monkeypatch: pytest.Monk
     assert "SERVICE_KEYS_NOTIFICATIONS" in str(refused.value)
     assert "DATABASE_URL" in str(refused.value)
     assert "STRIPE_API_KEY" in str(refused.value)
+    assert "INTEGRATIONS_KEY" in str(refused.value)
 
 
 def test_production_starts_with_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from suite_common.secretbox import new_key
     from suite_common.settings import Settings
 
     monkeypatch.setenv("SUITE_ENV", "production")
@@ -140,5 +142,6 @@ def test_production_starts_with_real_secrets(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://suite@db/registration")
     monkeypatch.setenv("STRIPE_API_KEY", "sk_live_" + "x" * 20)
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_" + "y" * 20)
+    monkeypatch.setenv("INTEGRATIONS_KEY", new_key())
     settings = Settings.from_env("registration")
     assert settings.production and settings.own_signing_key.startswith("registration-")

@@ -89,6 +89,14 @@ def enqueue_many(session: Session, model: type[OutboxMixin], rows: Iterable[Outb
         for row in rows], key=("idempotency_key",))
 
 
+def retry_after(response: Any) -> dt.timedelta | None:
+    """A 429's or 503's ``Retry-After`` in seconds (RFC 9110), capped at a day; None without one."""
+    value = (getattr(response, "headers", None) or {}).get("Retry-After", "")
+    if response.status_code not in (429, 503) or not str(value).strip().isdigit():
+        return None
+    return dt.timedelta(seconds=min(int(value), 24 * 3600))
+
+
 def backoff(attempts: int) -> dt.timedelta:
     """Exponential backoff with full jitter, capped, so a recovering service is not stampeded."""
     ceiling = min(MAX_BACKOFF_SECONDS, 2 ** min(attempts, 16))
@@ -133,6 +141,7 @@ class Dispatcher:
             target, method, path, body, key = row.target, row.method, row.path, row.body, row.idempotency_key
         outcome: bool | None
         error = None
+        not_before: dt.timedelta | None = None
         try:
             response = self.clients[target].request(method, path, json=body, idempotency_key=key)
             if response.status_code < 300:
@@ -145,6 +154,7 @@ class Dispatcher:
             else:
                 outcome = False
                 error = f"HTTP {response.status_code}"
+                not_before = retry_after(response)
         except requests.RequestException as exc:
             outcome = None
             error = f"{type(exc).__name__}: {target} unreachable"
@@ -156,7 +166,8 @@ class Dispatcher:
             if outcome:
                 row.delivered_at = utcnow()
             else:
-                row.next_attempt_at = utcnow() + backoff(row.attempts)
+                # Never before the other side's Retry-After (a rate limit: sooner is refused again).
+                row.next_attempt_at = utcnow() + max(backoff(row.attempts), not_before or dt.timedelta(0))
         return outcome
 
     def _release(self, row_ids: list[int]) -> None:

@@ -9,11 +9,15 @@ when a test makes one field by field, so the environment of that moment is what 
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from .secretbox import valid_key
 
 SERVICES = ("registration", "notifications", "certificates")
 DEV_SECRET_PREFIX = "dev-insecure-"
@@ -128,6 +132,33 @@ class StripeKeys:
         return "https://checkout.stripe.com"
 
 
+# Without INTEGRATIONS_KEY, outside production, secrets are encrypted with this key that anyone can
+# derive: fine for a laptop's demo data, refused in production (``Settings.check``).
+DEV_INTEGRATIONS_KEY = base64.urlsafe_b64encode(hashlib.sha256(f"{DEV_SECRET_PREFIX}integrations".encode())
+                                                .digest()).decode()
+ZOOM_API_BASE = "https://api.zoom.us/v2"
+ZOOM_OAUTH_BASE = "https://zoom.us"
+
+
+@dataclass(frozen=True)
+class ZoomSettings:
+    """Where Zoom is: the real one unless ``ZOOM_API_BASE``/``ZOOM_OAUTH_BASE`` point elsewhere
+    (``make run`` and the tests point both at the local stand-in, devtools/zoom_standin.py)."""
+
+    api_base: str = ZOOM_API_BASE
+    oauth_base: str = ZOOM_OAUTH_BASE
+    timeout: float = 15.0
+    # How long after webinar.ended the participants report is fetched: Zoom fills it in after the end.
+    report_delay_seconds: float = 600.0
+
+    @classmethod
+    def from_env(cls) -> ZoomSettings:
+        return cls(api_base=_env("ZOOM_API_BASE", ZOOM_API_BASE).rstrip("/"),
+                   oauth_base=_env("ZOOM_OAUTH_BASE", ZOOM_OAUTH_BASE).rstrip("/"),
+                   timeout=float(_env("ZOOM_TIMEOUT_SECONDS", "15")),
+                   report_delay_seconds=float(_env("ZOOM_REPORT_DELAY_SECONDS", "600")))
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     """Notifications' mail server and sender identity."""
@@ -182,6 +213,10 @@ class Settings:
     rate_limits: RateLimits = field(default_factory=RateLimits.from_env)
     stripe: StripeKeys = field(default_factory=StripeKeys.from_env)
     smtp: SmtpSettings = field(default_factory=SmtpSettings.from_env)
+    # Keys that encrypt integration secrets at rest (suite_common.secretbox): the first encrypts.
+    integrations_keys: tuple[str, ...] = field(
+        default_factory=lambda: _keys(_env("INTEGRATIONS_KEY", DEV_INTEGRATIONS_KEY)))
+    zoom: ZoomSettings = field(default_factory=ZoomSettings.from_env)
 
     @property
     def production(self) -> bool:
@@ -227,7 +262,11 @@ class Settings:
         return settings
 
     def check(self) -> None:
-        """Refuse to run in production on defaults a stranger could know."""
+        """Refuse to run in production on defaults a stranger could know, and anywhere on a key that
+        cannot work (found at start-up, not at the first secret someone saves)."""
+        if not all(valid_key(key) for key in self.integrations_keys):
+            raise ConfigurationError("INTEGRATIONS_KEY must hold Fernet keys (32 bytes, URL-safe base64), "
+                                     "comma-separated")
         if not self.production:
             return
         problems = []
@@ -236,6 +275,9 @@ class Settings:
         for name, keys in self.service_keys.items():
             if not keys or any(k.startswith(DEV_SECRET_PREFIX) or len(k) < 32 for k in keys):
                 problems.append(f"SERVICE_KEYS_{name.upper()} must hold random keys of at least 32 characters")
+        if self.service == "registration" and DEV_INTEGRATIONS_KEY in self.integrations_keys:
+            problems.append("INTEGRATIONS_KEY must be set (python -c 'from suite_common.secretbox import new_key; "
+                            "print(new_key())')")
         if self.database_url.startswith("sqlite"):
             problems.append("DATABASE_URL must point to PostgreSQL in production")
         if self.service == "registration" and (self.stripe.api_key == STRIPE_STANDIN_KEY

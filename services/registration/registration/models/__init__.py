@@ -10,5 +10,6 @@ from .organiser import ConsoleSession, OrganiserAccount, Role, SignInLink
 from .outbox import Outbox
 from .payment import Document, DocumentCounter, StripeEvent
 from .registration import Registration, RegistrationStatus
+from .zoom import ZoomConnection, ZoomRegistrant
 
-__all__ = ["AuditEntry", "MAX_ID", "ApiToken", "Base", "ConsoleSession", "OrganiserAccount", "Role", "SignInLink", "DiscountCode", "DisclosureStatus", "Document", "DocumentCounter", "Event", "EventSession", "FacultyMember", "FacultyRole", "FinancialRelationship", "Member", "Organisation", "Outbox", "Rate", "RateLimitCounter", "Registration", "RegistrationStatus", "RegistrationWorkshop", "SeenSignature", "StripeEvent"]
+__all__ = ["AuditEntry", "MAX_ID", "ApiToken", "Base", "ConsoleSession", "OrganiserAccount", "Role", "SignInLink", "DiscountCode", "DisclosureStatus", "Document", "DocumentCounter", "Event", "EventSession", "FacultyMember", "FacultyRole", "FinancialRelationship", "Member", "Organisation", "Outbox", "Rate", "RateLimitCounter", "Registration", "RegistrationStatus", "RegistrationWorkshop", "SeenSignature", "StripeEvent", "ZoomConnection", "ZoomRegistrant"]

@@ -41,6 +41,8 @@ class Event(Base):
     currency: Mapped[str] = mapped_column(String(3))
     venue: Mapped[str | None] = mapped_column(String(300))
     join_url: Mapped[str | None] = mapped_column(String(500))
+    # The Zoom webinar whose registrants the confirmed registrations become (services/zoom/registrants.py).
+    zoom_webinar_id: Mapped[str | None] = mapped_column(String(30))
     description: Mapped[str | None] = mapped_column(Text)
     registration_opens_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     registration_closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
