@@ -27,7 +27,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         introspecting_resolver(settings), Path(__file__).parent / "migrations", SeenSignature,
     )
     init_event_lookup(app, registration_lookup(settings))
-    init_branding(app, RemoteBranding.from_settings(settings))
+    branding = RemoteBranding.from_settings(settings)
+    init_branding(app, branding)
 
     from .blueprints import internal_api, organiser_api
     from .models import AuditEntry as _AuditEntry
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(organiser_api.blp)
     api.register_blueprint(privacy_blueprint(privacy.export, privacy.erase))
 
-    register_worker_cli(app, lambda: RoundRobin(Sender(database, settings.smtp),
+    register_worker_cli(app, lambda: RoundRobin(Sender(database, settings.smtp, branding=branding.branding),
                                                 PeriodicPurge(app, database, privacy.purge)),
                         "the SMTP sender and the retention purge")
     register_purge_cli(app, database, privacy.purge)

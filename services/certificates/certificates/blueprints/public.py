@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from suite_common.auth import check_participant_token
+from suite_common.branding import branding_source, show_branding_of
 from suite_common.db import get_session, utcnow
 from suite_common.errors import wants_json
 from suite_common.forms import protect_forms
@@ -22,7 +23,9 @@ protect_forms(blp)
 
 def pdf_data(certificate: Any, accreditation: Any) -> CertificateData:
     """The page from the certificate's snapshot: one printed credit system in the single-system layout
-    (whichever system it is), several each with its own name, credits, sessions and statement."""
+    (whichever system it is), several each with its own name, credits, sessions and statement. The logo
+    is the accreditation's own when it has one (an event's accreditor may require its mark), else the
+    society's branding logo."""
     printed = certificate.snapshot
     systems = [PrintedSystem(name=s["name"], body=s["body"], credits=Decimal(s["credits"]), statement=s["statement"],
                              sessions=[(title, Decimal(c)) for title, c in s["sessions"]])
@@ -35,10 +38,16 @@ def pdf_data(certificate: Any, accreditation: Any) -> CertificateData:
         signatory_name=printed["signatory_name"], signatory_title=printed["signatory_title"],
         organisation_name=printed["organisation_name"], issued_on=dt.date.fromisoformat(printed["issued_on"]),
         verification_code=certificate.code, verify_url=certificates.links(certificate)["verify_url"],
-        logo_png=accreditation.logo_png if accreditation else None,
+        logo_png=(accreditation.logo_png if accreditation and accreditation.logo_png
+                  else _society_logo(certificate.organisation_id)),
         signature_png=accreditation.signature_png if accreditation else None,
         revision=certificate.revision, sessions=lead.sessions,
     )
+
+
+def _society_logo(organisation_id: int) -> bytes | None:
+    logo = branding_source().logo(organisation_id)
+    return logo.data if logo else None
 
 
 def _certificate_or_404(token: str) -> Any:
@@ -68,14 +77,17 @@ def badge(token: str) -> Response:
     return response
 
 
-@blp.get("/verify/<code>")
+@blp.get("/verify/", defaults={"code": ""})
+@blp.get("/verify/<path:code>")
 def verify(code: str) -> Any:
-    """Anyone with the code (printed, or in the QR) can check a certificate; unknown codes reveal nothing."""
-    certificate = certificates.by_code(get_session(), code)
+    """Anyone with the code (printed, or in the QR) can check a certificate; unknown codes reveal nothing.
+    Any path under /verify/ (a code mistyped with a slash, none at all) gets this page, not a bare 404."""
+    certificate = certificates.by_code(get_session(), code) if code else None
     if certificate is None:
         if wants_json():
             return jsonify(valid=False, error={"code": "not_found", "message": "No certificate has this code."}), 404
         return render_template("verify.html", found=None, code=code[:20]), 404
+    show_branding_of(certificate.organisation_id)
     result = certificates.verification(certificate)
     if wants_json():
         return jsonify(result)
@@ -96,6 +108,7 @@ def participant(slug: str, token: str) -> Any:
     if found is None or found[1] != slug:
         abort(404, description="This link is not valid.")
     person, _slug, organisation_id = found
+    show_branding_of(organisation_id)
     confirmed = person.status == "confirmed"
     now = utcnow()
     action = request.form.get("action", "evaluation") if request.method == "POST" else None

@@ -139,10 +139,12 @@ def _ready_mail(certificate: Certificate, person: registry.Person) -> OutboxRow:
                 "organisation_id": certificate.organisation_id, "event": certificate.event_slug,
                 "context": {
                     "event": {"title": certificate.snapshot["event_title"]},
-                    "attendee": {"given_name": person.given_name, "family_name": person.family_name},
+                    "attendee": {"given_name": person.given_name, "family_name": person.family_name,
+                                 "family_name_first": person.family_name_first},
                     "certificate": {"credits": lead_system(certificate.snapshot)["credits"],
                                     "body": lead_system(certificate.snapshot)["body"], "code": certificate.code,
                                     "download_url": _public(f"/c/{certificate.download_token}"),
+                                    "credential_url": _public(f"/c/{certificate.download_token}/credential.jwt"),
                                     "verify_url": _public(f"/verify/{certificate.code}")},
                 },
             }}

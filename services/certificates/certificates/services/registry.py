@@ -15,6 +15,7 @@ from suite_common.client import ServiceClient
 from suite_common.emails import loose_email_key
 from suite_common.errors import not_found
 from suite_common.events import owned_event
+from suite_common.names import full_name
 
 from .credits import Session as CreditSession
 
@@ -43,6 +44,8 @@ class Person:
     family_name: str
     status: str
     ticket_code: str
+    # The person's name order (王 芳: family name first), as registration keeps it.
+    family_name_first: bool = False
     # From the attendee form's answers, when it asked (the accreditor's summary counts participants by them).
     country: str | None = None
     profession: str | None = None
@@ -53,7 +56,8 @@ class Person:
 
     @property
     def name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
+        """The name as the certificate prints it, in the person's order."""
+        return full_name(self.given_name, self.family_name, self.family_name_first)
 
 
 def _client() -> ServiceClient:
@@ -85,6 +89,7 @@ def _event(data: dict[str, Any]) -> EventInfo:
 def _person(data: dict[str, Any]) -> Person:
     return Person(id=data["id"], email=data["email"], given_name=data["given_name"],
                   family_name=data["family_name"], status=data["status"], ticket_code=data["ticket_code"],
+                  family_name_first=data.get("family_name_first", False),
                   country=data.get("country"), profession=data.get("profession"))
 
 

@@ -22,6 +22,8 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from suite_common.branding import Branding
+from suite_common.names import full_name, written_family_first
 from suite_common.i18n import DEFAULT_LANGUAGE, SHARED_TRANSLATIONS, compiled_translations, format_number, supported
 from suite_common.plural import plural_count
 
@@ -113,21 +115,45 @@ def _compiled(kind: str, source: str, language: str = DEFAULT_LANGUAGE) -> Templ
 _LAYOUT = (TEMPLATE_DIR / "_layout.html").read_text(encoding="utf-8")
 
 
-def render(wording: Wording, context: dict[str, Any], sender_name: str, language: str | None = None) -> Rendered:
-    """The mail in ``language`` (one the suite speaks; anything else, or none, is English)."""
+# The society's signature under every plain-text mail: its name, footer (address, registered numbers)
+# and privacy policy; the HTML layout shows the same.
+_TEXT_FOOTER = ("\n-- \n{{ branding.display_name }}\n{% if branding.footer_text %}{{ branding.footer_text }}\n{% endif %}"
+                "{% if branding.privacy_url %}{{ _('Privacy policy') }}: {{ branding.privacy_url }}\n{% endif %}")
+
+
+def render(wording: Wording, context: dict[str, Any], sender_name: str, language: str | None = None,
+           branding: Branding | None = None) -> Rendered:
+    """The mail in ``language`` (one the suite speaks; anything else, or none, is English), under the
+    society's ``branding`` when the message belongs to an organisation (its name, colour and footer)."""
     language = supported(language) or DEFAULT_LANGUAGE
+    context = _with_full_name(context)
     try:
         subject = " ".join(_compiled("text", wording.subject, language).render(context).split())
         text = _compiled("text", wording.text, language).render(context)
         content = _compiled("html", wording.html, language).render(context) if wording.html else _plain_to_html(text)
+        if branding is not None and branding.display_name:
+            text = text.rstrip("\n") + "\n" + _compiled("text", _TEXT_FOOTER, language).render(branding=branding)
         html = _compiled("html", _LAYOUT, language).render(subject=subject, content=Markup(content),
-                                                           sender_name=sender_name)
+                                                           sender_name=sender_name, branding=branding)
     except TemplateError as exc:
         location = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
         raise RenderError(f"{type(exc).__name__}: {exc.message}{location}") from exc
     if not subject:
         raise RenderError("The subject is empty.")
     return Rendered(subject, text, html)
+
+
+def _with_full_name(context: dict[str, Any]) -> dict[str, Any]:
+    """The attendee's name as printed, in their order (王 芳, family name first, when they chose it or
+    their name is written in Han, kana or Hangul): the wording says ``attendee.full_name``, and a
+    message queued before senders sent ``family_name_first`` still renders."""
+    attendee = context.get("attendee")
+    if not isinstance(attendee, dict) or "full_name" in attendee:
+        return context
+    given, family = str(attendee.get("given_name", "")), str(attendee.get("family_name", ""))
+    first = attendee.get("family_name_first")
+    name = full_name(given, family, written_family_first(given, family) if first is None else bool(first))
+    return {**context, "attendee": {**attendee, "full_name": name}}
 
 
 def _plain_to_html(text: str) -> str:

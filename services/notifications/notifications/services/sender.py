@@ -24,6 +24,7 @@ import logging
 import smtplib
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import encoders, policy
 from email.header import Header
@@ -35,6 +36,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 
 from sqlalchemy import bindparam, or_, select, update
 
+from suite_common.branding import Branding
 from suite_common.db import Database, is_postgresql, utcnow
 from suite_common.outbox import backoff
 from suite_common.settings import SmtpSettings
@@ -50,16 +52,18 @@ class PermanentFailure(Exception):
     """Retrying cannot help: the message is marked failed with this reason."""
 
 
-def build_email(message: Message, wording: Wording, settings: SmtpSettings) -> Mail:
+def build_email(message: Message, wording: Wording, settings: SmtpSettings, branding: Branding | None = None) -> Mail:
     """The mail as MIME, built with ``email.mime`` (compat32 headers).
 
     The ``EmailMessage`` API parses every header it is given and re-encodes each part, which made
     building a mail cost more than sending it; here headers are set as they are (RFC 2047 only
     for non-ASCII text) and the recipient, already validated when the message was accepted, is
-    still parsed once so a bad address fails permanently.
+    still parsed once so a bad address fails permanently. With the society's ``branding`` the mail
+    carries its name (also as the From display name; the address stays the suite's, which SPF and
+    DKIM vouch for) and its reply-to address.
     """
     try:
-        rendered = render(wording, message.context, _sender_name(settings.mail_from), message.language)
+        rendered = render(wording, message.context, _sender_name(settings.mail_from), message.language, branding)
     except RenderError as exc:
         raise PermanentFailure(f"template does not render: {exc}") from exc
     try:
@@ -79,7 +83,9 @@ def build_email(message: Message, wording: Wording, settings: SmtpSettings) -> M
             part.add_header("Content-Disposition", "attachment", filename=attachment["filename"])
             email.attach(part)
     email["Subject"] = _header_text(rendered.subject)
-    email["From"] = _from_header(settings.mail_from)
+    email["From"] = _from_header(settings.mail_from, branding.display_name if branding else None)
+    if branding is not None and branding.reply_to:
+        email["Reply-To"] = _header_text(branding.reply_to)
     email["To"] = _header_text(message.recipient)
     email["Date"] = format_datetime(utcnow())
     email["Message-ID"] = message.message_id
@@ -100,8 +106,9 @@ def _sender_name(mail_from: str) -> str:
 
 
 @functools.cache
-def _from_header(mail_from: str) -> str:
-    return formataddr(parseaddr(mail_from), "utf-8")
+def _from_header(mail_from: str, display_name: str | None = None) -> str:
+    name, address = parseaddr(mail_from)
+    return formataddr((display_name or name, address), "utf-8")
 
 
 _WIRE = policy.compat32.clone(linesep="\r\n")
@@ -141,9 +148,12 @@ class Batch:
 
 
 class Sender:
-    def __init__(self, database: Database, settings: SmtpSettings, batch_size: int = 50) -> None:
+    def __init__(self, database: Database, settings: SmtpSettings, batch_size: int = 50,
+                 branding: Callable[[int], Branding | None] | None = None) -> None:
         self.database = database
         self.settings = settings
+        # The society's look per organisation (registration's, cached): None sends mails unbranded.
+        self.branding = branding
         self.batch_size = batch_size
         self.stopping = threading.Event()
 
@@ -227,7 +237,10 @@ class Sender:
         built = []
         for message in batch.messages:
             try:
-                built.append((message, build_email(message, batch.wordings[wording_key(message)], self.settings)))
+                branding = (self.branding(message.organisation_id)
+                            if self.branding is not None and message.organisation_id is not None else None)
+                built.append((message, build_email(message, batch.wordings[wording_key(message)], self.settings,
+                                                   branding)))
             except PermanentFailure as exc:
                 self._record(message.id, MessageStatus.FAILED, str(exc))
         return built

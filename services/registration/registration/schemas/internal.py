@@ -35,6 +35,7 @@ class Attendee(Schema):
     email = fields.String()
     given_name = fields.String(metadata={"description": "as the attendee last corrected it"})
     family_name = fields.String()
+    family_name_first = fields.Boolean(metadata={"description": "print the family name first (王 芳)"})
     ticket_code = fields.String()
     updated_at = fields.AwareDateTime()
     # The attendee form's answers that certificates' accreditor summary counts participants by.

@@ -31,6 +31,9 @@ class SignUpInput(Schema):
                             metadata={"description": "codes of the workshops chosen (sessions with is_workshop)"})
     announcements = StrictBoolean(load_default=False,
                                   metadata={"description": "optional consent to announcements about the event"})
+    family_name_first = StrictBoolean(allow_none=True, load_default=None, metadata={
+        "description": "print the name family name first (王 芳); default: by the script of the name "
+                       "(Han, kana and Hangul family name first)"})
 
     @validates("answers")
     def _answers_small(self, value: dict[str, Any], **_: Any) -> None:
@@ -66,6 +69,8 @@ class RegistrationOutput(Schema):
     email = fields.String()
     given_name = fields.String()
     family_name = fields.String()
+    family_name_first = fields.Boolean()
+    full_name = fields.String(metadata={"description": "the name as printed, in the person's order"})
     rate = fields.Function(lambda r: r.rate.code)
     member_number = fields.String(allow_none=True, metadata={"description": "as given at sign-up"})
     approved_at = fields.AwareDateTime(allow_none=True)

@@ -48,7 +48,8 @@ def event_context(event: Event) -> dict[str, Any]:
 def base_context(registration: Registration, position: int | None = None) -> dict[str, Any]:
     return {
         "event": event_context(registration.event),
-        "attendee": {"given_name": registration.given_name, "family_name": registration.family_name},
+        "attendee": {"given_name": registration.given_name, "family_name": registration.family_name,
+                     "family_name_first": registration.family_name_first, "full_name": registration.full_name},
         "registration": {"reference": registration.reference, "status": registration.status,
                          "rate": registration.rate.name, "manage_url": manage_url(registration),
                          "waitlist_position": position},

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from suite_common.db import insert_ignoring_conflicts, utcnow
 from suite_common.emails import email_key
 from suite_common.errors import ApiError, not_found, validation_error
+from suite_common.names import written_family_first
 
 from ..models import Event, EventSession, Registration, RegistrationStatus, RegistrationWorkshop
 from . import capacity, lifecycle, members, notify, payments, pricing
@@ -119,6 +120,7 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
         "payment_method": "card" if amount_due > 0 else None,
         "email": data["email"].strip(), "email_normalised": email_normalised, "member_number": member_number,
         "given_name": data["given_name"], "family_name": data["family_name"], "answers": data.get("answers") or {},
+        "family_name_first": name_order(data),
         "amount_paid": 0, "currency": rate.currency, "consent_at": now,
         "consent_version": consent_version(event.consent_text), "idempotency_key": idempotency_key,
         "request_fingerprint": request_fingerprint if idempotency_key else None, "created_at": now, "updated_at": now,
@@ -204,6 +206,12 @@ def cancel(session: Session, registration: Registration) -> list[Registration]:
     payments.refund(session, registration, cancelled.refund, "cancelled under the event's policy")
     notify.queue(session, cancelled.mails)
     return cancelled.promoted
+
+
+def name_order(data: dict[str, Any]) -> bool:
+    """Family name first when the person said so; when they did not, by the script of the name."""
+    chosen = data.get("family_name_first")
+    return written_family_first(data["given_name"], data["family_name"]) if chosen is None else bool(chosen)
 
 
 def correct_name(session: Session, registration: Registration, given_name: str, family_name: str) -> None:
