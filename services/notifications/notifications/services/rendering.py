@@ -23,8 +23,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from suite_common.branding import Branding
-from suite_common.names import full_name, written_family_first
 from suite_common.i18n import DEFAULT_LANGUAGE, SHARED_TRANSLATIONS, compiled_translations, format_number, supported
+from suite_common.names import full_name, written_family_first
 from suite_common.plural import plural_count
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "mail"
