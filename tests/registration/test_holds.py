@@ -133,7 +133,7 @@ def test_a_late_payment_whose_workshop_went_to_someone_else_is_refunded_and_take
     reference = first.reference
     assert cancellation_mails(registration_app, first) == {
         f"reg:{reference}:cancelled:hold_expired": ("hold_expired", None),
-        f"reg:{reference}:cancelled:paid_too_late": ("paid_too_late", "EUR 320.00")}  # 10% off the rate, not the workshop
+        f"reg:{reference}:cancelled:paid_too_late": ("paid_too_late", "€320.00")}  # 10% off the rate, not the workshop
     assert counts(registration_app, slug) == (1, 1, 0), "the refused payment left no seat, workshop seat or use taken"
 
 

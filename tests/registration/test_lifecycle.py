@@ -269,7 +269,7 @@ def test_a_payment_whose_seat_went_to_someone_else_is_refunded_in_full_and_takes
     assert (holder.status, holder.cancelled_at, holder.paid_at) == ("refunded", LATER, LATER)
     assert paid.refund == holder.amount_due == 27000
     assert kinds(paid.mails, holder) == ["0:cancelled:paid_too_late"]
-    assert paid.mails[0]["body"]["context"]["refund"] == {"amount": "EUR 270.00"}
+    assert paid.mails[0]["body"]["context"]["refund"] == {"amount": "€270.00"}
     assert (seats(db_session, event), code_uses(db_session)) == (1, 0)
 
 
@@ -332,7 +332,7 @@ def test_cancelling_a_paid_seat_refunds_what_the_policy_gives(db_session, org_id
     cancelled = lifecycle.cancel(db_session, person, LATER)
     assert (person.status, cancelled.refund, seats(db_session, event)) == (status, refund, 0)
     amount = cancelled.mails[0]["body"]["context"]["refund"]["amount"]
-    assert amount == (f"EUR {refund / 100:.2f}" if refund else None)
+    assert amount == (f"€{refund / 100:.2f}" if refund else None)
 
 
 def test_only_the_lifecycle_assigns_a_status(db_session, org_id):

@@ -1,12 +1,19 @@
-"""Calendar files (RFC 5545) for a registration, built with the icalendar library."""
+"""Calendar files (RFC 5545) for a registration, built with the icalendar library.
+
+Written in the registration's language: the description through the catalog, and SUMMARY and
+DESCRIPTION carry RFC 5545's LANGUAGE parameter (section 3.2.10) so a calendar knows what it shows.
+"""
 from __future__ import annotations
 
+from flask_babel import gettext
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
 
 from suite_common.db import utcnow
+from suite_common.i18n import DEFAULT_LANGUAGE, in_language
 
 from ..models import Registration
+from .zoom.registrants import personal_join_url
 
 PRODID = "-//Imaging Events Suite//Registration//EN"
 
@@ -28,12 +35,17 @@ def registration_calendar(registration: Registration, domain: str, manage_url: s
     entry.add("dtstamp", utcnow())
     entry.add("dtstart", event.starts_at)
     entry.add("dtend", event.ends_at)
-    entry.add("summary", event.title)
+    language = registration.language or DEFAULT_LANGUAGE
+    entry.add("summary", event.title, parameters={"LANGUAGE": language})
     entry.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    location = event.join_url if event.kind == "webinar" and event.join_url else event.venue
+    join_url = personal_join_url(registration) or event.join_url
+    location = join_url if event.kind == "webinar" and join_url else event.venue
     if location:
         entry.add("location", location)
-    entry.add("description", f"Your registration {registration.reference}. Manage it at {manage_url}")
+    with in_language(language):
+        description = gettext("Your registration %(reference)s. Manage it at %(url)s",
+                              reference=registration.reference, url=manage_url)
+    entry.add("description", description, parameters={"LANGUAGE": language})
     entry.add("url", manage_url)
     calendar.add_component(entry)
     return calendar.to_ical()

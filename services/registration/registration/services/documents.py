@@ -7,6 +7,11 @@ VAT is worked out once, on the document's total, with ``money.vat_breakdown``: l
 printed as charged (gross when prices include VAT), and the Net / VAT / Total below them always
 add up.
 
+Every label is in the document's language (``DocumentData.language``, the registration's, kept with
+the issued content): ``render_document`` translates through Flask-Babel's ``gettext`` inside
+``in_language``, which without an application (a script, a unit test) leaves the English words; dates
+and amounts are written per locale with Babel (English keeps "6 December 2026" and "EUR 1,234.50").
+
 Names and addresses print in any script our members use, with the suite's shipped fonts
 (``suite_common.fonts``); a text with a character no shipped font has is refused
 (``UnprintableText``) rather than printed with a blank box.
@@ -21,6 +26,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal, NamedTuple
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from flask import has_app_context
+from flask_babel import gettext, lazy_gettext
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -40,6 +49,8 @@ from reportlab.platypus import (
 )
 
 from suite_common.fonts import SANS, SANS_BOLD, draw_text, markup, missing_glyphs, text_width
+from suite_common.i18n import currency_decimals, in_language
+from suite_common.i18n import format_money as format_money_in
 from suite_common.pdf import ACCENT, INK, MUTED, UnprintableText, english_date, paragraph, paragraph_style
 
 from .money import Breakdown, check_currency, check_int, check_rate, format_money, format_rate, vat_breakdown
@@ -48,7 +59,8 @@ __all__ = ["KINDS", "Buyer", "DocumentData", "Line", "Seller", "UnprintableText"
 
 Kind = Literal["receipt", "invoice", "credit_note"]
 KINDS: tuple[str, ...] = ("receipt", "invoice", "credit_note")
-TITLES = {"receipt": "Receipt", "invoice": "Invoice", "credit_note": "Credit note"}
+TITLES = {"receipt": lazy_gettext("Receipt"), "invoice": lazy_gettext("Invoice"),
+          "credit_note": lazy_gettext("Credit note")}
 
 
 # --- the data ----------------------------------------------------------------------------------
@@ -117,6 +129,8 @@ class DocumentData:
     bank_details: Sequence[str] = ()
     refers_to: str | None = None
     note: str | None = None
+    # The attendee's language (suite_common.i18n): documents issued before languages existed are English.
+    language: str = "en"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -143,8 +157,8 @@ class DocumentData:
 
     @property
     def title(self) -> str:
-        """"Receipt", "Invoice" or "Credit note"."""
-        return TITLES[self.kind]
+        """"Receipt", "Invoice" or "Credit note", in the language being rendered."""
+        return str(TITLES[self.kind])
 
     @property
     def amount(self) -> int:
@@ -230,20 +244,21 @@ def _header(data: DocumentData) -> Table:
     left: list[Flowable] = [paragraph(seller.name, SELLER_NAME), Spacer(0, 1.5 * mm)]
     details = list(seller.address)
     if seller.vat_number:
-        details.append(f"VAT no. {seller.vat_number}")
+        details.append(gettext("VAT no. %(number)s", number=seller.vat_number))
     if seller.email:
         details.append(seller.email)
     left.append(_lines(details, BODY))
 
-    number_label = {"receipt": "Receipt no.", "invoice": "Invoice no.", "credit_note": "Credit note no."}[data.kind]
-    meta = [(number_label, data.number), ("Date of issue", english_date(data.issued_on))]
+    number_label = {"receipt": gettext("Receipt no."), "invoice": gettext("Invoice no."),
+                    "credit_note": gettext("Credit note no.")}[data.kind]
+    meta = [(number_label, data.number), (gettext("Date of issue"), _date(data.issued_on, data.language))]
     if data.kind == "credit_note":
-        meta.append(("Refers to invoice", data.refers_to or ""))
+        meta.append((gettext("Refers to invoice"), data.refers_to or ""))
     if data.kind == "invoice" and data.due_on and not data.paid_on:
-        meta.append(("Due date", english_date(data.due_on)))
-    meta.append(("Registration ref.", data.reference))
+        meta.append((gettext("Due date"), _date(data.due_on, data.language)))
+    meta.append((gettext("Registration ref."), data.reference))
     if data.buyer.purchase_order:
-        meta.append(("Your order no.", data.buyer.purchase_order))
+        meta.append((gettext("Your order no."), data.buyer.purchase_order))
     meta_width = 72 * mm
     meta_table = _plain_table([[paragraph(label, META_LABEL), paragraph(value, META_VALUE)] for label, value in meta],
                               [28 * mm, meta_width - 28 * mm])
@@ -258,38 +273,54 @@ def _header(data: DocumentData) -> Table:
 def _parties(data: DocumentData) -> Table:
     """Buyer on the left, the event on the right."""
     buyer = data.buyer
-    label = {"receipt": "RECEIVED FROM", "invoice": "BILL TO", "credit_note": "CREDIT TO"}[data.kind]
+    label = {"receipt": gettext("RECEIVED FROM"), "invoice": gettext("BILL TO"),
+             "credit_note": gettext("CREDIT TO")}[data.kind]
     left: list[Flowable] = [paragraph(label, LABEL), Spacer(0, 1 * mm), paragraph(buyer.name, BUYER_NAME)]
     details = list(buyer.address)
     if buyer.vat_number:
-        details.append(f"VAT no. {buyer.vat_number}")
+        details.append(gettext("VAT no. %(number)s", number=buyer.vat_number))
     if buyer.email:
         details.append(buyer.email)
     if details:
         left.append(_lines(details, BODY))
     right: list[Flowable] = [
-        paragraph("EVENT", LABEL), Spacer(0, 1 * mm), paragraph(data.event_title, BODY_BOLD), paragraph(data.event_dates, BODY),
+        paragraph(gettext("EVENT"), LABEL), Spacer(0, 1 * mm), paragraph(data.event_title, BODY_BOLD), paragraph(data.event_dates, BODY),
     ]
     half = (CONTENT_WIDTH - 8 * mm) / 2
     return _plain_table([[left, "", right]], [half, 8 * mm, half])
 
 
-def _figure(amount: int, currency: str) -> str:
+def _date(value: date, language: str) -> str:
+    """"6 December 2026" in English (as before languages), else the locale's long date ("6. Dezember 2026")."""
+    return english_date(value) if language == "en" else format_date(value, "long", locale=language)
+
+
+def _money(amount: int, currency: str, language: str) -> str:
+    """"EUR 1,234.50" in English (as accounts departments read it), else the locale's ("1.234,50 €")."""
+    return format_money(amount, currency) if language == "en" else format_money_in(amount, currency, language)
+
+
+def _figure(amount: int, currency: str, language: str) -> str:
     """``amount`` without its currency code, for a column whose heading names the currency."""
-    return format_money(amount, currency).removeprefix(f"{currency} ")
+    if language == "en":
+        return format_money(amount, currency).removeprefix(f"{currency} ")
+    decimals = currency_decimals(currency)
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(Decimal(amount).scaleb(-decimals), format=pattern, locale=language)
 
 
 def _lines_table(data: DocumentData, sign: int) -> Table:
     money = data.currency
     rows: list[list[object]] = [[
-        paragraph("Description", HEAD), paragraph("Qty", HEAD_RIGHT),
-        paragraph(f"Unit price ({money})", HEAD_RIGHT), paragraph(f"Amount ({money})", HEAD_RIGHT),
+        paragraph(gettext("Description"), HEAD), paragraph(gettext("Qty"), HEAD_RIGHT),
+        paragraph(gettext("Unit price (%(currency)s)", currency=money), HEAD_RIGHT),
+        paragraph(gettext("Amount (%(currency)s)", currency=money), HEAD_RIGHT),
     ]]
     for line in data.lines:
         rows.append([
             paragraph(line.description, CELL), paragraph(str(line.quantity), CELL_RIGHT),
-            paragraph(_figure(sign * line.unit_amount, money), CELL_RIGHT),
-            paragraph(_figure(sign * line.amount, money), CELL_RIGHT),
+            paragraph(_figure(sign * line.unit_amount, money, data.language), CELL_RIGHT),
+            paragraph(_figure(sign * line.amount, money, data.language), CELL_RIGHT),
         ])
     widths = [CONTENT_WIDTH - 12 * mm - 32 * mm - 34 * mm, 12 * mm, 32 * mm, 34 * mm]
     table = Table(rows, colWidths=widths, repeatRows=1)
@@ -308,12 +339,13 @@ def _lines_table(data: DocumentData, sign: int) -> Table:
 
 def _totals_table(data: DocumentData, sign: int) -> Table:
     net, vat, gross = data.breakdown
-    money = data.currency
+    money, language = data.currency, data.language
     rows = [
-        [paragraph("Net (excl. VAT)", CELL), paragraph(format_money(sign * net, money), CELL_RIGHT)],
-        [paragraph(f"VAT {format_rate(data.vat_rate)}", CELL), paragraph(format_money(sign * vat, money), CELL_RIGHT)],
-        [paragraph("Total credited" if sign < 0 else "Total", TOTAL_LABEL),
-         paragraph(format_money(sign * gross, money), TOTAL_VALUE)],
+        [paragraph(gettext("Net (excl. VAT)"), CELL), paragraph(_money(sign * net, money, language), CELL_RIGHT)],
+        [paragraph(gettext("VAT %(rate)s", rate=format_rate(data.vat_rate)), CELL),
+         paragraph(_money(sign * vat, money, language), CELL_RIGHT)],
+        [paragraph(gettext("Total credited") if sign < 0 else gettext("Total"), TOTAL_LABEL),
+         paragraph(_money(sign * gross, money, language), TOTAL_VALUE)],
     ]
     table = Table(rows, colWidths=[44 * mm, 40 * mm], hAlign="RIGHT")
     table.setStyle(TableStyle([
@@ -345,27 +377,34 @@ def _boxed(flowables: list[Flowable], border: colors.Color = RULE) -> Table:
 def _payment(data: DocumentData) -> list[Flowable]:
     """Paid, due or refunded, and for invoices where to pay."""
     parts: list[Flowable] = []
-    method = f" by {data.payment_method}" if data.payment_method else ""
-    total = format_money(data.breakdown.gross, data.currency)
+    method = data.payment_method
+    total = _money(data.breakdown.gross, data.currency, data.language)
+    paid_on = _date(data.paid_on, data.language) if data.paid_on else ""
     if data.kind == "credit_note":
-        status = [paragraph(f"This credit note refers to invoice {data.refers_to}.", STATUS)]
+        status = [paragraph(gettext("This credit note refers to invoice %(number)s.", number=data.refers_to), STATUS)]
         if data.paid_on:
-            status.append(paragraph(f"{total} refunded on {english_date(data.paid_on)}{method}.", BODY))
+            status.append(paragraph(
+                gettext("%(total)s refunded on %(date)s by %(method)s.", total=total, date=paid_on, method=method)
+                if method else gettext("%(total)s refunded on %(date)s.", total=total, date=paid_on), BODY))
         parts.append(_boxed(status, ACCENT))
     elif data.paid_on:
-        status = [paragraph(f"Paid in full on {english_date(data.paid_on)}{method}.", STATUS)]
+        status = [paragraph(gettext("Paid in full on %(date)s by %(method)s.", date=paid_on, method=method) if method
+                            else gettext("Paid in full on %(date)s.", date=paid_on), STATUS)]
         if data.kind == "receipt":
-            status.append(paragraph(f"Received with thanks: {total}. Nothing further is due.", BODY))
+            status.append(paragraph(gettext("Received with thanks: %(total)s. Nothing further is due.", total=total),
+                                    BODY))
         parts.append(_boxed(status, ACCENT))
     else:
-        due = f"by {english_date(data.due_on)}" if data.due_on else "on receipt"
-        status = [paragraph(f"Payment due {due}: {total}.", STATUS),
-                  paragraph(f"Please quote invoice number {data.number} with your payment.", BODY)]
+        status = [paragraph(gettext("Payment due by %(date)s: %(total)s.", date=_date(data.due_on, data.language),
+                                    total=total) if data.due_on
+                            else gettext("Payment due on receipt: %(total)s.", total=total), STATUS),
+                  paragraph(gettext("Please quote invoice number %(number)s with your payment.", number=data.number),
+                            BODY)]
         if data.payment_method:
-            status.append(paragraph(f"Payment method: {data.payment_method}.", BODY))
+            status.append(paragraph(gettext("Payment method: %(method)s.", method=data.payment_method), BODY))
         parts.append(_boxed(status, ACCENT))
     if data.kind == "invoice" and data.bank_details:
-        parts += [Spacer(0, 4 * mm), _boxed([paragraph("BANK DETAILS", LABEL), Spacer(0, 1 * mm),
+        parts += [Spacer(0, 4 * mm), _boxed([paragraph(gettext("BANK DETAILS"), LABEL), Spacer(0, 1 * mm),
                                              _lines(data.bank_details, BODY)])]
     return parts
 
@@ -383,8 +422,9 @@ def _story(data: DocumentData) -> list[Flowable]:
         Spacer(0, 3 * mm),
     ]
     closing: list[Flowable] = [_totals_table(data, sign)]
-    basis = f"include VAT at {format_rate(data.vat_rate)}" if data.prices_include_vat else "exclude VAT"
-    closing += [Spacer(0, 1.5 * mm), paragraph(f"Unit prices and amounts {basis}.", VAT_BASIS)]
+    basis = (gettext("Unit prices and amounts include VAT at %(rate)s.", rate=format_rate(data.vat_rate))
+             if data.prices_include_vat else gettext("Unit prices and amounts exclude VAT."))
+    closing += [Spacer(0, 1.5 * mm), paragraph(basis, VAT_BASIS)]
     if data.note:
         closing += [Spacer(0, 4 * mm), paragraph(data.note, BODY_BOLD)]
     story.append(KeepTogether(closing))
@@ -409,8 +449,15 @@ def _canvas_maker(data: DocumentData) -> type[Canvas]:
     """A canvas that writes the footer, with "page n of N", on every page once all are laid out."""
     seller = data.seller
     first = " · ".join(part for part in (seller.name, ", ".join(seller.address)) if part)
-    second = " · ".join(part for part in (f"VAT no. {seller.vat_number}" if seller.vat_number else "",
+    second = " · ".join(part for part in (gettext("VAT no. %(number)s", number=seller.vat_number)
+                                           if seller.vat_number else "",
                                            seller.email or "") if part)
+
+    title = data.title
+
+    def page_text(page: int, pages: int) -> str:
+        return gettext("%(title)s %(number)s · page %(page)s of %(pages)s", title=title, number=data.number,
+                       page=page, pages=pages)
 
     class FooterCanvas(Canvas):
         def __init__(self, *args: object, **kwargs: object) -> None:
@@ -425,18 +472,17 @@ def _canvas_maker(data: DocumentData) -> type[Canvas]:
             total = len(self._saved_pages)
             for number, state in enumerate(self._saved_pages, start=1):
                 self.__dict__.update(state)
-                self._draw_footer(number, total)
+                self._draw_footer(page_text(number, total))
                 super().showPage()
             super().save()
 
-        def _draw_footer(self, page: int, pages: int) -> None:
+        def _draw_footer(self, page_text: str) -> None:
             size = 7
             top = FOOTER_HEIGHT + 2 * mm
             self.setStrokeColor(RULE)
             self.setLineWidth(0.5)
             self.line(MARGIN, top, PAGE_WIDTH - MARGIN, top)
             self.setFillColor(MUTED)
-            page_text = f"{data.title} {data.number} · page {page} of {pages}"
             room = CONTENT_WIDTH - text_width(page_text, SANS, size) - 8 * mm
             for row, text in enumerate((first, second)):
                 while text_width(text, SANS, size) > room:
@@ -448,10 +494,18 @@ def _canvas_maker(data: DocumentData) -> type[Canvas]:
 
 
 def render_document(data: DocumentData) -> bytes:
-    """Draw ``data`` as an A4 PDF: one page for any ordinary document, more for a very long list of lines.
+    """Draw ``data`` as an A4 PDF in its language: one page for any ordinary document, more for a very
+    long list of lines.
 
     Raises UnprintableText when a text has a character no shipped font has.
     """
+    if not has_app_context():
+        return _render(data)
+    with in_language(data.language):
+        return _render(data)
+
+
+def _render(data: DocumentData) -> bytes:
     for name, text in _texts(data).items():
         missing = missing_glyphs(text)
         if missing:
@@ -462,10 +516,10 @@ def render_document(data: DocumentData) -> bytes:
     body = Frame(MARGIN, FOOTER_HEIGHT + 6 * mm, CONTENT_WIDTH, PAGE_HEIGHT - MARGIN - FOOTER_HEIGHT - 6 * mm,
                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="body")
     doc = BaseDocTemplate(
-        buffer, pagesize=A4, pageTemplates=[PageTemplate("page", [body])], pageCompression=1, lang="en",
+        buffer, pagesize=A4, pageTemplates=[PageTemplate("page", [body])], pageCompression=1, lang=data.language,
         title=f"{data.title} {data.number}", author=data.seller.name, creator=data.seller.name,
         subject=f"{data.title} {data.number} for {data.buyer.name}: {data.event_title}, {data.event_dates}; "
-                f"registration {data.reference}; total {format_money(sign * data.breakdown.gross, data.currency)}",
+                f"registration {data.reference}; total {_money(sign * data.breakdown.gross, data.currency, data.language)}",
     )
     doc.build(_story(data), canvasmaker=_canvas_maker(data))
     return buffer.getvalue()

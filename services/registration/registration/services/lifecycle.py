@@ -34,7 +34,7 @@ from suite_common.outbox import OutboxRow
 
 from ..models import Event, Rate, Registration, RegistrationStatus, RegistrationWorkshop
 from . import capacity, notify, pricing, receipts
-from .money import format_money
+from .zoom import registrants as zoom_registrants
 
 # A card hold becomes the Checkout Session's ``expires_at``, and Stripe refuses a session that
 # expires less than 30 minutes after it is created: no hold is shorter, with a minute's margin.
@@ -56,6 +56,8 @@ class TransitionRefused(Exception):
 class Transition:
     """What a transition leaves for its caller to do, in the same transaction."""
 
+    # The outbox rows to queue: the mails, and for a Zoom-linked event the registrant's sync
+    # (a confirmation of such an event is the sync, which sends the mails: ``notify.confirmation``).
     mails: list[OutboxRow] = field(default_factory=list)
     promoted: list[Registration] = field(default_factory=list)
     # What to pay back (``payments.refund``), in minor units of the registration's currency.
@@ -264,7 +266,7 @@ def pay(session: Session, registration: Registration, amount: int, payment_inten
         registration.cancelled_at = now
         return Transition(refund=amount, mails=notify.cancelled(
             registration, held_seat=False, reason="paid_too_late",
-            refund_amount=format_money(amount, registration.currency)))
+            refund_amount=notify.money(amount, registration)))
     registration.status = RegistrationStatus.CONFIRMED
     registration.cancelled_at = registration.cancelled_by = None  # a released hold taken again
     receipt = receipts.issue_receipt(session, registration, now)
@@ -333,7 +335,9 @@ def cancel(session: Session, registration: Registration, now: dt.datetime) -> Tr
     if registration.discount_code_id is not None and registration.paid_at is None:
         pricing.release_use(session, registration.discount_code_id)
     mails = notify.cancelled(registration, status.holds_seat,
-                             refund_amount=format_money(refund, registration.currency) if refund else None)
+                             refund_amount=notify.money(refund, registration) if refund else None)
+    if status == RegistrationStatus.CONFIRMED and zoom_registrants.zoom_linked(registration.event):
+        mails.append(zoom_registrants.sync_row(registration, "changed"))  # cancels the Zoom registrant
     if not status.holds_seat:
         return Transition(mails=mails, refund=refund)
     moved = _give_back_seats(session, registration, now)

@@ -13,46 +13,71 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import segno
+from babel.dates import format_date, format_skeleton
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suite_common.errors import ApiError
+from suite_common.i18n import DEFAULT_LANGUAGE, format_money, in_language
 from suite_common.outbox import OutboxRow, enqueue, enqueue_many
 
 from ..models import Event, Registration, RegistrationStatus
 from ..models.outbox import Outbox
 from ..models.registration import ENDED
 from . import calendar
-from .money import format_money
 from .urls import manage_url, public_base, public_domain
+from .zoom import registrants as zoom_registrants
 
 MESSAGES_PATH = "/internal/v1/messages"
 # Reminders before the start: (key, offset, wording, template). Webinars add the join link an hour before.
-REMINDERS = (("7d", dt.timedelta(days=7), "in one week", "reminder"),
-             ("1d", dt.timedelta(days=1), "tomorrow", "reminder"))
-WEBINAR_REMINDER = ("1h", dt.timedelta(hours=1), "in one hour", "webinar_join_link")
+# The wording is put in the registration's language when the mail is built ("morgen", "in einer Woche").
+REMINDERS = (("7d", dt.timedelta(days=7), lazy_gettext("in one week"), "reminder"),
+             ("1d", dt.timedelta(days=1), lazy_gettext("tomorrow"), "reminder"))
+WEBINAR_REMINDER = ("1h", dt.timedelta(hours=1), lazy_gettext("in one hour"), "webinar_join_link")
 
 
-def _local(moment: dt.datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %Y, %H:%M")
+def _local(moment: dt.datetime, timezone: str, language: str) -> str:
+    """"Mon, Mar 1, 2027, 09:00", "ma 1 mrt 2027, 09:00", "Mo., 1. März 2027, 09:00": the locale's own
+    weekday-date order (CLDR's yMMMEd skeleton) and a 24-hour time, in the event's time zone."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{format_skeleton('yMMMEd', local, locale=language)}, {local:%H:%M}"
 
 
-def event_context(event: Event) -> dict[str, Any]:
+def language_of(registration: Registration) -> str:
+    """The language of a registration's mails and documents (English for one not yet flushed)."""
+    return registration.language or DEFAULT_LANGUAGE
+
+
+def money(amount: int, registration: Registration) -> str:
+    """An amount as the registration's language writes it ("€ 405,00" in Dutch), for its mails."""
+    return format_money(amount, registration.currency, language_of(registration))
+
+
+def event_context(event: Event, language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """The event as mails show it, its times written in ``language`` (the registration's)."""
     return {
         "title": event.title, "kind": event.kind, "slug": event.slug, "timezone": event.timezone,
-        "starts": _local(event.starts_at, event.timezone), "ends": _local(event.ends_at, event.timezone),
+        "starts": _local(event.starts_at, event.timezone, language),
+        "ends": _local(event.ends_at, event.timezone, language),
         "venue": event.venue, "join_url": event.join_url, "url": f"{public_base()}/events/{event.slug}",
     }
 
 
 def base_context(registration: Registration, position: int | None = None) -> dict[str, Any]:
+    """The context of every mail about a registration. A Zoom registrant's personal link replaces the
+    event's shared ``join_url``, so every template that shows the join link shows theirs."""
+    event = event_context(registration.event, language_of(registration))
+    personal_join_url = zoom_registrants.personal_join_url(registration)
+    if personal_join_url:
+        event["join_url"] = personal_join_url
     return {
-        "event": event_context(registration.event),
+        "event": event,
         "attendee": {"given_name": registration.given_name, "family_name": registration.family_name,
                      "family_name_first": registration.family_name_first, "full_name": registration.full_name},
         "registration": {"reference": registration.reference, "status": registration.status,
                          "rate": registration.rate.name, "manage_url": manage_url(registration),
-                         "waitlist_position": position},
+                         "waitlist_position": position, "personal_join_url": personal_join_url},
     }
 
 
@@ -73,6 +98,7 @@ def _message(registration: Registration, template: str, key: str, context: dict[
              attachments: list[dict[str, str]] | None = None, send_at: dt.datetime | None = None) -> OutboxRow:
     body = {
         "idempotency_key": key, "template": template, "to": registration.email, "context": context,
+        "language": registration.language,
         "attachments": attachments or [], "organisation_id": registration.event.organisation_id,
         "event": registration.event.slug, "send_at": send_at.isoformat() if send_at else None,
     }
@@ -95,14 +121,19 @@ def _reminder_plan(event: Event) -> list[tuple[str, dt.datetime, str, str]]:
 
 
 def _reminder_key(registration: Registration, name: str, sequence: int) -> str:
-    return f"reg:{registration.reference}:reminder:{name}:v{sequence}"
+    """Per event sequence, and per version of a Zoom registrant's personal link once it changed after
+    the reminders were scheduled (``zoom.registrants``), so moved reminders replace the earlier ones."""
+    registrant = zoom_registrants.registrant_of(registration)
+    link = f":link{registrant.link_version}" if registrant is not None and registrant.link_version else ""
+    return f"reg:{registration.reference}:reminder:{name}:v{sequence}{link}"
 
 
 def _reminders(registration: Registration, now: dt.datetime) -> list[OutboxRow]:
     event = registration.event
-    return [_message(registration, template, _reminder_key(registration, name, event.sequence),
-                     {**base_context(registration), "reminder": {"when": wording}}, send_at=send_at)
-            for name, send_at, wording, template in _reminder_plan(event) if send_at > now]
+    with in_language(language_of(registration)):
+        return [_message(registration, template, _reminder_key(registration, name, event.sequence),
+                         {**base_context(registration), "reminder": {"when": str(wording)}}, send_at=send_at)
+                for name, send_at, wording, template in _reminder_plan(event) if send_at > now]
 
 
 def schedule_reminders(session: Session, registration: Registration, now: dt.datetime) -> None:
@@ -112,6 +143,11 @@ def schedule_reminders(session: Session, registration: Registration, now: dt.dat
 def _reminder_cancellations(registration: Registration, sequence: int) -> list[OutboxRow]:
     return [_cancellation(_reminder_key(registration, name, sequence))
             for name, *_rest in list(REMINDERS) + [WEBINAR_REMINDER]]
+
+
+def reminder_cancellations(registration: Registration) -> list[OutboxRow]:
+    """Cancels the reminders scheduled under the registration's current keys."""
+    return _reminder_cancellations(registration, registration.event.sequence)
 
 
 def cancel_reminders(session: Session, registration: Registration, sequence: int) -> None:
@@ -143,7 +179,18 @@ def confirmation(registration: Registration, now: dt.datetime,
                  template: str = "registration_confirmed") -> list[OutboxRow]:
     """The confirmation (calendar file; ticket unless a webinar, whose attendance comes from the
     platform's report) and the reminders, built without the database: a sign-up builds them
-    before it takes the event lock, so the CPU they cost is not spent while others wait."""
+    before it takes the event lock, so the CPU they cost is not spent while others wait.
+
+    For an event linked to a Zoom webinar, the Zoom sync instead, which sends them (``confirmation_now``)
+    once the attendee's personal join link is known, so the first mail already carries it."""
+    if zoom_registrants.zoom_linked(registration.event):
+        return zoom_registrants.deferred_confirmation(registration, template)
+    return confirmation_now(registration, now, template)
+
+
+def confirmation_now(registration: Registration, now: dt.datetime,
+                     template: str = "registration_confirmed") -> list[OutboxRow]:
+    """The confirmation and the reminders as they stand now (``confirmation``'s mails)."""
     return [_confirmation_message(registration, template, f"reg:{registration.reference}:{template}"),
             *_reminders(registration, now)]
 
@@ -154,6 +201,16 @@ def _confirmation_message(registration: Registration, template: str, key: str) -
     if registration.event.kind != "webinar":
         attachments.append(_ticket_attachment(registration))
     return _message(registration, template, key, context, attachments)
+
+
+def new_join_link(registration: Registration, now: dt.datetime) -> list[OutboxRow]:
+    """The attendee's personal Zoom link is new after their confirmation went (a name correction re-added
+    their registrant; the event was linked to Zoom after they signed up): the confirmation again, with
+    the link and the calendar file, under a key per registrant, and the reminders under the link's keys."""
+    registrant = registration.zoom_registrant
+    assert registrant is not None
+    key = f"reg:{registration.reference}:registration_confirmed:zoom:{registrant.registrant_id}"
+    return [_confirmation_message(registration, "registration_confirmed", key), *_reminders(registration, now)]
 
 
 def resend_confirmation(session: Session, registration: Registration, resend_id: str) -> None:
@@ -203,14 +260,14 @@ def announce(session: Session, event: Event, subject: str, body: str, announceme
         key = f"reg:{registration.reference}:announcement:{announcement_id}"
         enqueue(session, Outbox, "notifications", "POST", MESSAGES_PATH, key, {
             "idempotency_key": key, "template": "announcement", "to": registration.email, "context": context,
-            "organisation_id": event.organisation_id, "event": event.slug, "unsubscribe_url": unsubscribe_url})
+            "language": registration.language, "organisation_id": event.organisation_id, "event": event.slug, "unsubscribe_url": unsubscribe_url})
         count += 1
     return count
 
 
 def paid(registration: Registration, receipt_number: str, now: dt.datetime) -> list[OutboxRow]:
     """Payment received, with the receipt; then the confirmation with calendar file and reminders."""
-    amount = format_money(registration.amount_paid, registration.currency)
+    amount = money(registration.amount_paid, registration)
     context = {**base_context(registration),
                "payment": {"amount": amount, "receipt_number": receipt_number,
                            "receipt_url": f"{manage_url(registration)}/receipt.pdf"}}
@@ -219,9 +276,10 @@ def paid(registration: Registration, receipt_number: str, now: dt.datetime) -> l
 
 
 def invoice_issued(session: Session, registration: Registration, document: Any) -> None:
-    due = registration.invoice_due_at.date().isoformat() if registration.invoice_due_at else ""
+    due = (format_date(registration.invoice_due_at.date(), "long", locale=language_of(registration))
+           if registration.invoice_due_at else "")
     context = {**base_context(registration),
-               "invoice": {"number": document.number, "amount": format_money(document.amount, document.currency),
+               "invoice": {"number": document.number, "amount": money(document.amount, registration),
                            "due": due, "url": f"{manage_url(registration)}/invoice.pdf"}}
     _send(session, registration, "invoice_issued", f"reg:{registration.reference}:invoice", context)
 

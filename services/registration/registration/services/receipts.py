@@ -11,14 +11,16 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from suite_common import dates
 from suite_common.db import insert_once
+from suite_common.i18n import DEFAULT_LANGUAGE, in_language
 
 from ..models import Document, DocumentCounter, Organisation, Registration
 from .documents import Buyer, DocumentData, Line, Seller, render_document
-from .urls import event_dates
 
 PREFIXES = {"receipt": "R", "invoice": "I", "credit_note": "C"}
 
@@ -44,8 +46,8 @@ def _seller(organisation: Organisation) -> dict[str, Any]:
 
 
 def lines(registration: Registration) -> list[list[Any]]:
-    """The rate (after any discount), then each workshop at its price."""
-    workshops = [[f"Workshop: {w.session.title}", 1, w.amount] for w in registration.workshops]
+    """The rate (after any discount), then each workshop at its price; worded in the current language."""
+    workshops = [[gettext("Workshop: %(title)s", title=w.session.title), 1, w.amount] for w in registration.workshops]
     rate_amount = registration.amount_due - sum(line[2] for line in workshops)
     return [[f"{registration.event.title}: {registration.rate.name}", 1, rate_amount], *workshops]
 
@@ -58,20 +60,26 @@ def _base_content(registration: Registration, organisation: Organisation, now: d
         "lines": lines(registration),
         "currency": registration.currency, "vat_rate": str(event.vat_rate),
         "prices_include_vat": event.prices_include_vat, "event_title": event.title,
-        "event_dates": event_dates(event), "reference": registration.reference,
+        "event_dates": dates.event_dates(event.starts_at, event.ends_at, event.timezone,
+                                         registration.language or DEFAULT_LANGUAGE),
+        "reference": registration.reference,
         "issued_on": now.date().isoformat(),
+        # The attendee's language, kept with the document so that it prints the same way every time.
+        "language": registration.language,
     }
 
 
 def issue(session: Session, registration: Registration, kind: str, now: dt.datetime,
           **content: Any) -> Document:
-    """Issues a numbered document once per registration and kind (a second call returns the first)."""
+    """Issues a numbered document once per registration and kind (a second call returns the first),
+    worded in the registration's language (its lines, dates and payment method are frozen with it)."""
     existing = for_registration(session, registration, kind)
     if existing is not None:
         return existing
     organisation = session.get(Organisation, registration.event.organisation_id)
     number = next_number(session, organisation.id, kind, now.year)
-    body = {**_base_content(registration, organisation, now), **content}
+    with in_language(registration.language):
+        body = {**_base_content(registration, organisation, now), **content}
     amount = sum(quantity * unit for _description, quantity, unit in body["lines"])
     document = Document(organisation_id=organisation.id, registration_id=registration.id, kind=kind,
                         number=number, amount=amount, currency=registration.currency, content=body, issued_at=now)
@@ -81,17 +89,20 @@ def issue(session: Session, registration: Registration, kind: str, now: dt.datet
 
 
 def issue_receipt(session: Session, registration: Registration, now: dt.datetime) -> Document:
-    document = issue(session, registration, "receipt", now, payment_method="Card (Stripe)",
-                     paid_on=now.date().isoformat())
+    with in_language(registration.language):
+        method = gettext("Card (Stripe)")
+    document = issue(session, registration, "receipt", now, payment_method=method, paid_on=now.date().isoformat())
     registration.receipt_number = document.number
     return document
 
 
 def issue_credit_note(session: Session, registration: Registration, amount: int, now: dt.datetime) -> Document:
     refers_to = registration.invoice_number or registration.receipt_number or registration.reference
+    with in_language(registration.language):
+        method = gettext("Refund to the original payment method")
+        line = gettext("Refund: %(event)s: %(rate)s", event=registration.event.title, rate=registration.rate.name)
     return issue(session, registration, "credit_note", now, refers_to=refers_to, paid_on=now.date().isoformat(),
-                 payment_method="Refund to the original payment method",
-                 lines=[[f"Refund: {registration.event.title}: {registration.rate.name}", 1, amount]])
+                 payment_method=method, lines=[[line, 1, amount]])
 
 
 def render(document: Document) -> bytes:
@@ -107,6 +118,7 @@ def render(document: Document) -> bytes:
         paid_on=dt.date.fromisoformat(content["paid_on"]) if content.get("paid_on") else None,
         due_on=dt.date.fromisoformat(content["due_on"]) if content.get("due_on") else None,
         bank_details=content.get("bank_details") or (), refers_to=content.get("refers_to"),
+        language=content.get("language") or DEFAULT_LANGUAGE,
     )
     return render_document(data)
 
