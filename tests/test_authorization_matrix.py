@@ -95,6 +95,10 @@ MATRIX: dict[tuple[str, str, str], Any] = {
     ("registration", "faculty_pages.speaker_form", "GET"): ATTENDEE,
     ("registration", "faculty_pages.speaker_form", "POST"): ATTENDEE,
     ("registration", "internal_api.faculty", "GET"): service("certificates"),
+    ("certificates", "transcripts.request_form", "GET"): PUBLIC,
+    ("certificates", "transcripts.request_form", "POST"): PUBLIC,
+    ("certificates", "transcripts.page", "GET"): ATTENDEE,
+    ("certificates", "transcripts.pdf", "GET"): ATTENDEE,
     ("notifications", "privacy_api.export_view", "POST"): service("registration"),
     ("notifications", "privacy_api.erase_view", "POST"): service("registration"),
     ("certificates", "privacy_api.export_view", "POST"): service("registration"),
@@ -144,7 +148,8 @@ SERVICES = ("registration", "notifications", "certificates")
 DELEGATED = {("registration", "console")}
 VALUES = {"slug": "matrix-event", "token": "x" * 43, "code": "AAAAA-AAAAA", "idempotency_key": "k1",
           "template": "reminder", "job_id": "0" * 32, "filename": "style.css", "image": "logo",
-          "kind": "invoice", "registration_id": "1", "faculty_id": "1", "secret": "fd_" + "x" * 43}
+          "kind": "invoice", "registration_id": "1", "faculty_id": "1", "secret": "fd_" + "x" * 43,
+          "organisation_id": "1"}
 
 
 def routes(app: Flask) -> set[tuple[str, str, str]]:

@@ -43,6 +43,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(accreditor_reports.blp)
     api.register_blueprint(privacy_blueprint(privacy.export, privacy.erase))
     app.register_blueprint(public.blp)
+    from .blueprints import transcripts as transcript_pages
+    app.register_blueprint(transcript_pages.blp)
     from .blueprints import credentials as credential_pages
     api.register_blueprint(credential_pages.api)
     app.register_blueprint(credential_pages.pages)
@@ -52,7 +54,9 @@ def create_app(settings: Settings | None = None) -> Flask:
                      lookups={"public.verify": settings.rate_limits.verification,
                               "credentials.credential_by_code": settings.rate_limits.verification,
                               "credentials.verify_page": settings.rate_limits.verification,
-                              "verify_api.verify": settings.rate_limits.verification})
+                              "verify_api.verify": settings.rate_limits.verification},
+                     # each transcript request may send a mail: limited like a console sign-in mail
+                     sign_ins=("transcripts.request_form",))
     register_worker_cli(
         app, lambda: RoundRobin(dispatcher_for(database, settings, Outbox), JobRunner(app, database),
                                 PeriodicPurge(app, database, privacy.purge)),

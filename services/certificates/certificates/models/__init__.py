@@ -10,8 +10,9 @@ from .guards import RateLimitCounter, SeenSignature
 from .identifier import LearnerIdentifier
 from .outbox import Outbox
 from .presence import Claim, PresenceAttempt, PresenceCode, PresenceConfirmation
+from .transcript import TranscriptLink
 
 __all__ = ["AuditEntry", "Accreditation", "AttendanceInterval", "AttendanceReport", "Base", "Certificate", "CertificateRevision",
            "CheckIn", "Claim", "CreditSystem", "Evaluation", "IssueJob", "LearnerIdentifier", "Outbox", "PresenceAttempt",
            "PresenceCode", "PresenceConfirmation", "RateLimitCounter", "SeenSignature", "SigningKey",
-           "StatusEntry", "StatusList"]
+           "StatusEntry", "StatusList", "TranscriptLink"]

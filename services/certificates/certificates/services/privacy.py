@@ -37,6 +37,7 @@ from ..models import (
     RateLimitCounter,
     SeenSignature,
 )
+from . import transcripts
 
 # Per table: the moment that starts its records' retention period.
 RECORD_MOMENTS = ((Certificate, Certificate.updated_at), (AttendanceInterval, AttendanceInterval.ends_at),
@@ -113,6 +114,7 @@ def export(session: Session, organisation_id: int, email: str) -> dict[str, Any]
                                  "consent_text": i.consent_text, "consent_version": i.consent_version,
                                  "consented_at": i.consented_at.isoformat()}
                                 for i in _identifiers(session, organisation_id, email)],
+        "transcript_links": transcripts.links_of(session, organisation_id, email),
     }
 
 
@@ -136,7 +138,8 @@ def erase(session: Session, organisation_id: int, email: str) -> tuple[dict[str,
             "why": "accreditation bodies require participation to stay verifiable for the retention period",
             "until": add_years(latest, retention_years()).date().isoformat(),
         })
-    return {"evaluation_answers_erased": len(evaluations), "learner_identifiers_erased": len(identifiers)}, kept
+    return {"evaluation_answers_erased": len(evaluations), "learner_identifiers_erased": len(identifiers),
+            "transcript_links_erased": transcripts.erase(session, organisation_id, email)}, kept
 
 
 def expired_events(session: Session, now: dt.datetime, years: int) -> list[tuple[int, str]]:
@@ -175,4 +178,5 @@ def purge(session: Session, now: dt.datetime, periods: RetentionPeriods) -> dict
         "outbox_rows_deleted": purge_delivered_outbox(session, Outbox, repeats),
         "seen_signatures_deleted": purge_expired(session, SeenSignature, now),
         "rate_limit_counters_deleted": purge_expired(session, RateLimitCounter, now),
+        "transcript_links_deleted": transcripts.purge_expired(session, now),
     }
