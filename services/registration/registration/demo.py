@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from PIL import Image, ImageDraw
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .models import Event, Organisation, Outbox, Registration, Role
-from .services import accounts, events, members, organisations, pricing, signup, urls
+from .services import accounts, branding, events, members, organisations, pricing, signup, urls
 
 CONFERENCE = "demo-congress"
 WEBINAR = "demo-webinar"
@@ -70,6 +72,11 @@ def _seed_events(session: Session, organisation_id: int) -> None:
     organisation.address = "Am Gestade 1\n1010 Wien\nAustria"
     organisation.vat_number = "ATU00000000"
     organisation.bank_details = "Demo Society, Demo Bank\nIBAN AT00 0000 0000 0000 0000, BIC DEMOATWW"
+    branding.update(session, organisation_id, {
+        "display_name": "Demo Society of Imaging Informatics", "primary_colour": "#1d5c4f",
+        "footer_text": "Demo Society of Imaging Informatics · Am Gestade 1, 1010 Wien, Austria · ZVR 000000000",
+        "privacy_url": "https://demo.example/privacy", "reply_to": "congress@demo.example"})
+    branding.set_logo(session, organisation_id, demo_logo())
     _seed_webinar(session, organisation_id)
 
 
@@ -84,6 +91,21 @@ WEBINAR_ATTENDEES = (
     ("soren.ostergaard@rigshospitalet.example", "Søren", "Østergaard"),
     ("aiko.yamada@hospital.example.jp", "Aiko", "Yamada"),
 )
+
+
+def demo_logo() -> bytes:
+    """The demo society's logo, drawn here (a small PNG; demo/logo.png is the same picture for the README's
+    upload example)."""
+    image = Image.new("RGB", (240, 80), "#1d5c4f")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((12, 12, 68, 68), outline="#ffffff", width=6)
+    draw.line((40, 20, 40, 60), fill="#ffffff", width=6)
+    draw.line((20, 40, 60, 40), fill="#ffffff", width=6)
+    draw.rectangle((84, 28, 228, 36), fill="#ffffff")
+    draw.rectangle((84, 46, 190, 54), fill="#ffffff")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
 
 
 def _seed_webinar(session: Session, organisation_id: int) -> None:

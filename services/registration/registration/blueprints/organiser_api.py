@@ -235,7 +235,9 @@ class OrganisationBranding(MethodView):
     def put(self, data: dict[str, Any]) -> Any:
         """Sets every field at once; a field left out or null is the default again."""
         _owner_only()
-        return branding.update(get_session(), current_organisation().id, data)
+        session = get_session()
+        branding.update(session, current_organisation().id, data)
+        return branding.describe(session, current_organisation().id)
 
 
 @blp.route("/organisation/branding/logo", methods=["PUT"])
@@ -251,7 +253,9 @@ def put_logo(_files: dict[str, Any]) -> Any:
     upload = request.files.get("file")
     if upload is None:
         raise validation_error({"file": ["Attach the image as multipart field 'file'."]})
-    return branding.set_logo(get_session(), current_organisation().id, upload.read(branding.MAX_LOGO_BYTES + 1))
+    session = get_session()
+    branding.set_logo(session, current_organisation().id, upload.read(branding.MAX_LOGO_BYTES + 1))
+    return branding.describe(session, current_organisation().id)
 
 
 # --- member list and approvals ----------------------------------------------------------

@@ -97,27 +97,19 @@ def describe(session: Session, organisation_id: int) -> dict[str, Any]:
             "privacy_url": organisation.brand_privacy_url, "reply_to": organisation.brand_reply_to, "logo": logo}
 
 
-def update(session: Session, organisation_id: int, data: dict[str, Any]) -> dict[str, Any]:
+def update(session: Session, organisation_id: int, data: dict[str, Any]) -> None:
     organisation = session.get_one(Organisation, organisation_id)
     for name in FIELDS:
         value = data.get(name)
         setattr(organisation, COLUMNS[name], value.lower() if name == "primary_colour" and value else value)
-    return describe(session, organisation_id)
 
 
-def set_logo(session: Session, organisation_id: int, data: bytes) -> dict[str, Any]:
+def set_logo(session: Session, organisation_id: int, data: bytes) -> None:
     checked = check_logo(data)
     organisation = session.get_one(Organisation, organisation_id)
     organisation.logo = checked.data
     organisation.logo_content_type = checked.content_type
     organisation.logo_sha256 = hashlib.sha256(checked.data).hexdigest()
-    return describe(session, organisation_id)
-
-
-def remove_logo(session: Session, organisation_id: int) -> dict[str, Any]:
-    organisation = session.get_one(Organisation, organisation_id)
-    organisation.logo = organisation.logo_content_type = organisation.logo_sha256 = None
-    return describe(session, organisation_id)
 
 
 class DatabaseBranding(BrandingSource):
