@@ -29,10 +29,10 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
 from flask import Flask, Response, has_request_context, request
 from flask_babel import Babel, Domain, force_locale, get_locale
@@ -108,7 +108,9 @@ class SuiteBabel(Babel):
 
 def init_i18n(app: Flask, service_translations: Path) -> None:
     """Set up Flask-Babel for one service: its catalog first, then the shared one; the language chooser;
-    the ``lang`` cookie; the template helpers ``language``, ``language_links()`` and the money filter."""
+    the ``lang`` cookie; the template globals ``current_language()`` and ``language_links()``; the filters
+    ``localized`` (the organiser's translated texts) and ``l10n_money``, ``l10n_number``, ``l10n_datetime``,
+    ``l10n_day`` (per locale; the console keeps its own, English, filters)."""
     SuiteBabel([service_translations, SHARED_TRANSLATIONS]).init_app(
         app, default_locale=DEFAULT_LANGUAGE, locale_selector=choose_language)
     # {% trans %} blocks are extracted with their whitespace collapsed (babel.cfg: trimmed); render them so.
@@ -117,7 +119,12 @@ def init_i18n(app: Flask, service_translations: Path) -> None:
     app.add_template_global(current_language, "current_language")
     app.add_template_global(language_links, "language_links")
     app.add_template_global(LANGUAGE_NAMES, "language_names")
-    app.add_template_filter(format_money, "money_locale")
+    app.add_template_filter(localized, "localized")
+    app.add_template_filter(format_money, "l10n_money")
+    app.add_template_filter(format_number, "l10n_number")
+    app.add_template_filter(format_when, "l10n_datetime")
+    app.add_template_filter(format_day, "l10n_day")
+    app.add_template_filter(format_percentage, "l10n_percent")
 
 
 def supported(language: object) -> str | None:
@@ -129,9 +136,15 @@ def supported(language: object) -> str | None:
 
 
 def choose_language() -> str:
-    """The request's language: ``?lang=``, the cookie, ``Accept-Language`` (by quality), English."""
+    """The language a page is rendered in: the one asked for, but English for the APIs and the console."""
     if not has_request_context() or request.path.startswith(UNTRANSLATED_PREFIXES):
         return DEFAULT_LANGUAGE
+    return requested_language()
+
+
+def requested_language() -> str:
+    """The language the visitor asked for: ``?lang=``, the cookie, ``Accept-Language`` (by quality), English.
+    Also read by a JSON sign-up without ``"language"``: a society's site posting from the browser sends it."""
     chosen = supported(request.args.get("lang")) or supported(request.cookies.get(LANGUAGE_COOKIE))
     if chosen:
         return chosen
@@ -157,14 +170,17 @@ def _remember_language(response: Response) -> Response:
     return response
 
 
-def language_links() -> list[dict[str, object]]:
-    """The switcher's links: this page (same path, same other query parameters) in each language."""
+def language_links(page: str | None = None) -> list[dict[str, object]]:
+    """The switcher's links: this page (same path, same other query parameters) in each language; ``page``
+    (a path) instead of this one for a page rendered by a POST, whose address a link cannot repeat."""
     links = []
     for code in SUPPORTED_LANGUAGES:
-        query = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
-        query.append(("lang", code))
-        links.append({"code": code, "name": LANGUAGE_NAMES[code], "href": f"{request.path}?{urlencode(query)}",
-                      "current": code == current_language()})
+        if page is None:
+            query = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+            href = f"{request.path}?{urlencode([*query, ('lang', code)])}"
+        else:
+            href = f"{page}?{urlencode([('lang', code)])}"
+        links.append({"code": code, "name": LANGUAGE_NAMES[code], "href": href, "current": code == current_language()})
     return links
 
 
@@ -175,6 +191,13 @@ def in_language(language: str | None) -> Iterator[str]:
     chosen = supported(language) or DEFAULT_LANGUAGE
     with force_locale(chosen):
         yield chosen
+
+
+def localized(item: object, field: str) -> str:
+    """``item``'s ``field`` in the current language, from its ``translations`` ({"nl": {"title": ...}}, the
+    organiser's own translations) when there is one, else as the organiser wrote it."""
+    texts = (getattr(item, "translations", None) or {}).get(current_language()) or {}
+    return texts.get(field) or getattr(item, field)
 
 
 def currency_decimals(currency: str) -> int:
@@ -203,6 +226,39 @@ def format_number(value: int | Decimal, language: str | None = None) -> str:
     return format_decimal(value, locale=language or current_language())
 
 
-def format_when(moment: dt.datetime, timezone: str, format: str = "medium", language: str | None = None) -> str:
-    """``moment`` in the event's ``timezone``, as the locale writes it ("1 mrt 2027 09:00")."""
-    return babel_format_datetime(moment, format, tzinfo=ZoneInfo(timezone), locale=language or current_language())
+def format_percentage(percent: Decimal | int, language: str | None = None) -> str:
+    """A percentage (21, 7.7) as the locale writes it: "21%" (en, nl), "21 %" (de, fr), "7,7 %" (de)."""
+    return format_percent(Decimal(percent) / 100, locale=language or current_language(), decimal_quantization=False)
+
+
+def format_when(moment: dt.datetime, timezone: str, language: str | None = None) -> str:
+    """``moment`` in the event's ``timezone`` as the locale writes a date and time: "Mon, Mar 1, 2027, 9:00 AM",
+    "ma 1 mrt 2027, 09:00", "Mo., 1. März 2027, 09:00", "lun. 1 mars 2027, 09:00"."""
+    locale = Locale.parse(language or current_language())
+    return _glue(locale, format_day(moment, timezone, language), _time(moment, timezone, locale))
+
+
+def format_day(moment: dt.datetime, timezone: str, language: str | None = None) -> str:
+    """The day of ``moment`` in ``timezone``, with its weekday: "Mon, Mar 1, 2027", "ma 1 mrt 2027"."""
+    return format_skeleton("yMMMEd", moment, tzinfo=ZoneInfo(timezone), fuzzy=True,
+                           locale=language or current_language())
+
+
+def format_span(start: dt.datetime, end: dt.datetime, timezone: str, language: str | None = None) -> str:
+    """From ``start`` to ``end`` in ``timezone``, naming the end's day only when it differs:
+    "ma 1 mrt 2027, 09:00 – 17:30", "Mon, Mar 1, 2027, 9:00 AM – Wed, Mar 3, 2027, 5:30 PM"."""
+    zone = ZoneInfo(timezone)
+    locale = Locale.parse(language or current_language())
+    same_day = start.astimezone(zone).date() == end.astimezone(zone).date()
+    end_text = _time(end, timezone, locale) if same_day else format_when(end, timezone, str(locale))
+    return f"{format_when(start, timezone, str(locale))} – {end_text}"
+
+
+def _time(moment: dt.datetime, timezone: str, locale: Locale) -> str:
+    return format_time(moment, "short", tzinfo=ZoneInfo(timezone), locale=locale)
+
+
+def _glue(locale: Locale, day: str, time: str) -> str:
+    """Date and time joined as the locale joins them in its medium format (CLDR's "{1}, {0}")."""
+    pattern = str(locale.datetime_formats.get("medium", "{1}, {0}")).replace("'", "")
+    return pattern.replace("{1}", day).replace("{0}", time)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import segno
 from flask import Flask
+from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup
 
 from suite_common.app import create_service_app
@@ -17,6 +18,8 @@ from suite_common.cli import RoundRobin, register_worker_cli
 from suite_common.db import get_session
 from suite_common.errors import ApiError
 from suite_common.forms import init_csrf
+from suite_common.i18n import format_money as format_money_in_locale
+from suite_common.i18n import format_span
 from suite_common.outbox import dispatcher_for
 from suite_common.ratelimit import init_rate_limits
 from suite_common.retention import PeriodicPurge, register_purge_cli
@@ -30,9 +33,11 @@ from .services.money import format_money
 from .services.organisations import resolve_token
 from .services.payments import StripeTarget
 
-STATUS_LABELS = {"confirmed": "Confirmed", "waitlisted": "On the waiting list", "cancelled": "Cancelled",
-                 "pending_payment": "Awaiting payment", "refunded": "Cancelled and refunded",
-                 "pending_approval": "Awaiting the organiser's approval"}
+# Lazy: shown in the language of the page that shows them (the console's pages are always English).
+STATUS_LABELS = {"confirmed": lazy_gettext("Confirmed"), "waitlisted": lazy_gettext("On the waiting list"),
+                 "cancelled": lazy_gettext("Cancelled"), "pending_payment": lazy_gettext("Awaiting payment"),
+                 "refunded": lazy_gettext("Cancelled and refunded"),
+                 "pending_approval": lazy_gettext("Awaiting the organiser's approval")}
 
 
 def _resolve_token(token: str):  # type: ignore[no-untyped-def]
@@ -60,6 +65,16 @@ def qr_svg(text: str) -> Markup:
 
 def money(amount: int, currency: str) -> str:
     return "free" if amount == 0 else format_money(amount, currency)
+
+
+def price(amount: int, currency: str) -> str:
+    """A price on the attendee's pages, in their language: "free", "gratis", "€ 150,00"."""
+    return gettext("free") if amount == 0 else format_money_in_locale(amount, currency)
+
+
+def event_span(event: Any) -> str:
+    """When the event is, in the page's language and the event's time zone (named)."""
+    return f"{format_span(event.starts_at, event.ends_at, event.timezone)} ({event.timezone})"
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -108,6 +123,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_template_filter(qr_svg, "qr_svg")
     app.add_template_filter(lambda rate: f"{rate.normalize():f}%", "vat_percent")
     app.add_template_filter(lambda s: STATUS_LABELS.get(s, s), "status_label")
+    app.add_template_filter(price, "price")
+    app.add_template_filter(event_span, "l10n_when")
 
     from .cli import register_cli
     from .models import Outbox

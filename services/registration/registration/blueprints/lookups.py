@@ -3,6 +3,7 @@ organisation's is a 404, like a missing one), or the registration behind an atte
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import gettext
 
 from suite_common.auth import current_organisation
 from suite_common.branding import show_branding_of
@@ -31,6 +32,6 @@ def organiser_registration(registration_id: int) -> Registration:
 def attendee_registration(token: str) -> Registration:
     registration = signup.by_manage_token(get_session(), token)
     if registration is None:
-        abort(404, description="This link does not lead to a registration.")
+        abort(404, description=gettext("This link does not lead to a registration."))
     show_branding_of(registration.event.organisation_id)
     return registration

@@ -9,11 +9,13 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from marshmallow import ValidationError
 
 from suite_common.db import get_session, utcnow
 from suite_common.errors import ApiError
 from suite_common.forms import protect_forms
+from suite_common.i18n import current_language
 from suite_common.idempotency import request_key
 
 from ..models import RegistrationStatus
@@ -32,13 +34,26 @@ protect_forms(blp)
 
 FORM_FIELDS = ("email", "given_name", "family_name", "rate", "member_number", "discount_code", "profession",
                "institution")
-FIELD_LABELS = {"given_name": "Given name", "family_name": "Family name", "email": "Email", "rate": "Rate",
-                "member_number": "Member number", "answers": "Answers", "consent": "Consent",
-                "discount_code": "Discount code", "workshops": "Workshops"}
-PROFESSIONS = (
-    "Radiologist", "Nuclear medicine physician", "Radiation oncologist", "Pathologist", "Radiographer / technologist",
-    "Medical physicist", "Technical physician", "Data scientist / engineer", "Trainee / resident", "Student", "Other",
-)
+FIELD_LABELS = {"given_name": lazy_gettext("Given name"), "family_name": lazy_gettext("Family name"),
+                "email": lazy_gettext("Email"), "rate": lazy_gettext("Rate"),
+                "member_number": lazy_gettext("Member number"), "answers": lazy_gettext("Answers"),
+                "consent": lazy_gettext("Consent"), "discount_code": lazy_gettext("Discount code"),
+                "workshops": lazy_gettext("Workshops")}
+# The answer stored is the English value, whatever language the form was shown in: the roster and the
+# reports group by it. The label is the attendee's language.
+PROFESSIONS = {
+    "Radiologist": lazy_gettext("Radiologist"),
+    "Nuclear medicine physician": lazy_gettext("Nuclear medicine physician"),
+    "Radiation oncologist": lazy_gettext("Radiation oncologist"),
+    "Pathologist": lazy_gettext("Pathologist"),
+    "Radiographer / technologist": lazy_gettext("Radiographer / technologist"),
+    "Medical physicist": lazy_gettext("Medical physicist"),
+    "Technical physician": lazy_gettext("Technical physician"),
+    "Data scientist / engineer": lazy_gettext("Data scientist / engineer"),
+    "Trainee / resident": lazy_gettext("Trainee / resident"),
+    "Student": lazy_gettext("Student"),
+    "Other": lazy_gettext("Other"),
+}
 
 
 @blp.get("/")
@@ -88,7 +103,8 @@ def register(slug: str) -> Any:
         values["form_key"] = request.form.get("form_key") or uuid.uuid4().hex
         try:
             data = SignUpInput().load(_form_payload(request.form))
-            outcome = signup.sign_up(session, event, data, idempotency_key=request_key("form_key"))
+            outcome = signup.sign_up(session, event, data, idempotency_key=request_key("form_key"),
+                                     language=current_language())
             if outcome.registration.status == RegistrationStatus.PENDING_PAYMENT:
                 return redirect(url_for("pages.pay", token=outcome.registration.manage_token), code=303)
             return redirect(url_for("pages.manage", token=outcome.registration.manage_token, new=1), code=303)
@@ -147,6 +163,7 @@ def correct_name(token: str) -> Any:
         return render_template(
             "manage.html", registration=registration, event=registration.event, name_errors=exc.normalized_messages(),
             position=capacity.waitlist_position(session, registration), name_values=request.form,
+            language_page=url_for("pages.manage", token=token),
         ), 422
     except ApiError as exc:
         abort(exc.status, description=exc.message)
@@ -168,7 +185,7 @@ def receipt(token: str) -> Response:
     registration = attendee_registration(token)
     document = receipts.for_registration(get_session(), registration, "receipt")
     if document is None:
-        abort(404, description="There is no receipt for this registration (yet).")
+        abort(404, description=gettext("There is no receipt for this registration (yet)."))
     return Response(receipts.render(document), mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="receipt-{document.number}.pdf"',
         "Cache-Control": "private, no-store"})

@@ -5,6 +5,7 @@ from typing import Any
 
 from suite_common.api import SuiteBlueprint
 from suite_common.db import get_session
+from suite_common.i18n import requested_language
 from suite_common.idempotency import PARAMETER, request_key
 
 from ..schemas.registrations import SignUpInput, SignUpResult
@@ -27,7 +28,7 @@ blp = SuiteBlueprint("public_api", __name__, url_prefix="/api/v1", description="
 def register(data: dict[str, Any], slug: str) -> Any:
     session = get_session()
     event = event_service.get_public_event(session, slug)
-    outcome = signup.sign_up(session, event, data, idempotency_key=request_key())
+    outcome = signup.sign_up(session, event, data, idempotency_key=request_key(), language=requested_language())
     registration = outcome.registration
     body = {
         "id": registration.id,

@@ -44,6 +44,9 @@ class Event(Base):
     # The Zoom webinar whose registrants the confirmed registrations become (services/zoom/registrants.py).
     zoom_webinar_id: Mapped[str | None] = mapped_column(String(30))
     description: Mapped[str | None] = mapped_column(Text)
+    # The organiser's own texts in other languages, {"nl": {"title": ..., "description": ...}}, shown on
+    # the attendee's pages in that language (suite_common.i18n.localized); what is missing stays as written.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict, server_default="{}")
     registration_opens_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     registration_closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     consent_text: Mapped[str] = mapped_column(Text)
@@ -127,6 +130,8 @@ class Rate(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
+    # The rate's name in other languages, {"nl": {"name": ...}}, as the event's translations.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict, server_default="{}")
     amount: Mapped[int] = mapped_column(default=0)
     currency: Mapped[str] = mapped_column(String(3))
     category: Mapped[str] = mapped_column(String(20))

@@ -65,6 +65,9 @@ class Registration(Base):
     # Printed "family given" (王 芳) rather than "given family": the person's choice, by default from the
     # script of the name (see suite_common.names).
     family_name_first: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The attendee's language (en, nl, de, fr; suite_common.i18n): of the sign-up's pages or its JSON
+    # "language", used for every later mail and document.
+    language: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     amount_paid: Mapped[int] = mapped_column(default=0)
     currency: Mapped[str] = mapped_column(String(3))

@@ -7,6 +7,7 @@ from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from suite_common.fields import CREDIT_SYSTEM_CODE, MAX_CREDIT_SYSTEMS, Decimal, DecimalText, exactly_one_of
+from suite_common.i18n import SUPPORTED_LANGUAGES
 
 from .common import CODE, CURRENCY, SLUG, Moment, StrictBoolean, Text, TimeZone
 
@@ -17,6 +18,28 @@ CATEGORIES = ("member", "non_member", "trainee", "other")
 def check_order(data: dict[str, Any], first: str, second: str, message: str) -> None:
     if data.get(first) is not None and data.get(second) is not None and data[second] <= data[first]:
         raise ValidationError(message, second)
+
+
+class EventTexts(Schema):
+    """The event's own texts in one language; a text left out is shown as the organiser wrote it."""
+
+    title = Text(200)
+    description = Text(5000, multiline=True)
+
+
+class RateTexts(Schema):
+    name = Text(200)
+
+
+def translations_of(texts: type[Schema]) -> fields.Dict:
+    """The organiser's texts by language, {"nl": {...}, "de": {...}}: shown on the attendee's pages in that
+    language (suite_common.i18n.localized). Given in full: a PATCH replaces the previous translations."""
+    return fields.Dict(keys=fields.String(validate=validate.OneOf(SUPPORTED_LANGUAGES)), values=fields.Nested(texts),
+                       metadata={"description": "the texts in other languages, by language code (en, nl, de, fr)"})
+
+
+# Zoom's webinar IDs are 9 to 12 digits today; up to 20 leaves room, and digits only keep it out of paths.
+ZOOM_WEBINAR_ID = validate.Regexp(r"^[0-9]{9,20}$", error="A Zoom webinar ID is its number, 9 to 20 digits.")
 
 
 class EventInput(Schema):
@@ -33,6 +56,9 @@ class EventInput(Schema):
     currency = fields.String(required=True, validate=CURRENCY)
     venue = Text(300, allow_none=True)
     join_url = fields.Url(allow_none=True, schemes={"https", "http"}, validate=validate.Length(max=500))
+    zoom_webinar_id = fields.String(allow_none=True, validate=ZOOM_WEBINAR_ID, metadata={
+        "description": "the Zoom webinar (its number, digits only) whose registrants confirmed registrations "
+                       "become, each with a personal join link; needs the organisation's Zoom connection"})
     description = Text(5000, allow_none=True, multiline=True)
     registration_opens_at = Moment(allow_none=True)
     registration_closes_at = Moment(allow_none=True)
@@ -49,6 +75,7 @@ class EventInput(Schema):
                                       metadata={"description": "kept from every refund, minor units"})
     allows_invoice = StrictBoolean(metadata={"description": "institutions may pay by invoice (bank transfer)"})
     invoice_due_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=365))
+    translations = translations_of(EventTexts)
 
     @validates_schema
     def _times_in_order(self, data: dict[str, Any], **_: Any) -> None:
@@ -152,6 +179,7 @@ class RateInput(Schema):
     requires_approval = StrictBoolean(metadata={
         "description": "each sign-up waits as pending_approval, without a seat, until the organiser approves it; "
                        "default: true for category trainee, else false"})
+    translations = translations_of(RateTexts)
 
 
 class RateOutput(Schema):
@@ -163,6 +191,7 @@ class RateOutput(Schema):
     valid_until = fields.AwareDateTime(allow_none=True)
     requires_membership = fields.Boolean()
     requires_approval = fields.Boolean()
+    translations = fields.Dict()
 
 
 class EventOutput(Schema):
@@ -177,6 +206,7 @@ class EventOutput(Schema):
     currency = fields.String()
     venue = fields.String(allow_none=True)
     join_url = fields.String(allow_none=True)
+    zoom_webinar_id = fields.String(allow_none=True)
     description = fields.String(allow_none=True)
     registration_opens_at = fields.AwareDateTime(allow_none=True)
     registration_closes_at = fields.AwareDateTime(allow_none=True)
@@ -190,6 +220,7 @@ class EventOutput(Schema):
     cancellation_fee = fields.Integer()
     allows_invoice = fields.Boolean()
     invoice_due_days = fields.Integer()
+    translations = fields.Dict()
     public_url = fields.Method("_public_url")
     sessions = fields.List(fields.Nested(EventSessionOutput))
     rates = fields.List(fields.Nested(RateOutput))

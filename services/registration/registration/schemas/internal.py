@@ -37,6 +37,7 @@ class Attendee(Schema):
     family_name = fields.String()
     family_name_first = fields.Boolean(metadata={"description": "print the family name first (王 芳)"})
     ticket_code = fields.String()
+    language = fields.String(metadata={"description": "the attendee's language (en, nl, de, fr) for mails and documents"})
     updated_at = fields.AwareDateTime()
     # The attendee form's answers that certificates' accreditor summary counts participants by.
     country = fields.Function(lambda r: (r.answers or {}).get("country"), allow_none=True)

@@ -7,7 +7,9 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from suite_common.fields import Email, text_problem
+from suite_common.i18n import SUPPORTED_LANGUAGES
 
+from ..services.zoom.registrants import personal_join_url, registrant_of
 from .common import CODE, Moment, StrictBoolean, Text
 
 STATUSES = ("pending_payment", "confirmed", "waitlisted", "cancelled", "refunded", "pending_approval")
@@ -34,6 +36,9 @@ class SignUpInput(Schema):
     family_name_first = StrictBoolean(allow_none=True, load_default=None, metadata={
         "description": "print the name family name first (王 芳); default: by the script of the name "
                        "(Han, kana and Hangul family name first)"})
+    language = fields.String(validate=validate.OneOf(SUPPORTED_LANGUAGES, error="Use one of: {choices}."),
+                             metadata={"description": "the attendee's language for mails and documents: en, nl, de "
+                                                      "or fr (default: the request's Accept-Language, else en)"})
 
     @validates("answers")
     def _answers_small(self, value: dict[str, Any], **_: Any) -> None:
@@ -61,6 +66,18 @@ class SignUpResult(Schema):
     waitlist_position = fields.Integer(allow_none=True)
 
 
+def join_url_of(registration: Any) -> str | None:
+    personal = personal_join_url(registration)
+    if personal:
+        return personal
+    return registration.event.join_url if registration.status == "confirmed" else None
+
+
+def zoom_registrant_id_of(registration: Any) -> str | None:
+    registrant = registrant_of(registration)
+    return registrant.registrant_id if registrant is not None and registrant.cancelled_at is None else None
+
+
 class RegistrationOutput(Schema):
     id = fields.Integer()
     reference = fields.String()
@@ -73,6 +90,7 @@ class RegistrationOutput(Schema):
     full_name = fields.String(metadata={"description": "the name as printed, in the person's order"})
     rate = fields.Function(lambda r: r.rate.code)
     member_number = fields.String(allow_none=True, metadata={"description": "as given at sign-up"})
+    language = fields.String(metadata={"description": "the attendee's language (en, nl, de, fr) for mails and documents"})
     approved_at = fields.AwareDateTime(allow_none=True)
     rejected_at = fields.AwareDateTime(allow_none=True)
     rejection_reason = fields.String(allow_none=True)
@@ -92,6 +110,11 @@ class RegistrationOutput(Schema):
     cancelled_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+    join_url = fields.Function(join_url_of, allow_none=True, metadata={
+        "description": "where this attendee joins the webinar: their personal Zoom link once their registrant "
+                       "exists, else the event's shared link while confirmed"})
+    zoom_registrant_id = fields.Function(zoom_registrant_id_of, allow_none=True, metadata={
+        "description": "their registrant at the event's Zoom webinar, while active"})
 
 
 class DecisionResult(RegistrationOutput):

@@ -7,6 +7,7 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
@@ -16,6 +17,7 @@ from suite_common.errors import ApiError, not_found, validation_error
 from ..models import Event, EventSession, Rate
 from ..schemas.common import SLUG_PATTERN
 from . import lifecycle, notify
+from .zoom import registrants as zoom_registrants
 
 DEFAULT_CONSENT_TEXT = (
     "I agree that the organiser stores the details I enter to handle my registration, "
@@ -86,6 +88,8 @@ def update_event(session: Session, event: Event, changes: dict[str, Any]) -> Eve
     if opens and closes and closes <= opens:
         raise validation_error({"registration_closes_at": ["Registration must close after it opens."]})
     moved = any(k in changes and changes[k] != getattr(event, k) for k in MOVING_FIELDS)
+    # Another webinar (or none): registrants follow, and attendees get their new personal link.
+    relinked = "zoom_webinar_id" in changes and changes["zoom_webinar_id"] != event.zoom_webinar_id
     for key, value in changes.items():
         if key != "capacity":
             setattr(event, key, value)
@@ -94,6 +98,9 @@ def update_event(session: Session, event: Event, changes: dict[str, Any]) -> Eve
         event.sequence += 1
         session.flush()
         notify.event_moved(session, event, event.sequence - 1, now)
+    if relinked:
+        session.flush()
+        zoom_registrants.relink_event(session, event)
     if "capacity" in changes and changes["capacity"] != event.capacity:
         notify.queue(session, lifecycle.change_capacity(session, event, changes["capacity"], now).mails)
     session.flush()
@@ -166,8 +173,8 @@ def rates_on_offer(event: Event, now: dt.datetime) -> list[Rate]:
 def registration_window_refusal(event: Event, now: dt.datetime) -> str | None:
     """Why sign-up is not possible right now, or None when it is."""
     if event.registration_opens_at and now < event.registration_opens_at:
-        return "Registration has not opened yet."
+        return gettext("Registration has not opened yet.")
     closes = event.registration_closes_at or event.ends_at
     if now >= closes:
-        return "Registration for this event is closed."
+        return gettext("Registration for this event is closed.")
     return None

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from marshmallow import ValidationError, validate
 from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -285,9 +286,9 @@ def check_membership(session: Session, event: Event, email_normalised: str, memb
     if is_member(session, event.organisation_id, email_normalised, member_number):
         return
     organisation = session.get(Organisation, event.organisation_id)
-    society = organisation.name if organisation else "the organising society"
-    raise validation_error({"rate": [f"This rate is for members of {society}; your email or member number is "
-                                     "not on the member list."]})
+    society = organisation.name if organisation else gettext("the organising society")
+    raise validation_error({"rate": [gettext("This rate is for members of %(society)s; your email or member number "
+                                             "is not on the member list.", society=society)]})
 
 
 def _query(organisation_id: int) -> Select[tuple[Member]]:

@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -38,13 +39,13 @@ def find_code(session: Session, event: Event, rate: Rate, code: str, now: dt.dat
                                                       DiscountCode.code == code.strip().upper()))
     refusal = None
     if found is None:
-        refusal = "Unknown discount code."
+        refusal = gettext("Unknown discount code.")
     elif found.valid_until is not None and now >= found.valid_until:
-        refusal = "This discount code has expired."
+        refusal = gettext("This discount code has expired.")
     elif found.rates and rate.code not in found.rates:
-        refusal = "This discount code does not apply to this rate."
+        refusal = gettext("This discount code does not apply to this rate.")
     elif found.max_uses is not None and found.uses >= found.max_uses:
-        refusal = "This discount code has been used up."
+        refusal = gettext("This discount code has been used up.")
     if refusal:
         raise validation_error({"discount_code": [refusal]})
     assert found is not None

@@ -38,6 +38,7 @@ from ..models import (
     StripeEvent,
 )
 from . import accounts, faculty, signup
+from .zoom import registrants as zoom_registrants
 
 PEERS = ("notifications", "certificates")
 ERASED_DOMAIN = "erased.invalid"
@@ -73,6 +74,7 @@ def _registration_record(registration: Registration, session: Session) -> dict[s
         "event": registration.event.slug, "reference": registration.reference, "status": registration.status,
         "email": registration.email, "given_name": registration.given_name,
         "family_name": registration.family_name, "rate": registration.rate.code, "answers": registration.answers,
+        "language": registration.language,
         "consent": {"given_at": registration.consent_at.isoformat(), "text_version": registration.consent_version},
         "announcements_consent_at": (registration.announcements_consent_at.isoformat()
                                      if registration.announcements_consent_at else None),
@@ -81,6 +83,7 @@ def _registration_record(registration: Registration, session: Session) -> dict[s
         "billing": registration.billing, "created_at": registration.created_at.isoformat(),
         "documents": [{"kind": d.kind, "number": d.number, "amount": d.amount, "currency": d.currency,
                        "issued_at": d.issued_at.isoformat()} for d in documents],
+        "zoom_registrant": zoom_registrants.export(registration),
     }
 
 
@@ -134,6 +137,10 @@ def anonymise(registration: Registration, now: dt.datetime) -> None:
     registration.answers, registration.billing = {}, None
     registration.member_number = None
     registration.announcements_consent_at = None
+    # The Zoom registrant keeps its ID (attendance already matched to it stays explained) without the name;
+    # the cancellation that erasure's cancel queued takes it out of the webinar at Zoom.
+    if registration.zoom_registrant is not None:
+        registration.zoom_registrant.given_name = registration.zoom_registrant.family_name = "Erased"
     # Old links (in mails, forwarded or not) must lead nowhere now.
     registration.manage_token = secrets.token_urlsafe(32)
     registration.unsubscribe_token = secrets.token_urlsafe(32)

@@ -9,17 +9,20 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suite_common.db import insert_ignoring_conflicts, utcnow
 from suite_common.emails import email_key
 from suite_common.errors import ApiError, not_found, validation_error
+from suite_common.i18n import DEFAULT_LANGUAGE
 from suite_common.names import written_family_first
 
 from ..models import Event, EventSession, Registration, RegistrationStatus, RegistrationWorkshop
 from . import capacity, lifecycle, members, notify, payments, pricing
 from .events import consent_version, rates_on_offer, registration_window_refusal
+from .zoom import registrants as zoom_registrants
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
 EMAIL_MAX = 254
@@ -69,13 +72,16 @@ def _replayed(session: Session, registration: Registration) -> SignUpOutcome:
 
 
 def _duplicate_email() -> ApiError:
-    return ApiError(409, "already_registered", "This email address is already registered for this event.",
-                    {"email": ["Already registered for this event."]})
+    return ApiError(409, "already_registered", gettext("This email address is already registered for this event."),
+                    {"email": [gettext("Already registered for this event.")]})
 
 
 def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_key: str | None = None,
-            now: dt.datetime | None = None) -> SignUpOutcome:
+            now: dt.datetime | None = None, language: str = DEFAULT_LANGUAGE) -> SignUpOutcome:
     """Stores the sign-up and takes a seat (or a place on the waiting list) in one transaction.
+
+    The registration's language is the sign-up's ``"language"``, else ``language`` (the request's, which
+    is kept out of the idempotency fingerprint: a retry from another browser is the same request).
 
     A member rate is refused unless the email or member number is on the member list; a rate
     that requires approval takes no seat yet: the registration waits as ``pending_approval``.
@@ -98,15 +104,15 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
         raise ApiError(403, "registration_closed", refusal)
     rate = next((r for r in rates_on_offer(event, now) if r.code == data["rate"]), None)
     if rate is None:
-        raise validation_error({"rate": ["Unknown rate, or no longer on offer."]})
+        raise validation_error({"rate": [gettext("Unknown rate, or no longer on offer.")]})
     price = pricing.price(session, event, rate, data.get("discount_code"), now)
     workshops = _chosen_workshops(event, data.get("workshops") or [])
     if workshops and rate.requires_approval:
-        raise validation_error({"workshops": ["Workshops are chosen once the registration is approved."]})
+        raise validation_error({"workshops": [gettext("Workshops are chosen once the registration is approved.")]})
     amount_due = price.amount + sum(w.amount for w in workshops)
     email_normalised = normalise_email(data["email"])
     if len(email_normalised) > EMAIL_MAX:  # lower-casing can lengthen some letters (e.g. "İ")
-        raise validation_error({"email": [f"Use at most {EMAIL_MAX} characters."]})
+        raise validation_error({"email": [gettext("Use at most %(num)d characters.", num=EMAIL_MAX)]})
     member_number = (data.get("member_number") or "").strip() or None
     if rate.requires_membership:
         members.check_membership(session, event, email_normalised, member_number)
@@ -121,6 +127,7 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
         "email": data["email"].strip(), "email_normalised": email_normalised, "member_number": member_number,
         "given_name": data["given_name"], "family_name": data["family_name"], "answers": data.get("answers") or {},
         "family_name_first": name_order(data),
+        "language": data.get("language") or language,
         "amount_paid": 0, "currency": rate.currency, "consent_at": now,
         "consent_version": consent_version(event.consent_text), "idempotency_key": idempotency_key,
         "request_fingerprint": request_fingerprint if idempotency_key else None, "created_at": now, "updated_at": now,
@@ -138,7 +145,7 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
     _take_workshops(session, event.id, workshops, seated)
     if price.discount_code is not None and not pricing.try_claim_use(session, price.discount_code.id):
         _give_back(session, event.id, seated, [w.id for w in workshops])
-        raise validation_error({"discount_code": ["This discount code has been used up."]})
+        raise validation_error({"discount_code": [gettext("This discount code has been used up.")]})
     status, hold = lifecycle.initial_state(event, rate, seated, amount_due, now)
     registration = _insert(session, {**fields, "status": status, "hold_expires_at": hold})
     if registration is None:
@@ -178,19 +185,19 @@ def _chosen_workshops(event: Event, codes: list[str]) -> list[EventSession]:
     offered = {s.code: s for s in event.sessions if s.is_workshop}
     unknown = [code for code in codes if code not in offered]
     if unknown:
-        raise validation_error({"workshops": [f"No such workshop: {', '.join(unknown)}."]})
+        raise validation_error({"workshops": [gettext("No such workshop: %(codes)s.", codes=", ".join(unknown))]})
     return sorted({offered[code] for code in codes}, key=lambda s: s.id)  # one lock order: by id
 
 
 def _take_workshops(session: Session, event_id: int, workshops: list[EventSession], seated: bool) -> None:
     """All chosen workshops or none: a full one gives back what the sign-up took and refuses it."""
     if workshops and not seated:
-        raise validation_error({"workshops": ["The event is full: join the waiting list without workshops."]})
+        raise validation_error({"workshops": [gettext("The event is full: join the waiting list without workshops.")]})
     taken: list[int] = []
     for workshop in workshops:
         if not capacity.take_workshop_seat(session, workshop.id):
             _give_back(session, event_id, seated, taken)
-            raise validation_error({"workshops": [f"{workshop.title} is full."]})
+            raise validation_error({"workshops": [gettext("%(workshop)s is full.", workshop=workshop.title)]})
         taken.append(workshop.id)
 
 
@@ -217,10 +224,11 @@ def name_order(data: dict[str, Any]) -> bool:
 def correct_name(session: Session, registration: Registration, given_name: str, family_name: str) -> None:
     """Names are kept exactly as typed (no case folding, no transliteration): they go on certificates."""
     if RegistrationStatus(registration.status).ended:
-        raise ApiError(409, "cancelled", "This registration is cancelled.")
+        raise ApiError(409, "cancelled", gettext("This registration is cancelled."))
     registration.given_name = given_name
     registration.family_name = family_name
     session.flush()
+    zoom_registrants.changed(session, registration)  # Zoom shows the name in the webinar and its reports
 
 
 def by_manage_token(session: Session, token: str) -> Registration | None:
