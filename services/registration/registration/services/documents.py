@@ -128,6 +128,8 @@ class DocumentData:
     due_on: date | None = None
     bank_details: Sequence[str] = ()
     refers_to: str | None = None
+    # What a credit note corrects: an invoice, or (a card payment's) receipt.
+    refers_to_kind: Literal["invoice", "receipt"] = "invoice"
     note: str | None = None
     # The attendee's language (suite_common.i18n): documents issued before languages existed are English.
     language: str = "en"
@@ -253,7 +255,8 @@ def _header(data: DocumentData) -> Table:
                     "credit_note": gettext("Credit note no.")}[data.kind]
     meta = [(number_label, data.number), (gettext("Date of issue"), _date(data.issued_on, data.language))]
     if data.kind == "credit_note":
-        meta.append((gettext("Refers to invoice"), data.refers_to or ""))
+        meta.append((gettext("Refers to receipt") if data.refers_to_kind == "receipt" else gettext("Refers to invoice"),
+                     data.refers_to or ""))
     if data.kind == "invoice" and data.due_on and not data.paid_on:
         meta.append((gettext("Due date"), _date(data.due_on, data.language)))
     meta.append((gettext("Registration ref."), data.reference))
@@ -381,7 +384,10 @@ def _payment(data: DocumentData) -> list[Flowable]:
     total = _money(data.breakdown.gross, data.currency, data.language)
     paid_on = _date(data.paid_on, data.language) if data.paid_on else ""
     if data.kind == "credit_note":
-        status = [paragraph(gettext("This credit note refers to invoice %(number)s.", number=data.refers_to), STATUS)]
+        status = [paragraph(
+            gettext("This credit note refers to receipt %(number)s.", number=data.refers_to)
+            if data.refers_to_kind == "receipt" else
+            gettext("This credit note refers to invoice %(number)s.", number=data.refers_to), STATUS)]
         if data.paid_on:
             status.append(paragraph(
                 gettext("%(total)s refunded on %(date)s by %(method)s.", total=total, date=paid_on, method=method)

@@ -46,17 +46,21 @@ def _seller(organisation: Organisation) -> dict[str, Any]:
 
 
 def lines(registration: Registration) -> list[list[Any]]:
-    """The rate (after any discount), then each workshop at its price; worded in the current language."""
+    """The rate at its price, the discount as a line of its own (negative) when a code took some off,
+    then each workshop at its price; worded in the current language."""
     workshops = [[gettext("Workshop: %(title)s", title=w.session.title), 1, w.amount] for w in registration.workshops]
     rate_amount = registration.amount_due - sum(line[2] for line in workshops)
-    return [[f"{registration.event.title}: {registration.rate.name}", 1, rate_amount], *workshops]
+    discount = registration.rate.amount - rate_amount if registration.discount_code_id else 0
+    rate_line = [f"{registration.event.title}: {registration.rate.name}", 1, rate_amount + max(discount, 0)]
+    discount_lines = [[gettext("Discount"), 1, -discount]] if discount > 0 else []
+    return [rate_line, *discount_lines, *workshops]
 
 
 def _base_content(registration: Registration, organisation: Organisation, now: dt.datetime) -> dict[str, Any]:
     event = registration.event
     return {
         "seller": _seller(organisation),
-        "buyer": {"name": f"{registration.given_name} {registration.family_name}", "email": registration.email},
+        "buyer": {"name": registration.full_name, "email": registration.email},
         "lines": lines(registration),
         "currency": registration.currency, "vat_rate": str(event.vat_rate),
         "prices_include_vat": event.prices_include_vat, "event_title": event.title,
@@ -98,10 +102,12 @@ def issue_receipt(session: Session, registration: Registration, now: dt.datetime
 
 def issue_credit_note(session: Session, registration: Registration, amount: int, now: dt.datetime) -> Document:
     refers_to = registration.invoice_number or registration.receipt_number or registration.reference
+    refers_to_kind = "invoice" if registration.invoice_number else "receipt"
     with in_language(registration.language):
         method = gettext("Refund to the original payment method")
         line = gettext("Refund: %(event)s: %(rate)s", event=registration.event.title, rate=registration.rate.name)
-    return issue(session, registration, "credit_note", now, refers_to=refers_to, paid_on=now.date().isoformat(),
+    return issue(session, registration, "credit_note", now, refers_to=refers_to, refers_to_kind=refers_to_kind,
+                 paid_on=now.date().isoformat(),
                  payment_method=method, lines=[[line, 1, amount]])
 
 
@@ -118,6 +124,7 @@ def render(document: Document) -> bytes:
         paid_on=dt.date.fromisoformat(content["paid_on"]) if content.get("paid_on") else None,
         due_on=dt.date.fromisoformat(content["due_on"]) if content.get("due_on") else None,
         bank_details=content.get("bank_details") or (), refers_to=content.get("refers_to"),
+        refers_to_kind=content.get("refers_to_kind", "invoice"),
         language=content.get("language") or DEFAULT_LANGUAGE,
     )
     return render_document(data)
