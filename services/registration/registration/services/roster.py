@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, Select, String, case, null, or_, select, type_coerce
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -105,7 +105,9 @@ def roster_query(event: Event, filters: dict[str, Any]) -> Select[tuple[Registra
 
 def roster_page(session: Session, event: Event, filters: dict[str, Any]) -> tuple[list[Registration], str | None]:
     limit = filters["limit"]
-    rows = list(session.scalars(roster_query(event, filters).limit(limit + 1)))
+    # Each item shows its personal Zoom link: loaded with the page, not one query per item.
+    query = roster_query(event, filters).options(selectinload(Registration.zoom_registrant))
+    rows = list(session.scalars(query.limit(limit + 1)))
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
