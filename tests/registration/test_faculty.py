@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from registration.models import Outbox
+from registration.models import Event, Outbox
 from suite_common.auth import sign
 from tests.support.factories import create_event, iso
 
@@ -256,3 +256,20 @@ def test_privacy_export_lists_a_speakers_disclosures_and_erasure_takes_their_add
     assert (after["email"], after["name"], after["status"]) == (None, "Dr Ada Quinn", "disclosed")
     assert client.get("/api/v1/privacy/export", headers=auth,
                       query_string={"email": "ada@hospital.example"}).get_json()["registration"]["faculty"] == []
+
+
+def test_the_demo_congress_shows_its_faculty_and_a_second_seed_adds_none(
+        registration_app: Flask, client: FlaskClient) -> None:
+    from registration import demo
+    from registration.services import organisations
+
+    for _run in range(2):
+        with registration_app.app_context(), registration_app.extensions["suite_db"].session_scope() as session:
+            organisation = organisations.get_or_create_organisation(session, "demo", "Demo")
+            if session.scalar(select(Event.id).where(Event.slug == demo.CONFERENCE)) is None:
+                demo._seed_events(session, organisation.id)
+            demo._seed_faculty(session)
+    text = " ".join(client.get(f"/events/{demo.CONFERENCE}").get_data(as_text=True).split())
+    assert text.count("</strong>, speaker") == 2 and text.count("</strong>, planner") == 1
+    assert "Siemens Healthineers: Consultant" in text
+    assert "Prof. Dr. Lena Hoffmann has no relevant financial relationships" in text

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .models import Event, Organisation, Outbox, Registration, Role
-from .services import accounts, branding, events, members, organisations, pricing, signup, urls
+from .services import accounts, branding, events, faculty, members, organisations, pricing, signup, urls
 
 CONFERENCE = "demo-congress"
 WEBINAR = "demo-webinar"
@@ -146,12 +146,34 @@ def participant_link(session: Session) -> str:
     return urls.participant_url(_seed_participant(session))
 
 
+# The congress's faculty and their disclosures (README, "Faculty and disclosures"): one with relationships
+# and a mitigation note, one with none, and a speaker whose statement is still to come through their link.
+DEMO_FACULTY = (
+    {"name": "Prof. Dr. Lena Hoffmann", "role": "planner", "none": True},
+    {"name": "Dr. Marco Rossi", "role": "speaker", "email": "marco.rossi@demo.example", "sessions": ["D1-AM"],
+     "disclosures": [{"company": "Siemens Healthineers", "relationship": "Consultant"},
+                     {"company": "Bayer", "relationship": "Speakers' bureau"}],
+     "mitigation": "Slides peer-reviewed by the planning committee for balance."},
+    {"name": "Dr. Sofia Lindqvist", "role": "speaker", "email": "sofia.lindqvist@demo.example",
+     "sessions": ["D1-PM", "D2-AM"]},
+)
+
+
+def _seed_faculty(session: Session) -> None:
+    congress = session.scalar(select(Event).where(Event.slug == CONFERENCE))
+    if congress is None or faculty.list_faculty(session, congress):
+        return
+    for person in DEMO_FACULTY:
+        faculty.add_faculty(session, congress, person, dt.datetime.now(dt.UTC))
+
+
 def seed(session: Session, token_file: Path) -> str:
     """Idempotent: a second run keeps the data and the token of the first."""
     organisation = organisations.get_or_create_organisation(session, "demo", "Demo Society of Imaging Informatics")
     if session.scalar(select(Event.id).where(Event.slug == CONFERENCE)) is None:
         _seed_events(session, organisation.id)
     _seed_participant(session)
+    _seed_faculty(session)
     if accounts.find_account(session, organisation.id, OWNER_EMAIL) is None:
         accounts.add_account(session, organisation.id, OWNER_EMAIL, OWNER_NAME, Role.OWNER)
     if token_file.exists():
