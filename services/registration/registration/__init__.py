@@ -32,6 +32,7 @@ from .services.lifecycle import TransitionRefused
 from .services.money import format_money
 from .services.organisations import resolve_token
 from .services.payments import StripeTarget
+from .services.zoom import registrants as zoom_registrants
 
 # Lazy: shown in the language of the page that shows them (the console's pages are always English).
 STATUS_LABELS = {"confirmed": lazy_gettext("Confirmed"), "waitlisted": lazy_gettext("On the waiting list"),
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from .blueprints import (
         faculty,
+        integrations,
         internal_api,
         invoices,
         mail_links,
@@ -104,7 +106,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     api.register_blueprint(init_audit(app, AuditEntry))
 
-    for blueprint in (organiser_api.blp, invoices.api, faculty.api, privacy.blp, public_api.blp, internal_api.blp):
+    for blueprint in (organiser_api.blp, invoices.api, faculty.api, privacy.blp, public_api.blp, internal_api.blp,
+                      integrations.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(pages.blp)
     init_branding(app, DatabaseBranding())
@@ -121,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_template_filter(money, "money")
     app.add_template_filter(event_when, "when")
     app.add_template_filter(qr_svg, "qr_svg")
+    app.add_template_filter(zoom_registrants.personal_join_url, "personal_join_url")
     app.add_template_filter(lambda rate: f"{rate.normalize():f}%", "vat_percent")
     app.add_template_filter(lambda s: STATUS_LABELS.get(s, s), "status_label")
     app.add_template_filter(price, "price")
@@ -135,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     def background_work() -> RoundRobin:
         dispatcher = dispatcher_for(database, settings, Outbox)
         dispatcher.clients["stripe"] = StripeTarget(settings.stripe)
+        dispatcher.clients[zoom_registrants.TARGET] = zoom_registrants.ZoomTarget(database, settings)
         return RoundRobin(dispatcher, HoldSweeper(app, database), PeriodicPurge(app, database, privacy_service.purge))
 
     register_worker_cli(app, background_work, "the outbox dispatcher (mails, Stripe refunds), the sweep of "
