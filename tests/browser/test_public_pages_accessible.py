@@ -285,6 +285,18 @@ def test_participant_and_verification_pages(stack: Stack, organiser: Organiser, 
     expect(page.get_by_role("status")).to_contain_text("Valid certificate")
     check(page, "the verification page of a certificate")
 
+    # The signed credential, pasted into the public verification page (a plain form).
+    page.get_by_role("link", name="Verify a signed credential").click()
+    check(page, "the signed credential's verification page")
+    page.get_by_label("Signed credential").fill(requests.get(issued["credential_url"], timeout=30).text)
+    assert submit(page, "Verify") == 200
+    expect(page.get_by_role("status")).to_contain_text("Valid credential")
+    check(page, "the signed credential's verification page with a valid credential")
+    page.get_by_label("Signed credential").fill("not a credential")
+    assert submit(page, "Verify") == 200
+    expect(page.get_by_role("status")).to_contain_text("does not verify")
+    check(page, "the signed credential's verification page with a refused credential")
+
     page.goto(f"{certificates}/verify/NOSUCHCODE42")
     expect(page.get_by_role("status")).to_contain_text("No certificate has the code")
     check(page, "the verification page of an unknown code")
