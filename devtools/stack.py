@@ -168,8 +168,19 @@ class Stack:
         self._spawn("stripe-standin", ["devtools.stripe_standin", "--listen", listen],
                     {**self.env, "STRIPE_WEBHOOK_URL": service_url(self.env, "registration") + "/webhooks/stripe"})
 
+    def start_zoom_standin(self) -> None:
+        """The Zoom stand-in, its webinars kept in var/ (a second make run finds the demo webinar again);
+        webinar.ended reaches registration's /webhooks/zoom, and the report is fetched seconds later."""
+        listen = self.env.get("ZOOM_STANDIN_LISTEN") or "127.0.0.1:12112"
+        self.env.setdefault("ZOOM_API_BASE", f"http://{listen}/v2")
+        self.env.setdefault("ZOOM_OAUTH_BASE", f"http://{listen}")
+        self.env.setdefault("ZOOM_REPORT_DELAY_SECONDS", "3")
+        self._spawn("zoom-standin", ["devtools.zoom_standin", "--listen", listen,
+                                     "--state-file", str(self.var_dir / "zoom-standin.json")],
+                    {**self.env, "ZOOM_WEBHOOK_URL": service_url(self.env, "registration") + "/webhooks/zoom"})
+
     def start(self, services: tuple[str, ...] = SERVICES, workers: bool = True, smtp_sink: bool = False,
-              stripe_standin: bool = False, migrated: tuple[str, ...] = ()) -> None:
+              stripe_standin: bool = False, zoom_standin: bool = False, migrated: tuple[str, ...] = ()) -> None:
         """``migrated``: services whose databases are already at head (the tests copy a migrated
         SQLite file instead of paying three interpreter start-ups for every stack)."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
@@ -178,6 +189,8 @@ class Stack:
             self.start_smtp_sink()
         if stripe_standin:
             self.start_stripe_standin()
+        if zoom_standin:
+            self.start_zoom_standin()
         for name in services:
             for replica in range(1, self.replicas + 1):
                 self.start_service(name, replica)
@@ -213,7 +226,8 @@ def main() -> None:
     env.setdefault("VAR_DIR", str(Path.cwd() / "var"))
     stack = Stack(env)
     try:
-        stack.start(smtp_sink=not env.get("SMTP_HOST"), stripe_standin=not env.get("STRIPE_API_KEY"))
+        stack.start(smtp_sink=not env.get("SMTP_HOST"), stripe_standin=not env.get("STRIPE_API_KEY"),
+                    zoom_standin=not env.get("ZOOM_API_BASE"))
         token = None if args.no_seed else stack.seed_demo()
         console_link = None if args.no_seed else stack.sign_in_link("demo", DEMO_OWNER)
     except Exception:
@@ -228,6 +242,11 @@ def main() -> None:
     print(f"  past webinar   {registration}/events/demo-webinar   (its Zoom report: demo/zoom-demo-webinar-attendees.csv)")
     if "stripe-standin" in stack.processes:
         print(f"  Stripe         {stack.env['STRIPE_API_BASE']}   (local stand-in: no real payments)")
+    if "zoom-standin" in stack.processes:
+        print(f"  Zoom webinar   {registration}/events/demo-zoom-webinar/register   (personal links and attendance "
+              "through the Zoom stand-in)")
+        print(f"  Zoom           {stack.env['ZOOM_OAUTH_BASE']}   (local stand-in: no real Zoom; README, "
+              "'Zoom attendance')")
     if "smtp-sink" in stack.processes:
         print(f"  caught mail    http://{env.get('SMTP_SINK_WEB') or '127.0.0.1:8025'}   (SMTP on port "
               f"{env.get('SMTP_PORT') or 1025})")

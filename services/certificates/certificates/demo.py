@@ -24,6 +24,7 @@ from .services import accreditation as accreditation_service
 from .services import presence, registry
 
 CONFERENCE = "demo-congress"
+ZOOM_WEBINAR = "demo-zoom-webinar"  # registration's demo webinar linked to the Zoom stand-in
 PARTICIPANT_EMAIL = "participant@demo.example"  # registration's demo participant
 CODES = {"D1-AM": ("HEART1", "HEART2"), "D1-PM": ("FHIR01", "FHIR02"), "D2-AM": ("QUANT1", "QUANT2")}
 RATE = {"id": "quality", "text": "How would you rate this session?", "kind": "rating"}
@@ -55,8 +56,20 @@ def _rules(event: registry.EventInfo) -> dict[str, Any]:
     })
 
 
+def _seed_zoom_webinar(session: Session, organisation_id: int, organisation_name: str) -> None:
+    """Credit rules for registration's demo Zoom webinar, whose attendance arrives from the Zoom stand-in
+    (README, "Zoom attendance"): proportional credits in half hours, at least half of the webinar attended."""
+    if accreditation_service.get(session, organisation_id, ZOOM_WEBINAR) is not None:
+        return
+    accreditation_service.put(session, organisation_id, organisation_name, ZOOM_WEBINAR, AccreditationInput().load({
+        "body": "EACCME®", "credit_step": "0.5", "min_session_share": "0.5", "max_credits": "1",
+        "statement": "This webinar is accredited with 1 European CME credit (ECMEC®).",
+        "signatory": "Prof. Dr. Maria Huber"}))
+
+
 def seed(session: Session, organisation_id: int, organisation_name: str) -> str:
     """What was done, in a sentence; nothing when the congress has its rules already."""
+    _seed_zoom_webinar(session, organisation_id, organisation_name)
     if accreditation_service.get(session, organisation_id, CONFERENCE) is not None:
         return "kept"
     event, people = registry.attendees(organisation_id, CONFERENCE)

@@ -33,6 +33,7 @@ from .services.money import format_money
 from .services.organisations import resolve_token
 from .services.payments import StripeTarget
 from .services.zoom import registrants as zoom_registrants
+from .services.zoom.attendance import ReportFetcher
 
 # Lazy: shown in the language of the page that shows them (the console's pages are always English).
 STATUS_LABELS = {"confirmed": lazy_gettext("Confirmed"), "waitlisted": lazy_gettext("On the waiting list"),
@@ -101,13 +102,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         privacy,
         public_api,
         webhooks,
+        zoom_attendance,
     )
     from .models import AuditEntry
 
     api.register_blueprint(init_audit(app, AuditEntry))
 
     for blueprint in (organiser_api.blp, invoices.api, faculty.api, privacy.blp, public_api.blp, internal_api.blp,
-                      integrations.blp):
+                      zoom_attendance.api, integrations.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(pages.blp)
     init_branding(app, DatabaseBranding())
@@ -140,9 +142,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         dispatcher = dispatcher_for(database, settings, Outbox)
         dispatcher.clients["stripe"] = StripeTarget(settings.stripe)
         dispatcher.clients[zoom_registrants.TARGET] = zoom_registrants.ZoomTarget(database, settings)
-        return RoundRobin(dispatcher, HoldSweeper(app, database), PeriodicPurge(app, database, privacy_service.purge))
+        return RoundRobin(dispatcher, HoldSweeper(app, database), ReportFetcher(app, database, settings),
+                          PeriodicPurge(app, database, privacy_service.purge))
 
-    register_worker_cli(app, background_work, "the outbox dispatcher (mails, Stripe refunds), the sweep of "
+    register_worker_cli(app, background_work, "the outbox dispatcher (mails, Stripe refunds, Zoom registrants), the sweep of "
                                               "expired seat holds and the retention purge")
     register_purge_cli(app, database, privacy_service.purge)
     return app

@@ -8,12 +8,17 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from PIL import Image, ImageDraw
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from suite_common.settings import ZOOM_API_BASE, Settings
+
 from .models import Event, Organisation, Outbox, Registration, Role
 from .services import accounts, branding, events, faculty, members, organisations, pricing, signup, urls
+from .services.zoom import connection as zoom_connection
+from .services.zoom.client import MemoryTokenStore, ZoomClient, ZoomCredentials
 
 CONFERENCE = "demo-congress"
 WEBINAR = "demo-webinar"
@@ -129,6 +134,39 @@ def _seed_webinar(session: Session, organisation_id: int) -> None:
     session.execute(delete(Outbox))
 
 
+# The demo webinar whose registrants, personal links and attendance go through the local Zoom stand-in
+# (devtools/zoom_standin.py, whose default account these credentials are; README, "Zoom attendance").
+ZOOM_WEBINAR = "demo-zoom-webinar"
+STANDIN_ACCOUNT = ("standin-account", "standin-client-id", "standin-client-secret", "standin-webhook-secret-token")
+
+
+def _seed_zoom_webinar(session: Session, organisation_id: int, settings: Settings) -> None:
+    """A webinar a week ahead, open for sign-up, linked to a webinar created on the Zoom stand-in through the
+    same client registration uses, with the demo organisation connected to the stand-in's account. Only
+    when ZOOM_API_BASE points away from Zoom: the demo never creates anything at the real Zoom."""
+    if settings.zoom.api_base == ZOOM_API_BASE or session.scalar(
+            select(Event.id).where(Event.slug == ZOOM_WEBINAR)) is not None:
+        return
+    tz = "Europe/Amsterdam"
+    start = _at(7, 18, 0, tz)
+    webinar = events.create_event(session, organisation_id, {
+        "slug": ZOOM_WEBINAR, "title": "Webinar: Structured reporting with AI assistants", "kind": "webinar",
+        "starts_at": start, "ends_at": start + dt.timedelta(minutes=60), "timezone": tz, "capacity": 500,
+        "currency": "EUR", "description": "One hour on structured radiology reports drafted with AI assistants.",
+    })
+    events.add_session(session, webinar, {"code": "LIVE", "title": "Live webinar", "starts_at": webinar.starts_at,
+                                          "ends_at": webinar.ends_at, "credits": Decimal("1")})
+    events.add_rate(session, webinar, {"code": "free", "name": "Free registration", "amount": 0,
+                                       "currency": "EUR", "category": "other"})
+    account_id, client_id, client_secret, webhook_secret_token = STANDIN_ACCOUNT
+    if zoom_connection.get_connection(session, organisation_id) is None:
+        zoom_connection.set_connection(session, organisation_id, zoom_connection.secret_box(settings), account_id,
+                                       client_id, client_secret, webhook_secret_token)
+    client = ZoomClient(ZoomCredentials(account_id, client_id, client_secret), MemoryTokenStore(), settings.zoom)
+    webinar.zoom_webinar_id = client.create_webinar(webinar.title, start, 60, tz)
+    session.flush()
+
+
 def _seed_participant(session: Session) -> Registration:
     """The congress's demo participant, signed up once at the free invited rate (so confirmed)."""
     congress = session.scalar(select(Event).where(Event.slug == CONFERENCE))
@@ -174,6 +212,7 @@ def seed(session: Session, token_file: Path) -> str:
         _seed_events(session, organisation.id)
     _seed_participant(session)
     _seed_faculty(session)
+    _seed_zoom_webinar(session, organisation.id, current_app.extensions["suite_settings"])
     if accounts.find_account(session, organisation.id, OWNER_EMAIL) is None:
         accounts.add_account(session, organisation.id, OWNER_EMAIL, OWNER_NAME, Role.OWNER)
     if token_file.exists():

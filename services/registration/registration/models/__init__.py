@@ -11,5 +11,6 @@ from .outbox import Outbox
 from .payment import Document, DocumentCounter, StripeEvent
 from .registration import Registration, RegistrationStatus
 from .zoom import ZoomConnection, ZoomRegistrant
+from .zoom_reports import ZoomReportFetch, ZoomWebhookEvent
 
-__all__ = ["AuditEntry", "MAX_ID", "ApiToken", "Base", "ConsoleSession", "OrganiserAccount", "Role", "SignInLink", "DiscountCode", "DisclosureStatus", "Document", "DocumentCounter", "Event", "EventSession", "FacultyMember", "FacultyRole", "FinancialRelationship", "Member", "Organisation", "Outbox", "Rate", "RateLimitCounter", "Registration", "RegistrationStatus", "RegistrationWorkshop", "SeenSignature", "StripeEvent", "ZoomConnection", "ZoomRegistrant"]
+__all__ = ["AuditEntry", "MAX_ID", "ApiToken", "Base", "ConsoleSession", "OrganiserAccount", "Role", "SignInLink", "DiscountCode", "DisclosureStatus", "Document", "DocumentCounter", "Event", "EventSession", "FacultyMember", "FacultyRole", "FinancialRelationship", "Member", "Organisation", "Outbox", "Rate", "RateLimitCounter", "Registration", "RegistrationStatus", "RegistrationWorkshop", "SeenSignature", "StripeEvent", "ZoomConnection", "ZoomRegistrant", "ZoomReportFetch", "ZoomWebhookEvent"]
