@@ -1,5 +1,5 @@
-"""Demo data for ``make run``: the demo congress's accreditation (ECMEC, and NVvTG points that take a
-claim and presence codes), evaluation questions overall and per session, presence codes, and the
+"""Demo data for ``make run``: the demo congress's accreditation (ECMEC, asking for a US board ID and an
+EFN, both optional; NVvTG points that take a claim and presence codes and require a BIG number), evaluation questions overall and per session, presence codes, and the
 demo participant's attendance, so that a newcomer can take one participant through codes, the
 evaluation, a claim and the certificate (README, "The demo walk-through").
 
@@ -46,13 +46,19 @@ def _rules(event: registry.EventInfo) -> dict[str, Any]:
                           "(ECMEC®s). Each medical specialist should claim only those hours of credit that "
                           "he/she actually spent in the educational activity.",
              "credit_step": "0.5", "max_credits_per_day": "8", "min_session_share": "0.5",
-             "evaluation_required": True},
+             "evaluation_required": True, "identifiers": [
+                 {"kind": "abim_pars", "consent_text": "I agree that my certifying board ID and month and day of "
+                                                        "birth are reported with my credits to ACCME's PARS."},
+                 {"kind": "efn", "consent_text": "Ich willige ein, dass meine EFN mit meinen Punkten an die "
+                                                  "Ärztekammer gemeldet wird."}]},
             {"code": "NVVTG", "name": "NVvTG punten", "body": "NVvTG",
              "statement": "Geaccrediteerd door de Nederlandse Vereniging voor Technische Geneeskunde met 9 "
                           "punten voor het register van technisch geneeskundigen.",
              "credit_step": "1", "credit_mode": "session", "min_session_share": "0.5",
              "evaluation_required": True, "claim_required": True, "presence_codes_required": 2,
-             "claim_closes_at": claims_close}],
+             "claim_closes_at": claims_close, "identifiers": [
+                 {"kind": "big", "required": True, "consent_text": "Ik geef toestemming dat mijn BIG-nummer met "
+                                                                    "mijn punten aan het register wordt gemeld."}]}],
     })
 
 

@@ -349,6 +349,29 @@ def _flat(fields: dict[str, Any]) -> dict[str, list[str]]:
     return flat
 
 
+# The accreditor reports, by the file each becomes: its path at certificates, query and type.
+ACCREDITOR_REPORTS = {"pars.xlsx": ("pars", {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                      "summary.pdf": ("summary", {"format": "pdf"}, "application/pdf"),
+                      "learners.csv": ("learners", {}, "text/csv")}
+
+
+@route("/events/<slug:slug>/accreditor-reports/<system>/<any('pars.xlsx', 'summary.pdf', 'learners.csv'):report>",
+       Role.VIEWER)
+def accreditor_report(slug: str, system: str, report: str) -> Response:
+    """One of the certificates service's reports to accreditors for one credit system, passed on as it
+    streams (audited there as a read of personal data)."""
+    organiser_event(slug)
+    path, query, mimetype = ACCREDITOR_REPORTS[report]
+    try:
+        answer = remote.call(CERTIFICATES, "GET", _api(slug, f"/accreditor-reports/{path}"),
+                             params={"system": system[:20], **query}, stream=True)
+    except remote.Refused as refusal:  # no credit rules, or no such system
+        flash(refusal.message, "warning")
+        return see_other("console.accreditation", slug=slug)
+    return Response(answer.iter_content(chunk_size=64 * 1024), mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{slug}-{system[:20]}-{report}"'})
+
+
 # Certificates ---------------------------------------------------------------------------------------------
 
 

@@ -45,9 +45,10 @@ SYSTEM_LABELS = {
     "max_credits_per_day": "Most credits per day", "daily_caps": "Different caps on some days",
     "evaluation_required": "Evaluation required", "claim_required": "Claim required",
     "presence_codes_required": "Presence codes required", "claim_closes_at": "Claims close",
+    "identifiers": "Learner identifiers",
 }
 TEXT_FIELDS = ("code", "name", "body", "statement", "credit_step", "credit_mode", "min_session_share", "max_credits",
-               "max_credits_per_day", "daily_caps", "presence_codes_required", "claim_closes_at")
+               "max_credits_per_day", "daily_caps", "presence_codes_required", "claim_closes_at", "identifiers")
 CHECKBOXES = ("evaluation_required", "claim_required")
 # A new system's fieldset starts with the API's defaults; it is added once any of these is typed.
 NEW_SYSTEM_DEFAULTS = {"credit_step": "0.5", "credit_mode": "proportional", "min_session_share": "0",
@@ -117,6 +118,8 @@ def _values(systems: list[dict[str, Any]], timezone: str) -> dict[str, Any]:
             value = system.get(name)
             if name == "daily_caps":
                 value = "\n".join(f"{day} = {cap}" for day, cap in sorted((value or {}).items()))
+            elif name == "identifiers":
+                value = "\n".join(_identifier_line(spec) for spec in value or [])
             elif name == "claim_closes_at":
                 value = local_input(dt.datetime.fromisoformat(value), timezone) if value else ""
             elif name in CHECKBOXES:
@@ -151,6 +154,7 @@ def _systems_from_form(form: Mapping[str, str], reader: FormReader) -> tuple[lis
         if presence:
             system["presence_codes_required"] = int(presence) if presence.isdigit() else presence
         system["daily_caps"] = _daily_caps(text["daily_caps"])
+        system["identifiers"] = _identifiers(text["identifiers"])
         system.update({name: form.get(_field(index, name)) == "yes" for name in CHECKBOXES})
         system["claim_closes_at"] = reader.moment(_field(index, "claim_closes_at"))
         systems.append(system)
@@ -166,6 +170,24 @@ def _daily_caps(text: str) -> dict[str, str]:
         if line.strip():
             caps[day.strip()] = cap.strip()
     return caps
+
+
+def _identifier_line(spec: Mapping[str, Any]) -> str:
+    """One identifier as the form shows it: "efn | required | consent text" (a label last, when it has one)."""
+    parts = [spec.get("kind", ""), "required" if spec.get("required") else "optional", spec.get("consent_text", "")]
+    return " | ".join([*parts, spec["label"]] if spec.get("label") else parts)
+
+
+def _identifiers(text: str) -> list[dict[str, Any]]:
+    """"kind | required | consent text | label" lines as the API's identifiers; the API refuses an unknown
+    kind, a missing consent text or label, each on this system's field."""
+    specs = []
+    for line in text.splitlines():
+        if line.strip():
+            kind, required, consent, label = ([part.strip() for part in line.split("|", 3)] + ["", "", ""])[:4]
+            specs.append({"kind": kind, "required": required.lower() == "required", "consent_text": consent,
+                          "label": label})
+    return specs
 
 
 def _errors(fields: Mapping[str, Any], positions: list[int]) -> Errors:
