@@ -7,6 +7,7 @@ about who may call it. Audiences:
   attendee   an unguessable token in the URL: an unknown token answers 404
   service    signed calls from the named services: 401 unsigned or wrongly signed, 403 from others
   stripe     Stripe's webhook: 400 without a valid Stripe signature
+  zoom       Zoom's webhook: 401 without a valid x-zm-signature
 Another organisation's token is checked on the organiser routes that read one event or
 registration (404, indistinguishable from a missing one).
 The organiser console's routes (registration's /console/...) are people with roles, not tokens:
@@ -28,6 +29,7 @@ ORG = "organiser"
 PUBLIC = "public"
 ATTENDEE = "attendee"
 STRIPE = "stripe"
+ZOOM = "zoom"
 
 
 def service(*names: str) -> tuple[str, tuple[str, ...]]:
@@ -76,6 +78,10 @@ MATRIX: dict[tuple[str, str, str], Any] = {
     ("registration", "mail_links.unsubscribe", "GET"): ATTENDEE,
     ("registration", "mail_links.unsubscribe", "POST"): ATTENDEE,
     ("registration", "webhooks.stripe_webhook", "POST"): STRIPE,
+    ("registration", "webhooks.zoom_webhook", "POST"): ZOOM,
+    ("registration", "zoom_attendance.AttendanceFetch", "POST"): ORG,
+    ("registration", "zoom_attendance.AttendanceFetches", "GET"): ORG,
+    ("certificates", "internal_api.import_attendance", "POST"): service("registration"),
     ("registration", "organiser_api.Members", "GET"): ORG,
     ("registration", "organiser_api.Members", "POST"): ORG,
     ("registration", "organiser_api.Members", "PUT"): ORG,
@@ -216,6 +222,8 @@ def test_each_audience_is_enforced(apps: dict[str, Flask], key: tuple[str, str, 
         assert anonymous.status_code == 404, f"{method} {path}: {anonymous.status_code}"
     elif audience == STRIPE:
         assert anonymous.status_code == 400 and anonymous.get_json()["error"]["code"] == "bad_signature"
+    elif audience == ZOOM:
+        assert anonymous.status_code == 401 and anonymous.get_json()["error"]["code"] == "bad_signature"
     else:
         _kind, allowed = audience
         assert anonymous.status_code == 401
