@@ -41,7 +41,7 @@ def pdf_data(certificate: Any, accreditation: Any) -> CertificateData:
         logo_png=(accreditation.logo_png if accreditation and accreditation.logo_png
                   else _society_logo(certificate.organisation_id)),
         signature_png=accreditation.signature_png if accreditation else None,
-        revision=certificate.revision, sessions=lead.sessions,
+        revision=certificate.revision, sessions=lead.sessions, language=printed.get("language") or "en",
     )
 
 

@@ -107,7 +107,10 @@ def snapshot(accreditation: Accreditation, event: registry.EventInfo, person: re
     top-level credits and wording are the first system's, as before several systems."""
     first = result.first
     return {
-        "participant": person.name, "event_title": event.title, "event_dates": event_dates(event),
+        "participant": person.name, "event_title": event.title,
+        "event_dates": dates.event_dates(event.starts_at, event.ends_at, event.timezone, person.language),
+        # The language it prints in, kept so that every later download prints the same page.
+        "language": person.language,
         "place": "Online" if event.kind == "webinar" else (event.venue or ""),
         "credits": format_decimal(first.certified), "credit_body": first.body,
         "credit_unit": first.name, "statement": first.statement,

@@ -22,6 +22,9 @@ from functools import lru_cache
 from itertools import groupby
 
 import segno
+from babel.dates import format_date
+from flask import has_app_context
+from flask_babel import gettext
 from PIL import Image as PILImage
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
@@ -35,6 +38,7 @@ from reportlab.platypus import Flowable, KeepInFrame, Paragraph, Spacer, Table, 
 from suite_common.fonts import SANS, SANS_BOLD, SERIF, missing_glyphs
 from suite_common.fonts import markup as _markup
 from suite_common.fonts import text_width as _width
+from suite_common.i18n import format_number, in_language
 from suite_common.pdf import ACCENT, INK, MUTED, UnprintableText, english_date, paragraph, paragraph_style
 
 __all__ = ["CertificateData", "PrintedSystem", "UnprintableText", "format_credits", "missing_glyphs",
@@ -77,6 +81,8 @@ class CertificateData:
     # Two or more printed credit systems: each is listed with its name, credits, sessions and
     # statement, and the single-system fields above (credits, unit, statement, sessions) are not drawn.
     systems: Sequence[PrintedSystem] = ()
+    # The participant's language, kept in the certificate's snapshot: every label prints in it.
+    language: str = "en"
 
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -179,7 +185,7 @@ def _sessions_table(sessions: Sequence[tuple[str, Decimal]], size: float) -> Tab
     head_right = _style("head-right", SANS_BOLD, size, INK, align=TA_RIGHT, leading=leading)
     cell = _style("cell", SANS, size, INK, align=TA_LEFT, leading=leading)
     cell_right = _style("cell-right", SANS, size, INK, align=TA_RIGHT, leading=leading)
-    rows = [[paragraph("Sessions attended", head), paragraph("Credits", head_right)]]
+    rows = [[paragraph(gettext("Sessions attended"), head), paragraph(gettext("Credits"), head_right)]]
     rows += [[paragraph(title, cell), paragraph(format_credits(credits), cell_right)] for title, credits in sessions]
     table = Table(rows, colWidths=[CONTENT_WIDTH - 22 * mm, 22 * mm])
     table.setStyle(TableStyle([
@@ -198,7 +204,7 @@ def _sessions_paragraph(sessions: Sequence[tuple[str, Decimal]], size: float) ->
     """A long list as running text: a table of many rows would crowd out the statement."""
     items = " · ".join(_markup(f"{title} ({format_credits(credits)})", SANS) for title, credits in sessions)
     style = _style("sessions", SANS, size, INK, align=TA_LEFT, leading=size * 1.35)
-    return Paragraph(f"{_markup('Sessions attended (credits): ', SANS_BOLD)}{items}", style)
+    return Paragraph(f"{_markup(gettext('Sessions attended (credits):') + ' ', SANS_BOLD)}{items}", style)
 
 
 def _wording_flowables(sessions: Sequence[tuple[str, Decimal]], statement_text: str, size: float,
@@ -266,14 +272,14 @@ def _draw_footer(c: Canvas, data: CertificateData) -> float:
     text_x = MARGIN + QR_SIZE + 7 * mm
     text_w = PAGE_WIDTH - MARGIN - text_x
     lines = [
-        (0, paragraph("Verify this certificate", VERIFY_HEAD)),
+        (0, paragraph(gettext("Verify this certificate"), VERIFY_HEAD)),
         (1, paragraph(data.verification_code, CODE)),
         (1, paragraph(data.verify_url, SMALL)),
-        (1.5, paragraph("Scan the code or open the address above: the page says whether this certificate "
-                    "is valid or has been revoked.", SMALL)),
+        (1.5, paragraph(gettext("Scan the code or open the address above: the page says whether this certificate "
+                                "is valid or has been revoked."), SMALL)),
     ]
     if data.revision > 1:
-        lines.append((1.5, paragraph(f"Revision {data.revision}", SMALL)))
+        lines.append((1.5, paragraph(gettext("Revision %(number)s", number=data.revision), SMALL)))
     y = bottom + QR_SIZE
     for gap, flowable in lines:
         y = _draw(c, flowable, text_x, y - gap * mm, text_w)
@@ -289,12 +295,14 @@ def _draw_signatures(c: Canvas, data: CertificateData, bottom: float) -> float:
     y = line_y - 1.5 * mm
     for flowable in below:
         y = _draw(c, flowable, MARGIN, y, column)
-    _draw(c, paragraph("Date of issue", ISSUED_LABEL), right_x, line_y - 1.5 * mm, column)
+    _draw(c, paragraph(gettext("Date of issue"), ISSUED_LABEL), right_x, line_y - 1.5 * mm, column)
     c.setStrokeColor(INK)
     c.setLineWidth(0.5)
     c.line(MARGIN, line_y, MARGIN + column, line_y)
     c.line(right_x, line_y, right_x + column, line_y)
-    top = _draw(c, paragraph(english_date(data.issued_on), ISSUED), right_x, line_y + 7 * mm, column) + 5 * mm
+    issued = english_date(data.issued_on) if data.language == "en" else format_date(data.issued_on, "long",
+                                                                                       locale=data.language)
+    top = _draw(c, paragraph(issued, ISSUED), right_x, line_y + 7 * mm, column) + 5 * mm
     if data.signature_png:
         reader, w, h = _fit_image(data.signature_png, 55 * mm, 15 * mm)
         c.drawImage(reader, MARGIN, line_y + 1 * mm, w, h, mask="auto")
@@ -310,42 +318,56 @@ def _draw_header(c: Canvas, data: CertificateData) -> float:
         c.drawImage(reader, (PAGE_WIDTH - w) / 2, y - h, w, h, mask="auto")
         y -= h + 3 * mm
     y = _draw(c, paragraph(data.organisation_name, ORGANISATION), MARGIN, y, CONTENT_WIDTH)
-    y = _draw(c, paragraph("Certificate of Attendance", TITLE), MARGIN, y - 6 * mm, CONTENT_WIDTH)
+    y = _draw(c, paragraph(gettext("Certificate of Attendance"), TITLE), MARGIN, y - 6 * mm, CONTENT_WIDTH)
     c.setStrokeColor(GOLD)
     c.setLineWidth(1)
     c.line(PAGE_WIDTH / 2 - 20 * mm, y - 2.5 * mm, PAGE_WIDTH / 2 + 20 * mm, y - 2.5 * mm)
     if len(data.systems) < 2:
-        awards = [(1.5, paragraph(f"{format_credits(data.credits)} {data.credit_unit}", AWARD)),
-                  (0.5, paragraph(f"Accrediting body: {data.credit_body}", BODY_NOTE))]
+        awards = [(1.5, paragraph(_award(data.credits, data.credit_unit, data.language), AWARD)),
+                  (0.5, paragraph(gettext("Accrediting body: %(body)s", body=data.credit_body), BODY_NOTE))]
     else:
-        awards = [(1.5 if index == 0 else 1, paragraph(f"{format_credits(s.credits)} {s.name}", AWARD))
+        awards = [(1.5 if index == 0 else 1, paragraph(_award(s.credits, s.name, data.language), AWARD))
                   for index, s in enumerate(data.systems)]
-        awards.append((0.5, paragraph("Accrediting bodies: " + " · ".join(s.body for s in data.systems), BODY_NOTE)))
+        awards.append((0.5, paragraph(gettext("Accrediting bodies: %(bodies)s",
+                                              bodies=" · ".join(s.body for s in data.systems)), BODY_NOTE)))
     for gap, flowable in (
-        (7, paragraph("This is to certify that", LEAD)),
+        (7, paragraph(gettext("This is to certify that"), LEAD)),
         (2, _name_paragraph(data.participant)),
-        (1.5, paragraph("attended", LEAD)),
+        (1.5, paragraph(gettext("attended"), LEAD)),
         (2, paragraph(data.event_title, EVENT)),
         (1, paragraph(f"{data.event_dates} · {data.place}", WHEN)),
-        (4, paragraph("and is awarded", LEAD)),
+        (4, paragraph(gettext("and is awarded"), LEAD)),
         *awards,
     ):
         y = _draw(c, flowable, MARGIN, y - gap * mm, CONTENT_WIDTH)
     return y
 
 
+def _award(credits: Decimal, system: str, language: str) -> str:
+    """"4.5 European CME credits", "4,5 NVvTG punten": the number as the language writes it, then the credit
+    system's own name, which the organiser words (and pluralises) in the event's language."""
+    return f"{format_number(credits.normalize(), language)} {system}"
+
+
 def render_certificate(data: CertificateData) -> bytes:
-    """Draw ``data`` as a one-page A4 PDF.
+    """Draw ``data`` as a one-page A4 PDF in the participant's language (English without an app).
 
     Raises UnprintableText when the participant's name has a character no shipped font has:
     a certificate must never carry a misprinted name.
     """
+    if not has_app_context():
+        return _render(data)
+    with in_language(data.language):
+        return _render(data)
+
+
+def _render(data: CertificateData) -> bytes:
     missing = missing_glyphs(data.participant)
     if missing:
         raise UnprintableText(f"no font for {missing!r} in the participant's name")
 
     buffer = io.BytesIO()
-    c = Canvas(buffer, pagesize=A4, pageCompression=1, lang="en")
+    c = Canvas(buffer, pagesize=A4, pageCompression=1, lang=data.language)
     c.setTitle(f"Certificate of Attendance: {data.participant}, {data.event_title}")
     c.setAuthor(data.organisation_name)
     awarded = (f"{format_credits(data.credits)} {data.credit_unit}" if len(data.systems) < 2

@@ -49,6 +49,8 @@ class Person:
     # From the attendee form's answers, when it asked (the accreditor's summary counts participants by them).
     country: str | None = None
     profession: str | None = None
+    # The registration's language (en, nl, de, fr): the certificate is printed in it.
+    language: str = "en"
 
     @property
     def email_key(self) -> str:
@@ -90,7 +92,8 @@ def _person(data: dict[str, Any]) -> Person:
     return Person(id=data["id"], email=data["email"], given_name=data["given_name"],
                   family_name=data["family_name"], status=data["status"], ticket_code=data["ticket_code"],
                   family_name_first=data.get("family_name_first", False),
-                  country=data.get("country"), profession=data.get("profession"))
+                  country=data.get("country"), profession=data.get("profession"),
+                  language=data.get("language") or "en")
 
 
 def attendees(organisation_id: int, slug: str) -> tuple[EventInfo, Iterator[Person]]:
