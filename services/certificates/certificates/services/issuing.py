@@ -139,6 +139,7 @@ def _ready_mail(certificate: Certificate, person: registry.Person) -> OutboxRow:
     return {"target": "notifications", "method": "POST", "path": "/internal/v1/messages", "idempotency_key": key,
             "body": {
                 "idempotency_key": key, "template": "certificate_ready", "to": certificate.email,
+                "language": certificate.snapshot.get("language") or person.language,
                 "organisation_id": certificate.organisation_id, "event": certificate.event_slug,
                 "context": {
                     "event": {"title": certificate.snapshot["event_title"]},
