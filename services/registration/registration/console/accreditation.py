@@ -21,6 +21,7 @@ from ..blueprints.lookups import organiser_event, organiser_registration
 from ..models import Event, Role
 from ..schemas.registrations import RosterQuery
 from ..services import roster
+from ..services.zoom import attendance as zoom_attendance
 from . import credit_systems, remote
 from .core import current_person, messages_of, render, route, see_other
 
@@ -88,7 +89,8 @@ def _attendance_page(slug: str, status: int = 200, errors: dict[str, list[str]] 
     names = {r.id: f"{r.given_name} {r.family_name}" for r in registrations}
     return render("console/attendance.html", status, event=event, reports=list(reversed(reports)),
                   registrations=registrations, names=names, may_edit=may_edit, errors=errors or {},
-                  refusal=refusal, values=request.form)
+                  refusal=refusal, values=request.form,
+                  zoom_fetches=zoom_attendance.fetches_of(get_session(), event)[:5])
 
 
 @route("/events/<slug:slug>/attendance", Role.VIEWER)
@@ -119,6 +121,19 @@ def attendance_upload(slug: str) -> Any:
     else:
         flash(f"Report read: {answer['rows_read']} rows, {answer['matched']} matched, "
               f"{answer['unmatched']} unmatched, {len(answer['skipped_rows'])} skipped.")
+    return see_other("console.attendance", slug=slug)
+
+
+@route("/events/<slug:slug>/attendance/zoom-fetch", Role.STAFF, methods=("POST",))
+def attendance_zoom_fetch(slug: str) -> Any:
+    """Asks for Zoom's participants report now (registration's worker fetches it within seconds); the
+    report then appears below like an uploaded one, as source zoom-api."""
+    event = organiser_event(slug)
+    try:
+        zoom_attendance.fetch_by_hand(get_session(), event)
+    except zoom_attendance.NotLinked as refusal:
+        return _attendance_page(slug, 409, refusal=str(refusal))
+    flash("Zoom's participants report will be fetched in a moment; reload this page to see it.")
     return see_other("console.attendance", slug=slug)
 
 
