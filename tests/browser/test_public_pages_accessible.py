@@ -229,7 +229,9 @@ def test_participant_and_verification_pages(stack: Stack, organiser: Organiser, 
         "credit_systems": [
             {"code": "ECMEC", "name": "European CME credits (ECMEC®s)", "body": "EACCME®",
              "statement": "The event is accredited with 3 European CME credits (ECMEC®s).",
-             "evaluation_required": True},
+             "evaluation_required": True, "identifiers": [
+                 {"kind": "abim_pars", "required": True, "consent_text": "Report my board ID to ACCME's PARS."},
+                 {"kind": "gmc", "consent_text": "Report my GMC number."}]},
             {"code": "RCT", "name": "radiographer CE credits", "body": "RCT", "credit_step": 0.25,
              "statement": "Approved for 3 radiographer CE credits.", "claim_required": True}],
         "signatory": "Prof. Dr. Eva de Vries", "signatory_title": "Chair, Education Committee",
@@ -280,6 +282,10 @@ def test_participant_and_verification_pages(stack: Stack, organiser: Organiser, 
     assert submit(page, "Claim radiographer CE credits") == 422
     expect(page.locator("#attest-RCT-error")).to_be_visible()
     check(page, "the participant's page with the claim form's errors")
+    page.get_by_label("GMC reference number (optional)").fill("12")
+    assert submit(page, "Save my identifiers") == 422
+    expect(page.locator("#ident-ECMEC-gmc-error")).to_be_visible()
+    check(page, "the participant's page with the identifiers' errors")
 
     page.goto(issued["verify_url"])
     expect(page.get_by_role("status")).to_contain_text("Valid certificate")
