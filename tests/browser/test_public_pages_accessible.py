@@ -6,7 +6,9 @@ shown again with its errors), the attendee's own page (waiting for payment, just
 cancelled), the invoice request (empty and with errors), the cancel page, and the page a broken
 link leads to. Certificates: the participant's page (the evaluation overall and of the session
 attended, with their errors, then the certificate), and the verification page of a real
-certificate and of an unknown code.
+certificate and of an unknown code. Faculty and transcripts: the event page with its faculty, the
+speaker's disclosure form (and its errors), the transcript request (and its error, and its answer),
+and the transcript the mailed link opens.
 
 The suite runs as real processes, with the Stripe stand-in so that a paid sign-up waits for payment.
 """
@@ -24,11 +26,13 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
+from devtools.smtp_sink import SmtpSink
 from devtools.stack import Stack
 from devtools.stripe_standin import StripeStandin
 from tests.browser.axe import assert_accessible_at_all_widths
 from tests.browser.conftest import Organiser
 from tests.support.factories import iso
+from tests.support.mail import eventually
 from tests.support.stack import running_stack, url
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -306,4 +310,86 @@ def test_participant_and_verification_pages(stack: Stack, organiser: Organiser, 
     page.goto(f"{certificates}/verify/NOSUCHCODE42")
     expect(page.get_by_role("status")).to_contain_text("No certificate has the code")
     check(page, "the verification page of an unknown code")
+    check.done()
+
+
+def test_faculty_disclosure_and_transcript_pages(stack: Stack, organiser: Organiser, new_page: Any, check: Audit,
+                                                 tmp_path: Any) -> None:
+    """The event page with its faculty, the speaker's disclosure form (and its errors), and the learner's
+    transcript: the request form (and its error), the answer, and the page the mailed link opens."""
+    base, certificates = url(stack, "registration"), url(stack, "certificates")
+    moment = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    slug = f"faculty-webinar-{uuid.uuid4().hex[:8]}"
+    start = moment + dt.timedelta(days=20)
+    api(organiser, "POST", "/events", json={
+        "slug": slug, "title": "Structured reporting in practice", "kind": "webinar", "starts_at": start.isoformat(),
+        "ends_at": (start + dt.timedelta(hours=2)).isoformat(), "timezone": "Europe/Vienna", "capacity": 50,
+        "currency": "EUR"})
+    api(organiser, "POST", f"/events/{slug}/sessions", json={
+        "code": "LIVE", "title": "Templates that radiologists use", "credits": "2", "starts_at": start.isoformat(),
+        "ends_at": (start + dt.timedelta(hours=2)).isoformat()})
+    api(organiser, "POST", f"/events/{slug}/faculty", json={
+        "name": "Dr. Marco Rossi", "role": "speaker", "sessions": ["LIVE"], "mitigation": "Peer-reviewed.",
+        "disclosures": [{"company": "Siemens Healthineers", "relationship": "Consultant"}]})
+    api(organiser, "POST", f"/events/{slug}/faculty", json={"name": "Prof. Lena Hoffmann", "role": "planner",
+                                                             "none": True})
+    pending = api(organiser, "POST", f"/events/{slug}/faculty", json={
+        "name": "Dr. Sofia Lindqvist", "role": "speaker", "sessions": ["LIVE"]})
+    page = new_page()
+    page.goto(f"{base}/events/{slug}")
+    expect(page.get_by_role("heading", name="Faculty and disclosures")).to_be_visible()
+    check(page, "the event page with its faculty and disclosures")
+
+    link = api(organiser, "POST", f"/events/{slug}/faculty/{pending['id']}/disclosure-link", json={})["url"]
+    page.goto(link)
+    expect(page.get_by_label("I attest that this is a complete list", exact=False)).to_be_visible()
+    check(page, "the speaker's disclosure form")
+    page.get_by_label("Ineligible company").first.fill("Bayer")
+    assert submit(page, "Save my disclosure") == 422
+    expect(page.locator("#relationship-0-error")).to_be_visible()  # the company's row needs its nature
+    check(page, "the speaker's disclosure form with its errors")
+
+    # A past congress with one certificate, and its participant's transcript.
+    past = moment - dt.timedelta(days=15)
+    congress = f"transcript-congress-{uuid.uuid4().hex[:8]}"
+    api(organiser, "POST", "/events", json={
+        "slug": congress, "title": "Cardiac Imaging Day", "kind": "conference", "starts_at": past.isoformat(),
+        "ends_at": (past + dt.timedelta(hours=8)).isoformat(), "timezone": "Europe/Vienna", "capacity": 50,
+        "currency": "EUR", "registration_closes_at": (moment + dt.timedelta(days=1)).isoformat()})
+    api(organiser, "POST", f"/events/{congress}/sessions", json={
+        "code": "AM", "title": "Cardiac MR", "credits": "3", "starts_at": past.isoformat(),
+        "ends_at": (past + dt.timedelta(hours=3)).isoformat()})
+    api(organiser, "POST", f"/events/{congress}/rates", json={
+        "code": "free", "name": "Free", "amount": 0, "currency": "EUR", "category": "other"})
+    email = f"learner-{uuid.uuid4().hex[:8]}@hospital.example"
+    person = requests.post(f"{base}/api/v1/events/{congress}/registrations", timeout=30, json={
+        "email": email, "given_name": "Ana", "family_name": "Satō", "rate": "free", "consent": True}).json()
+    api(organiser, "POST", f"/events/{congress}/check-ins", service=certificates,
+        json={"registration_id": person["id"], "session": "AM"})
+    api(organiser, "PUT", f"/events/{congress}/accreditation", 200, service=certificates, json={
+        "body": "EACCME®", "statement": "Accredited with 3 European CME credits (ECMEC®s).",
+        "signatory": "Prof. Dr. Eva de Vries"})
+    job = api(organiser, "POST", f"/events/{congress}/certificates", 202, service=certificates)["id"]
+    eventually(lambda: api(organiser, "GET", f"/jobs/{job}", 200, service=certificates)["status"] == "done",
+               timeout=60)
+    organisation_id = api(organiser, "GET", "/organisation", 200)["id"]
+
+    page.goto(f"{certificates}/o/{organisation_id}/transcript")
+    check(page, "the transcript request form")
+    page.get_by_label("Email").fill("not an address")
+    assert submit(page, "Send me the link") == 422
+    expect(page.locator("#email-error")).to_be_visible()
+    check(page, "the transcript request form with its error")
+    with SmtpSink(tmp_path / "mail", port=int(stack.env["SMTP_PORT"])) as sink:
+        page.get_by_label("Email").fill(email)
+        assert submit(page, "Send me the link") == 200
+        expect(page.get_by_role("status")).to_contain_text("a link to your transcript is on its way")
+        check(page, "the transcript request's answer")
+        mail = eventually(lambda: next((m for m in sink.wait_for(1, timeout=60) if m["To"] == email), None),
+                          timeout=60)
+    transcript_url = re.search(r"https?://\S+/transcript/\S+", mail.get_body(("plain",)).get_content()).group(0)
+    page.goto(transcript_url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Transcript of certificates")
+    expect(page.get_by_role("table")).to_contain_text("3")
+    check(page, "the learner's transcript")
     check.done()
