@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Literal, NamedTuple
@@ -51,11 +51,21 @@ from reportlab.platypus import (
 from suite_common.fonts import SANS, SANS_BOLD, draw_text, markup, missing_glyphs, text_width
 from suite_common.i18n import currency_decimals, in_language
 from suite_common.i18n import format_money as format_money_in
-from suite_common.pdf import ACCENT, INK, MUTED, UnprintableText, english_date, paragraph, paragraph_style
+from suite_common.pdf import (
+    INK,
+    MUTED,
+    PLAIN,
+    Letterhead,
+    UnprintableText,
+    english_date,
+    logo_image,
+    paragraph,
+    paragraph_style,
+)
 
 from .money import Breakdown, check_currency, check_int, check_rate, format_money, format_rate, vat_breakdown
 
-__all__ = ["KINDS", "Buyer", "DocumentData", "Line", "Seller", "UnprintableText", "render_document"]
+__all__ = ["KINDS", "Buyer", "DocumentData", "Letterhead", "Line", "Seller", "UnprintableText", "render_document"]
 
 Kind = Literal["receipt", "invoice", "credit_note"]
 KINDS: tuple[str, ...] = ("receipt", "invoice", "credit_note")
@@ -205,11 +215,13 @@ def _style(name: str, font: str = SANS, size: float = 9, color: colors.Color = I
     return paragraph_style(name, font, size, color, align, leading, line_height=1.3, **kw)
 
 
-SELLER_NAME = _style("seller-name", SANS_BOLD, 12.5, ACCENT, leading=15)
+# The styles printed in the society's colour get it per document (``_in_colour``).
+SELLER_NAME = _style("seller-name", SANS_BOLD, 12.5, leading=15)
+BRAND_NAME = _style("brand-name", SANS_BOLD, 9.5, leading=12)
 BODY = _style("body")
 BODY_BOLD = _style("body-bold", SANS_BOLD)
 LABEL = _style("label", SANS_BOLD, 7.5, MUTED, leading=10)
-TITLE = _style("title", SANS_BOLD, 22, ACCENT, TA_RIGHT, leading=26)
+TITLE = _style("title", SANS_BOLD, 22, INK, TA_RIGHT, leading=26)
 META_LABEL = _style("meta-label", SANS, 8.5, MUTED)
 META_VALUE = _style("meta-value", SANS_BOLD, 8.5, INK, TA_RIGHT)
 BUYER_NAME = _style("buyer-name", SANS_BOLD, 10.5, INK, leading=13.5)
@@ -219,8 +231,12 @@ CELL = _style("cell")
 CELL_RIGHT = _style("cell-right", align=TA_RIGHT)
 TOTAL_LABEL = _style("total-label", SANS_BOLD, 10.5)
 TOTAL_VALUE = _style("total-value", SANS_BOLD, 10.5, align=TA_RIGHT)
-STATUS = _style("status", SANS_BOLD, 10, ACCENT, leading=13)
+STATUS = _style("status", SANS_BOLD, 10, INK, leading=13)
 VAT_BASIS = _style("vat-basis", SANS, 8, MUTED, TA_RIGHT)
+
+
+def _in_colour(style: ParagraphStyle, look: Letterhead) -> ParagraphStyle:
+    return ParagraphStyle(f"{style.name}-brand", parent=style, textColor=look.accent_text)
 
 
 def _lines(texts: Sequence[str], style: ParagraphStyle) -> Paragraph:
@@ -240,10 +256,15 @@ def _plain_table(rows: list[list[object]], widths: list[float], **extra: object)
     return table
 
 
-def _header(data: DocumentData) -> Table:
-    """Seller top left; title, number, dates and references top right."""
+def _header(data: DocumentData, look: Letterhead) -> Table:
+    """The society's logo and seller top left; title, number, dates and references top right."""
     seller = data.seller
-    left: list[Flowable] = [paragraph(seller.name, SELLER_NAME), Spacer(0, 1.5 * mm)]
+    left: list[Flowable] = []
+    if look.logo:
+        left += [logo_image(look.logo, 60 * mm, 18 * mm), Spacer(0, 3 * mm)]
+    if look.name and look.name != seller.name:  # the name members know, above the legal name
+        left += [paragraph(look.name, _in_colour(BRAND_NAME, look)), Spacer(0, 0.8 * mm)]
+    left += [paragraph(seller.name, _in_colour(SELLER_NAME, look)), Spacer(0, 1.5 * mm)]
     details = list(seller.address)
     if seller.vat_number:
         details.append(gettext("VAT no. %(number)s", number=seller.vat_number))
@@ -267,7 +288,7 @@ def _header(data: DocumentData) -> Table:
                               [28 * mm, meta_width - 28 * mm])
     meta_table.hAlign = "RIGHT"
     meta_table.setStyle(TableStyle([("BOTTOMPADDING", (0, 0), (-1, -1), 1.2)]))
-    right: list[Flowable] = [paragraph(data.title, TITLE), Spacer(0, 3 * mm), meta_table]
+    right: list[Flowable] = [paragraph(data.title, _in_colour(TITLE, look)), Spacer(0, 3 * mm), meta_table]
     table = _plain_table([[left, right]], [CONTENT_WIDTH - meta_width - 8 * mm, meta_width + 8 * mm])
     table.setStyle(TableStyle([("ALIGN", (1, 0), (1, 0), "RIGHT")]))
     return table
@@ -312,7 +333,7 @@ def _figure(amount: int, currency: str, language: str) -> str:
     return format_decimal(Decimal(amount).scaleb(-decimals), format=pattern, locale=language)
 
 
-def _lines_table(data: DocumentData, sign: int) -> Table:
+def _lines_table(data: DocumentData, sign: int, look: Letterhead) -> Table:
     money = data.currency
     rows: list[list[object]] = [[
         paragraph(gettext("Description"), HEAD), paragraph(gettext("Qty"), HEAD_RIGHT),
@@ -329,7 +350,7 @@ def _lines_table(data: DocumentData, sign: int) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), SHADE),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.8, ACCENT),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, look.accent),
         ("LINEBELOW", (0, 1), (-1, -1), 0.3, RULE),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 2 * mm),
@@ -340,7 +361,7 @@ def _lines_table(data: DocumentData, sign: int) -> Table:
     return table
 
 
-def _totals_table(data: DocumentData, sign: int) -> Table:
+def _totals_table(data: DocumentData, sign: int, look: Letterhead) -> Table:
     net, vat, gross = data.breakdown
     money, language = data.currency, data.language
     rows = [
@@ -352,7 +373,7 @@ def _totals_table(data: DocumentData, sign: int) -> Table:
     ]
     table = Table(rows, colWidths=[44 * mm, 40 * mm], hAlign="RIGHT")
     table.setStyle(TableStyle([
-        ("LINEABOVE", (0, 2), (-1, 2), 0.8, ACCENT),
+        ("LINEABOVE", (0, 2), (-1, 2), 0.8, look.accent),
         ("BACKGROUND", (0, 2), (-1, 2), SHADE),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LEFTPADDING", (0, 0), (-1, -1), 2 * mm),
@@ -377,9 +398,10 @@ def _boxed(flowables: list[Flowable], border: colors.Color = RULE) -> Table:
     return table
 
 
-def _payment(data: DocumentData) -> list[Flowable]:
+def _payment(data: DocumentData, look: Letterhead) -> list[Flowable]:
     """Paid, due or refunded, and for invoices where to pay."""
     parts: list[Flowable] = []
+    status_style = _in_colour(STATUS, look)
     method = data.payment_method
     total = _money(data.breakdown.gross, data.currency, data.language)
     paid_on = _date(data.paid_on, data.language) if data.paid_on else ""
@@ -387,77 +409,83 @@ def _payment(data: DocumentData) -> list[Flowable]:
         status = [paragraph(
             gettext("This credit note refers to receipt %(number)s.", number=data.refers_to)
             if data.refers_to_kind == "receipt" else
-            gettext("This credit note refers to invoice %(number)s.", number=data.refers_to), STATUS)]
+            gettext("This credit note refers to invoice %(number)s.", number=data.refers_to), status_style)]
         if data.paid_on:
             status.append(paragraph(
                 gettext("%(total)s refunded on %(date)s by %(method)s.", total=total, date=paid_on, method=method)
                 if method else gettext("%(total)s refunded on %(date)s.", total=total, date=paid_on), BODY))
-        parts.append(_boxed(status, ACCENT))
+        parts.append(_boxed(status, look.accent))
     elif data.paid_on:
         status = [paragraph(gettext("Paid in full on %(date)s by %(method)s.", date=paid_on, method=method) if method
-                            else gettext("Paid in full on %(date)s.", date=paid_on), STATUS)]
+                            else gettext("Paid in full on %(date)s.", date=paid_on), status_style)]
         if data.kind == "receipt":
             status.append(paragraph(gettext("Received with thanks: %(total)s. Nothing further is due.", total=total),
                                     BODY))
-        parts.append(_boxed(status, ACCENT))
+        parts.append(_boxed(status, look.accent))
     else:
         status = [paragraph(gettext("Payment due by %(date)s: %(total)s.", date=_date(data.due_on, data.language),
                                     total=total) if data.due_on
-                            else gettext("Payment due on receipt: %(total)s.", total=total), STATUS),
+                            else gettext("Payment due on receipt: %(total)s.", total=total), status_style),
                   paragraph(gettext("Please quote invoice number %(number)s with your payment.", number=data.number),
                             BODY)]
         if data.payment_method:
             status.append(paragraph(gettext("Payment method: %(method)s.", method=data.payment_method), BODY))
-        parts.append(_boxed(status, ACCENT))
+        parts.append(_boxed(status, look.accent))
     if data.kind == "invoice" and data.bank_details:
         parts += [Spacer(0, 4 * mm), _boxed([paragraph(gettext("BANK DETAILS"), LABEL), Spacer(0, 1 * mm),
                                              _lines(data.bank_details, BODY)])]
     return parts
 
 
-def _story(data: DocumentData) -> list[Flowable]:
+def _story(data: DocumentData, look: Letterhead) -> list[Flowable]:
     sign = -1 if data.kind == "credit_note" else 1
     story: list[Flowable] = [
-        _header(data),
+        _header(data, look),
         Spacer(0, 7 * mm),
-        _RULE(),
+        _Rule(look.accent),
         Spacer(0, 5 * mm),
         _parties(data),
         Spacer(0, 8 * mm),
-        _lines_table(data, sign),
+        _lines_table(data, sign, look),
         Spacer(0, 3 * mm),
     ]
-    closing: list[Flowable] = [_totals_table(data, sign)]
+    closing: list[Flowable] = [_totals_table(data, sign, look)]
     basis = (gettext("Unit prices and amounts include VAT at %(rate)s.", rate=format_rate(data.vat_rate))
              if data.prices_include_vat else gettext("Unit prices and amounts exclude VAT."))
     closing += [Spacer(0, 1.5 * mm), paragraph(basis, VAT_BASIS)]
     if data.note:
         closing += [Spacer(0, 4 * mm), paragraph(data.note, BODY_BOLD)]
     story.append(KeepTogether(closing))
-    story += [Spacer(0, 7 * mm), KeepTogether(_payment(data))]
+    story += [Spacer(0, 7 * mm), KeepTogether(_payment(data, look))]
     return story
 
 
-class _RULE(Flowable):
-    """A thin full-width line."""
+class _Rule(Flowable):
+    """A thin full-width line in the society's colour."""
+
+    def __init__(self, colour: colors.Color) -> None:
+        super().__init__()
+        self.colour = colour
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width = available_width
         return available_width, 0.6
 
     def draw(self) -> None:
-        self.canv.setStrokeColor(ACCENT)
+        self.canv.setStrokeColor(self.colour)
         self.canv.setLineWidth(0.6)
         self.canv.line(0, 0, self.width, 0)
 
 
-def _canvas_maker(data: DocumentData) -> type[Canvas]:
-    """A canvas that writes the footer, with "page n of N", on every page once all are laid out."""
+def _canvas_maker(data: DocumentData, look: Letterhead) -> type[Canvas]:
+    """A canvas that writes the footer, with "page n of N", on every page once all are laid out; the
+    society's own footer (its address, registered numbers) on a third line."""
     seller = data.seller
     first = " · ".join(part for part in (seller.name, ", ".join(seller.address)) if part)
     second = " · ".join(part for part in (gettext("VAT no. %(number)s", number=seller.vat_number)
                                            if seller.vat_number else "",
                                            seller.email or "") if part)
+    third = " · ".join(look.footer)
 
     title = data.title
 
@@ -485,12 +513,12 @@ def _canvas_maker(data: DocumentData) -> type[Canvas]:
         def _draw_footer(self, page_text: str) -> None:
             size = 7
             top = FOOTER_HEIGHT + 2 * mm
-            self.setStrokeColor(RULE)
+            self.setStrokeColor(look.accent if look.footer else RULE)
             self.setLineWidth(0.5)
             self.line(MARGIN, top, PAGE_WIDTH - MARGIN, top)
             self.setFillColor(MUTED)
             room = CONTENT_WIDTH - text_width(page_text, SANS, size) - 8 * mm
-            for row, text in enumerate((first, second)):
+            for row, text in enumerate((first, second, third)):
                 while text_width(text, SANS, size) > room:
                     text = text[:-2] + "…"
                 draw_text(self, MARGIN, top - 3.5 * mm - row * 3.3 * mm, text, SANS, size)
@@ -499,19 +527,27 @@ def _canvas_maker(data: DocumentData) -> type[Canvas]:
     return FooterCanvas
 
 
-def render_document(data: DocumentData) -> bytes:
-    """Draw ``data`` as an A4 PDF in its language: one page for any ordinary document, more for a very
-    long list of lines.
+def render_document(data: DocumentData, look: Letterhead = PLAIN) -> bytes:
+    """Draw ``data`` as an A4 PDF in its language under the society's letterhead (``look``: the
+    society's look of today, not frozen with the content, as a reprinted letter wears the current
+    letterhead): one page for any ordinary document, more for a very long list of lines.
 
-    Raises UnprintableText when a text has a character no shipped font has.
+    Raises UnprintableText when a text of ``data`` has a character no shipped font has; a letterhead
+    text that has one is left out instead (the society's look must not stop its receipts).
     """
     if not has_app_context():
-        return _render(data)
+        return _render(data, look)
     with in_language(data.language):
-        return _render(data)
+        return _render(data, look)
 
 
-def _render(data: DocumentData) -> bytes:
+def _printable(look: Letterhead) -> Letterhead:
+    return replace(look, name=look.name if look.name and not missing_glyphs(look.name) else None,
+                   footer=tuple(line for line in look.footer if not missing_glyphs(line)))
+
+
+def _render(data: DocumentData, look: Letterhead) -> bytes:
+    look = _printable(look)
     for name, text in _texts(data).items():
         missing = missing_glyphs(text)
         if missing:
@@ -527,5 +563,5 @@ def _render(data: DocumentData) -> bytes:
         subject=f"{data.title} {data.number} for {data.buyer.name}: {data.event_title}, {data.event_dates}; "
                 f"registration {data.reference}; total {_money(sign * data.breakdown.gross, data.currency, data.language)}",
     )
-    doc.build(_story(data), canvasmaker=_canvas_maker(data))
+    doc.build(_story(data, look), canvasmaker=_canvas_maker(data, look))
     return buffer.getvalue()

@@ -13,13 +13,15 @@ from typing import Any
 
 from flask_babel import gettext
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from suite_common import dates
 from suite_common.db import insert_once
 from suite_common.i18n import DEFAULT_LANGUAGE, in_language
+from suite_common.pdf import letterhead
 
 from ..models import Document, DocumentCounter, Organisation, Registration
+from .branding import branding_of, logo_of
 from .documents import Buyer, DocumentData, Line, Seller, render_document
 
 PREFIXES = {"receipt": "R", "invoice": "I", "credit_note": "C"}
@@ -112,6 +114,7 @@ def issue_credit_note(session: Session, registration: Registration, amount: int,
 
 
 def render(document: Document) -> bytes:
+    """The document's frozen content under the society's letterhead of today (logo, name, colour, footer)."""
     content = document.content
     data = DocumentData(
         kind=document.kind, number=document.number, issued_on=dt.date.fromisoformat(content["issued_on"]),
@@ -127,7 +130,8 @@ def render(document: Document) -> bytes:
         refers_to_kind=content.get("refers_to_kind", "invoice"),
         language=content.get("language") or DEFAULT_LANGUAGE,
     )
-    return render_document(data)
+    organisation = object_session(document).get_one(Organisation, document.organisation_id)  # type: ignore[union-attr]
+    return render_document(data, letterhead(branding_of(organisation), logo_of(organisation)))
 
 
 def for_registration(session: Session, registration: Registration, kind: str) -> Document | None:
