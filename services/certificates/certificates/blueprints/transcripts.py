@@ -10,11 +10,12 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError
 
-from suite_common.branding import page_branding, show_branding_of
+from suite_common.branding import branding_source, page_branding, show_branding_of
 from suite_common.db import get_session, utcnow
 from suite_common.fields import Email
 from suite_common.forms import protect_forms
 from suite_common.i18n import current_language
+from suite_common.pdf import letterhead
 
 from ..services import transcripts
 
@@ -73,6 +74,8 @@ def pdf(organisation_id: int, token: str) -> Response:
               "no_totals": _("No valid certificates."), "certificates": _("Certificates"), "date": _("Date"),
               "event": _("Event"), "credits": _("Credits"), "code": _("Verification code"),
               "revoked": _("revoked, not counted")}
-    body = transcripts.render_pdf(found, _organisation_name(organisation_id), labels)
+    source = branding_source()  # registration's, cached: the society's logo, colour and footer
+    look = letterhead(source.branding(organisation_id), source.logo(organisation_id))
+    body = transcripts.render_pdf(found, _organisation_name(organisation_id), labels, look)
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": 'inline; filename="transcript.pdf"', "Cache-Control": "private, no-store"})

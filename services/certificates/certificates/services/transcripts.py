@@ -28,7 +28,7 @@ from suite_common.auth import hash_token
 from suite_common.emails import loose_email_key, stored_spellings
 from suite_common.fonts import SANS, SANS_BOLD
 from suite_common.outbox import enqueue
-from suite_common.pdf import ACCENT, MUTED, english_date, paragraph, paragraph_style
+from suite_common.pdf import MUTED, PLAIN, Letterhead, english_date, logo_image, paragraph, paragraph_style
 
 from ..models import Certificate, Outbox, TranscriptLink
 from .credits import format_decimal
@@ -175,11 +175,12 @@ def purge_expired(session: Session, now: dt.datetime) -> int:
     return session.execute(delete(TranscriptLink).where(TranscriptLink.expires_at < now)).rowcount
 
 
-def render_pdf(found: Transcript, organisation: str, labels: dict[str, str]) -> bytes:
-    """The transcript on A4 pages in the house style (suite_common.pdf), in the learner's language:
-    ``labels`` are the page's words, translated by the caller."""
-    title = paragraph_style("title", SANS_BOLD, 16, ACCENT, space_after=4)
-    heading = paragraph_style("heading", SANS_BOLD, 11.5, ACCENT, space_before=10, space_after=4)
+def render_pdf(found: Transcript, organisation: str, labels: dict[str, str], look: Letterhead = PLAIN) -> bytes:
+    """The transcript on A4 pages in the house style (suite_common.pdf) under the society's letterhead
+    (logo, colour, footer), in the learner's language: ``labels`` are the page's words, translated by
+    the caller."""
+    title = paragraph_style("title", SANS_BOLD, 16, look.accent_text, space_after=4)
+    heading = paragraph_style("heading", SANS_BOLD, 11.5, look.accent_text, space_before=10, space_after=4)
     body = paragraph_style("body", SANS, 9.5)
     muted = paragraph_style("muted", SANS, 8.5, MUTED)
     th = paragraph_style("th", SANS_BOLD, 9)
@@ -187,12 +188,13 @@ def render_pdf(found: Transcript, organisation: str, labels: dict[str, str]) -> 
     def table(header: list[str], rows: list[list[str]], widths: list[float]) -> Table:
         made = Table([[paragraph(h, th) for h in header]] + [[paragraph(v, body) for v in row] for row in rows],
                      colWidths=widths, repeatRows=1, hAlign="LEFT")
-        made.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, 0), 0.6, ACCENT),
+        made.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, 0), 0.6, look.accent),
                                   ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.lightgrey),
                                   ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         return made
 
-    story: list[Any] = [
+    story: list[Any] = [logo_image(look.logo, 60 * mm, 18 * mm), Spacer(1, 4 * mm)] if look.logo else []
+    story += [
         paragraph(labels["title"], title), paragraph(found.participant, body), paragraph(organisation, body),
         paragraph(labels["generated"], muted), paragraph(labels["totals"], heading)]
     if found.totals:
@@ -208,6 +210,8 @@ def render_pdf(found: Transcript, organisation: str, labels: dict[str, str]) -> 
           "; ".join(f"{s['credits']} {s['name']}" for s in e.systems),
           e.certificate.code + (f" ({labels['revoked']})" if e.revoked else "")] for e in found.entries],
         [28 * mm, 70 * mm, 46 * mm, 30 * mm])]
+    if look.footer:
+        story += [Spacer(1, 8 * mm), paragraph(" · ".join(look.footer), muted)]
     buffer = io.BytesIO()
     SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
                       bottomMargin=16 * mm, title=labels["title"]).build(story)
