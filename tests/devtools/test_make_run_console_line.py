@@ -84,7 +84,8 @@ def _sign_in_with(link: str) -> requests.Session:
 
 def test_make_run_prints_a_console_link_that_signs_the_demo_owner_in(tmp_path: Path) -> None:
     sink_web = f"127.0.0.1:{free_port()}"
-    env = stack_env(tmp_path / "var", SMTP_SINK_WEB=sink_web, STRIPE_STANDIN_LISTEN=f"127.0.0.1:{free_port()}")
+    env = stack_env(tmp_path / "var", SMTP_SINK_WEB=sink_web, STRIPE_STANDIN_LISTEN=f"127.0.0.1:{free_port()}",
+                    ZOOM_STANDIN_LISTEN=f"127.0.0.1:{free_port()}")
     for own_services in ("SMTP_HOST", "STRIPE_API_KEY"):  # make run's own sink and stand-in
         env.pop(own_services, None)
     registration = env["REGISTRATION_URL"]
