@@ -122,12 +122,12 @@ def test_a_code_counts_inside_its_window_once_and_for_its_session(db: Session) -
                                         "valid_until": at(15, 10)})
 
     assert presence.enter_code(db, 1, "day", 7, "heart 27", at(8, 59)).message.startswith(
-        "HEART27 is not valid yet: it counts from 10 Mar 2027 09:00")
+        "HEART27 is not valid yet: it counts from Wed, Mar 10, 2027, 9:00\u202fAM (Europe/Vienna).")  # CLDR's en
     assert presence.enter_code(db, 1, "day", 7, "HEART27", at(9)) == presence.Entry("HEART27 counted for AM Cardiac CT.")
     assert presence.enter_code(db, 1, "day", 7, "heart27", at(11)).message == (
         "You entered HEART27 already; it counts once for Cardiac CT.")
     late = presence.enter_code(db, 1, "day", 7, "LIVE01", at(15, 10, ) + dt.timedelta(seconds=1))
-    assert late.refused and late.message.startswith("LIVE01 expired at 10 Mar 2027 15:10 (Europe/Vienna)")
+    assert late.refused and late.message.startswith("LIVE01 expired at Wed, Mar 10, 2027, 3:10\u202fPM (Europe/Vienna)")
     assert not presence.enter_code(db, 1, "day", 7, "LIVE01", at(15, 10)).refused  # the window's last moment
     assert presence.enter_code(db, 1, "day", 8, "HEART27", at(12, 1)).refused  # another person, too late
 

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_skeleton, format_time
+from babel.dates import format_date, format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -110,7 +110,7 @@ def init_i18n(app: Flask, service_translations: Path) -> None:
     """Set up Flask-Babel for one service: its catalog first, then the shared one; the language chooser;
     the ``lang`` cookie; the template globals ``current_language()`` and ``language_links()``; the filters
     ``localized`` (the organiser's translated texts) and ``l10n_money``, ``l10n_number``, ``l10n_datetime``,
-    ``l10n_day`` (per locale; the console keeps its own, English, filters)."""
+    ``l10n_day``, ``l10n_date`` (per locale; the console keeps its own, English, filters)."""
     SuiteBabel([service_translations, SHARED_TRANSLATIONS]).init_app(
         app, default_locale=DEFAULT_LANGUAGE, locale_selector=choose_language)
     # {% trans %} blocks are extracted with their whitespace collapsed (babel.cfg: trimmed); render them so.
@@ -124,6 +124,7 @@ def init_i18n(app: Flask, service_translations: Path) -> None:
     app.add_template_filter(format_number, "l10n_number")
     app.add_template_filter(format_when, "l10n_datetime")
     app.add_template_filter(format_day, "l10n_day")
+    app.add_template_filter(format_calendar_date, "l10n_date")
     app.add_template_filter(format_percentage, "l10n_percent")
 
 
@@ -242,6 +243,13 @@ def format_day(moment: dt.datetime, timezone: str, language: str | None = None) 
     """The day of ``moment`` in ``timezone``, with its weekday: "Mon, Mar 1, 2027", "ma 1 mrt 2027"."""
     return format_skeleton("yMMMEd", moment, tzinfo=ZoneInfo(timezone), fuzzy=True,
                            locale=language or current_language())
+
+
+def format_calendar_date(day: dt.date | str, language: str | None = None) -> str:
+    """A calendar date without a time (a certificate's date of issue, kept as ISO text) as the locale writes
+    it in full: "March 1, 2027", "1 maart 2027", "1. März 2027", "1 mars 2027"."""
+    value = dt.date.fromisoformat(day) if isinstance(day, str) else day
+    return format_date(value, "long", locale=language or current_language())
 
 
 def format_span(start: dt.datetime, end: dt.datetime, timezone: str, language: str | None = None) -> str:

@@ -14,12 +14,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from suite_common.db import insert_once
+from suite_common.i18n import format_number, format_when
 from suite_common.outbox import OutboxRow, enqueue_many
 
 from ..models import Accreditation, Claim, CreditSystem, Outbox
@@ -28,7 +29,8 @@ from . import issuing, registry
 from .credit_systems import Assessment, SystemOutcome
 from .credits import format_decimal
 
-ATTESTATION = "I claim only the credit commensurate with the extent of my participation in the activity."
+# Shown in the page's language; the claim records the wording the participant ticked.
+ATTESTATION = lazy_gettext("I claim only the credit commensurate with the extent of my participation in the activity.")
 AMOUNT = re.compile(r"^-?[0-9]{1,6}(?:[.,][0-9]{1,4})?$")
 MAX_CHOICES = 200  # a select beyond this many steps is a number input instead
 
@@ -42,7 +44,7 @@ class ClaimOption:
     step: Decimal
     supported: Decimal
     claimed: Decimal | None
-    closes_at: str | None  # in the event's time zone, as printed
+    closes_at: str | None  # in the event's time zone, as the page's language writes it
     closed: bool
     waiting_for: str | None  # why there is nothing to claim yet ("evaluation"), or None
 
@@ -72,8 +74,7 @@ def _closed(system: CreditSystem, now: dt.datetime) -> bool:
 def _option(system: CreditSystem, outcome: SystemOutcome, timezone: str, now: dt.datetime) -> ClaimOption:
     result = outcome.result
     waiting = "evaluation" if result.blocked_by == "evaluation" else None
-    closes = (system.claim_closes_at.astimezone(ZoneInfo(timezone)).strftime("%d %b %Y %H:%M")
-              if system.claim_closes_at else None)
+    closes = format_when(system.claim_closes_at, timezone) if system.claim_closes_at else None
     return ClaimOption(code=system.code, name=system.name, step=Decimal(system.credit_step),
                        supported=result.total if result.blocked_by in (None, "evaluation") else Decimal(0),
                        claimed=outcome.claimed, closes_at=closes, closed=_closed(system, now), waiting_for=waiting)
@@ -103,18 +104,22 @@ def _amount(text: str, option: ClaimOption) -> tuple[Decimal | None, str | None]
     """The claimed amount, or why it cannot be claimed."""
     typed = text.strip()
     if not AMOUNT.match(typed):  # plain digits only: no exponent, NaN or infinity reaches Decimal
-        return None, "Enter the credits you claim as a number, such as 2.5."
+        return None, gettext("Enter the credits you claim as a number, such as %(example)s.",
+                             example=format_number(Decimal("2.5")))
     value = Decimal(typed.replace(",", "."))
-    step = format_decimal(option.step)
+    step = format_number(option.step)
     if value <= 0:
-        return None, f"Claim at least {step}; to claim nothing, leave this form."
+        return None, gettext("Claim at least %(step)s; to claim nothing, leave this form.", step=step)
     if value > option.supported:
-        return None, (f"Your attendance supports at most {format_decimal(option.supported)} {option.name}; "
-                      "claim that or less.")
+        return None, gettext("Your attendance supports at most %(credits)s %(system)s; claim that or less.",
+                             credits=format_number(option.supported), system=option.name)
     if value % option.step:
         below = (value // option.step) * option.step
-        return None, (f"Claim in steps of {step}: {format_decimal(below)} or {format_decimal(below + option.step)}, "
-                      "for example." if below else f"Claim in steps of {step}.")
+        if not below:
+            return None, gettext("Claim in steps of %(step)s.", step=step)
+        return None, gettext("Claim in steps of %(step)s: %(below)s or %(above)s, for example.", step=step,
+                             below=format_number(below),
+                             above=format_number(below + option.step))
     return value, None
 
 
@@ -128,28 +133,30 @@ def submit(session: Session, organisation_id: int, slug: str, person: registry.P
     code = form.get("system", "")
     system = next((s for s in accreditation.credit_systems if s.code == code and s.claim_required), None)
     if system is None:
-        return {"system": ["This event takes no claim in that credit system."]}
+        return {"system": [gettext("This event takes no claim in that credit system.")]}
     field, attest = f"claim-{system.code}", f"attest-{system.code}"
     if _closed(system, now):
-        return {field: [f"Claiming {system.name} closed; no claim is taken any more."]}
+        return {field: [gettext("Claiming %(system)s closed; no claim is taken any more.", system=system.name)]}
     event = registry.event(organisation_id, slug)
     outcome = next(s for s in _assessment(session, accreditation, event, person.id).systems if s.code == code)
     option = _option(system, outcome, event.timezone, now)
     if option.waiting_for == "evaluation":
-        return {field: [f"Complete the evaluation first: {system.name} are granted only after it."]}
+        return {field: [gettext("Complete the evaluation first: %(system)s are granted only after it.",
+                                system=system.name)]}
     if option.supported == 0:
-        return {field: [f"Your attendance supports no {system.name}, so there is nothing to claim."]}
+        return {field: [gettext("Your attendance supports no %(system)s, so there is nothing to claim.",
+                                system=system.name)]}
     errors: dict[str, list[str]] = {}
     value, problem = _amount(form.get(field, ""), option)
     if problem:
         errors[field] = [problem]
     if form.get(attest) != "yes":
-        errors[attest] = ["Tick the attestation to claim: " + ATTESTATION]
+        errors[attest] = [gettext("Tick the attestation to claim: %(attestation)s", attestation=ATTESTATION)]
     if errors or value is None:
         return errors
     row, created = insert_once(session, Claim, {
         "organisation_id": organisation_id, "event_slug": slug, "registration_id": person.id,
-        "system_code": system.code, "credits": value, "attestation": ATTESTATION, "claimed_at": now},
+        "system_code": system.code, "credits": value, "attestation": str(ATTESTATION), "claimed_at": now},
         key=("organisation_id", "event_slug", "registration_id", "system_code"), for_update=True)
     if not created and Decimal(row.credits) != value:
         session.execute(update(Claim).where(Claim.id == row.id).values(credits=value, claimed_at=now))

@@ -23,6 +23,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext
 from joserfc import jws
 from joserfc.errors import BadSignatureError, JoseError
 from sqlalchemy import select
@@ -103,15 +104,15 @@ def _moment(value: Any) -> dt.datetime | None:
 def _expiry(payload: dict[str, Any], now: dt.datetime) -> tuple[str, str | None]:
     valid_from, valid_until = _moment(payload.get("validFrom")), payload.get("validUntil")
     if valid_from is None:
-        return "not_checked", "The credential has no validFrom moment with a time zone."
+        return "not_checked", gettext("The credential has no validFrom moment with a time zone.")
     if valid_from > now:
-        return "not_yet_valid", "The credential is not valid before its validFrom moment."
+        return "not_yet_valid", gettext("The credential is not valid before its validFrom moment.")
     if valid_until is not None:
         until = _moment(valid_until)
         if until is None:
-            return "not_checked", "The credential's validUntil is not a moment with a time zone."
+            return "not_checked", gettext("The credential's validUntil is not a moment with a time zone.")
         if until <= now:
-            return "expired", "The credential expired (validUntil)."
+            return "expired", gettext("The credential expired (validUntil).")
     return "valid", None
 
 
@@ -131,23 +132,24 @@ def _status(session: Session, payload: dict[str, Any], organisation_id: int) -> 
     entry = payload.get("credentialStatus")
     if not isinstance(entry, dict) or entry.get("type") != "BitstringStatusListEntry" \
             or entry.get("statusPurpose") != status_list.PURPOSE:
-        return "unknown", "The credential has no revocation entry of a Bitstring Status List."
+        return "unknown", gettext("The credential has no revocation entry of a Bitstring Status List.")
     listed = status_list.by_url(session, entry.get("statusListCredential"))
     if listed is None or listed.organisation_id != organisation_id or listed.credential is None:
-        return "unknown", "The credential's status list is not one of its issuer's lists here."
+        return "unknown", gettext("The credential's status list is not one of its issuer's lists here.")
     index = entry.get("statusListIndex")
     if not isinstance(index, str) or not index.isdigit() or len(index) > 10 or int(index) >= listed.size:
-        return "unknown", "The credential's statusListIndex is not a position in its list."
+        return "unknown", gettext("The credential's statusListIndex is not a position in its list.")
     list_key = signing_keys.by_kid(session, (_header(listed.credential) or {}).get("kid"))
     if list_key is None:
-        return "unknown", "The issuer's status list is signed with a key that is not published here."
+        return "unknown", gettext(
+            "The issuer's status list is signed with a key that is not published here.")
     try:
         list_payload = json.loads(jws.deserialize_compact(
             listed.credential, signing_keys.public_key(list_key), algorithms=[signing_keys.ALGORITHM]).payload)
         bits = status_list.decode(list_payload["credentialSubject"]["encodedList"], listed.size)
     except (JoseError, ValueError, KeyError, TypeError, AttributeError):
-        return "unknown", "The issuer's status list cannot be read."
-    return ("revoked", "The issuer has revoked this credential.") if status_list.is_set(bits, int(index)) \
+        return "unknown", gettext("The issuer's status list cannot be read.")
+    return ("revoked", gettext("The issuer has revoked this credential.")) if status_list.is_set(bits, int(index)) \
         else ("active", None)
 
 
@@ -157,32 +159,35 @@ def verify(session: Session, token: str, now: dt.datetime) -> Verification:
     token = token.strip()
     header = _header(token)
     if header is None:
-        result.errors.append("This is not a VC-JWT (a compact JWS: three base64url parts separated by dots).")
+        result.errors.append(gettext(
+            "This is not a VC-JWT (a compact JWS: three base64url parts separated by dots)."))
         return result
     if header.get("typ") != "vc+jwt" or header.get("alg") != signing_keys.ALGORITHM:
-        result.errors.append(f"The header must say typ vc+jwt and alg {signing_keys.ALGORITHM}.")
+        result.errors.append(gettext("The header must say typ vc+jwt and alg %(algorithm)s.",
+                                     algorithm=signing_keys.ALGORITHM))
         result.checks["signature"] = "invalid"
         return result
     key = signing_keys.by_kid(session, header.get("kid"))
     if key is None:
         result.checks["issuer"] = "unknown"
-        result.errors.append("Issuer unknown: the key (kid) is not one this service publishes.")
+        result.errors.append(gettext("Issuer unknown: the key (kid) is not one this service publishes."))
         return result
     try:
         payload = json.loads(jws.deserialize_compact(token, signing_keys.public_key(key),
                                                      algorithms=[signing_keys.ALGORITHM]).payload)
     except BadSignatureError:
         result.checks["signature"] = "invalid"
-        result.errors.append("The signature does not match the credential: it was altered or not signed by this key.")
+        result.errors.append(gettext(
+            "The signature does not match the credential: it was altered or not signed by this key."))
         return result
     except (JoseError, ValueError, TypeError, RecursionError):
         result.checks["signature"] = "invalid"
-        result.errors.append("The credential cannot be read as a signed JSON object.")
+        result.errors.append(gettext("The credential cannot be read as a signed JSON object."))
         return result
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), list) \
             or "OpenBadgeCredential" not in payload["type"]:
         result.checks["signature"] = "valid"
-        result.errors.append("The signed payload is not an OpenBadgeCredential.")
+        result.errors.append(gettext("The signed payload is not an OpenBadgeCredential."))
         return result
     result.checks["signature"] = "valid"
     result.credential = _summary(payload)
@@ -193,7 +198,8 @@ def verify(session: Session, token: str, now: dt.datetime) -> Verification:
         result.checks["issuer"] = "known"
     else:
         result.checks["issuer"] = "mismatch"
-        result.errors.append("The credential names another issuer than the owner of the key that signed it.")
+        result.errors.append(gettext(
+            "The credential names another issuer than the owner of the key that signed it."))
     result.checks["expiry"], problem = _expiry(payload, now)
     if problem:
         result.errors.append(problem)

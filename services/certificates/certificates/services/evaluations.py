@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -135,16 +136,24 @@ def field_name(session_code: str, question_id: str) -> str:
 
 
 def answers_schema(questions: Sequence[Mapping[str, Any]]) -> Schema:
-    """Ratings 1-5, yes/no, free text up to 2,000 characters; a required question must be answered."""
+    """Ratings 1-5, yes/no, free text up to 2,000 characters; a required question must be answered. The
+    refusals are the participant's page's, in its language."""
     declared: dict[str, fields.Field] = {}
+    unanswered = {"required": gettext("An answer is required.")}
     for question in questions:
         required = question.get("required", True)
         if question["kind"] == "rating":
-            declared[question["id"]] = fields.Integer(required=required, validate=validate.Range(min=1, max=5))
+            choose = gettext("Choose a rating from 1 to 5.")
+            declared[question["id"]] = fields.Integer(
+                required=required, validate=validate.Range(min=1, max=5, error=choose),
+                error_messages={**unanswered, "invalid": choose})
         elif question["kind"] == "yes_no":
-            declared[question["id"]] = fields.String(required=required, validate=validate.OneOf(("yes", "no")))
+            declared[question["id"]] = fields.String(
+                required=required, validate=validate.OneOf(("yes", "no"), error=gettext("Choose yes or no.")),
+                error_messages=unanswered)
         else:
-            declared[question["id"]] = Text(2000, allow_blank=True, multiline=True, required=required)
+            declared[question["id"]] = Text(2000, allow_blank=True, multiline=True, required=required,
+                                            error_messages=unanswered)
     return Schema.from_dict(declared, name="EvaluationAnswers")()
 
 

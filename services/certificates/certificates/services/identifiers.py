@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,9 +44,10 @@ from ..models import Accreditation, CreditSystem, LearnerIdentifier
 from . import accreditation as accreditation_service
 
 KINDS = ("abim_pars", "efn", "big", "gmc", "free_text")
-KIND_NAMES = {"abim_pars": "US certifying board ID with month and day of birth (ACCME PARS)",
-              "efn": "Einheitliche Fortbildungsnummer (EFN)", "big": "BIG number", "gmc": "GMC reference number",
-              "free_text": "Free text"}
+# In the request's language (the participant's page); English in the organiser's reports (API requests).
+KIND_NAMES = {"abim_pars": lazy_gettext("US certifying board ID with month and day of birth (ACCME PARS)"),
+              "efn": "Einheitliche Fortbildungsnummer (EFN)", "big": lazy_gettext("BIG number"),
+              "gmc": lazy_gettext("GMC reference number"), "free_text": lazy_gettext("Free text")}
 # ACCME's list of the certifying boards whose MOC learners are reported through PARS, by its abbreviations.
 BOARDS = {
     "ABA": "American Board of Anesthesiology",
@@ -88,38 +90,38 @@ def normalise(kind: str, value: str) -> str:
     if kind == "efn":
         digits = _compact(text)
         if not re.fullmatch(r"\d{15}", digits):
-            raise InvalidIdentifier("An EFN has 15 digits.")
+            raise InvalidIdentifier(gettext("An EFN has 15 digits."))
         if digits[2:5] != "276":
-            raise InvalidIdentifier("An EFN has 276 (Germany) as its third to fifth digits.")
+            raise InvalidIdentifier(gettext("An EFN has 276 (Germany) as its third to fifth digits."))
         if not luhn_valid(digits):
-            raise InvalidIdentifier("This is not a valid EFN: its check digit does not match; please check it.")
+            raise InvalidIdentifier(gettext("This is not a valid EFN: its check digit does not match; please check it."))
         return digits
     if kind == "big":
         digits = _compact(text)
         if not re.fullmatch(r"\d{11}", digits):
-            raise InvalidIdentifier("A BIG number has 11 digits.")
+            raise InvalidIdentifier(gettext("A BIG number has 11 digits."))
         return digits
     if kind == "gmc":
         digits = _compact(text)
         if not re.fullmatch(r"\d{7}", digits):
-            raise InvalidIdentifier("A GMC reference number has 7 digits.")
+            raise InvalidIdentifier(gettext("A GMC reference number has 7 digits."))
         return digits
     if kind == "abim_pars":
         if not BOARD_ID.fullmatch(text):
-            raise InvalidIdentifier("A board ID is 1 to 20 letters and digits, as your board gives it.")
+            raise InvalidIdentifier(gettext("A board ID is 1 to 20 letters and digits, as your board gives it."))
         return text
     if len(text) > MAX_VALUE or any(ord(char) < 32 for char in text):
-        raise InvalidIdentifier(f"At most {MAX_VALUE} characters on one line.")
+        raise InvalidIdentifier(gettext("At most %(count)s characters on one line.", count=MAX_VALUE))
     return text
 
 
 def birthday(month: str, day: str) -> tuple[int, int]:
     """Month and day of birth as typed, or InvalidIdentifier."""
     if not (month.strip().isdigit() and day.strip().isdigit()):
-        raise InvalidIdentifier("Give the month and day of your birth as numbers.")
+        raise InvalidIdentifier(gettext("Give the month and day of your birth as numbers."))
     m, d = int(month), int(day)
     if not 1 <= m <= 12 or not 1 <= d <= DAYS_IN_MONTH[m - 1]:
-        raise InvalidIdentifier("This month and day do not exist.")
+        raise InvalidIdentifier(gettext("This month and day do not exist."))
     return m, d
 
 
@@ -129,7 +131,7 @@ def consent_version(text: str) -> str:
 
 
 def label(spec: Mapping[str, Any]) -> str:
-    return spec.get("label") or KIND_NAMES[spec["kind"]]
+    return spec.get("label") or str(KIND_NAMES[spec["kind"]])
 
 
 def display(row: LearnerIdentifier) -> str:
@@ -246,13 +248,13 @@ def _read(item: IdentifierField, form: Mapping[str, str]) -> tuple[_Given | None
     if item.kind == "abim_pars":
         board = typed[f"{name}-board"]
         if board not in BOARDS:
-            errors[f"{name}-board"] = ["Choose your certifying board."]
+            errors[f"{name}-board"] = [gettext("Choose your certifying board.")]
         try:
             given = _Given(item, given.value, board, birthday(typed[f"{name}-month"], typed[f"{name}-day"]))
         except InvalidIdentifier as exc:
             errors[f"{name}-month"] = [str(exc)]
     if form.get(item.consent_name) != "yes":
-        errors[item.consent_name] = ["Tick the box to agree; without it nothing is kept."]
+        errors[item.consent_name] = [gettext("Tick the box to agree; without it nothing is kept.")]
     return given, errors
 
 

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from suite_common.db import insert_once
 from suite_common.errors import ApiError, validation_error
+from suite_common.i18n import format_when
 
 from ..models import PresenceAttempt, PresenceCode, PresenceConfirmation
 from . import registry
@@ -133,10 +135,6 @@ class Entry:
     refused: bool = False
 
 
-def _time(moment: dt.datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%d %b %Y %H:%M")
-
-
 def _wrong(session: Session, organisation_id: int, slug: str, registration_id: int, day: dt.date) -> None:
     """Counts one more wrong code of the day (in the database, so two requests at once both count)."""
     row, _created = insert_once(session, PresenceAttempt, {
@@ -156,22 +154,25 @@ def enter_code(session: Session, organisation_id: int, slug: str, registration_i
         PresenceAttempt.organisation_id == organisation_id, PresenceAttempt.event_slug == slug,
         PresenceAttempt.registration_id == registration_id, PresenceAttempt.day == day)) or 0
     if attempts >= MAX_WRONG_PER_DAY:
-        return Entry(f"You have entered {MAX_WRONG_PER_DAY} codes that were not right today, so no more codes "
-                     "are taken from this page today. Please ask the organiser.", refused=True)
+        return Entry(gettext("You have entered %(count)s codes that were not right today, so no more codes are "
+                             "taken from this page today. Please ask the organiser.", count=MAX_WRONG_PER_DAY),
+                     refused=True)
     code = normalise(typed)
     if not CODE_PATTERN.match(code):
-        return Entry("Enter the code announced in the session (letters and digits).", refused=True)
+        return Entry(gettext("Enter the code announced in the session (letters and digits)."), refused=True)
     found = session.scalar(select(PresenceCode).where(
         PresenceCode.organisation_id == organisation_id, PresenceCode.event_slug == slug, PresenceCode.code == code))
     refusal = None
     if found is None:
-        refusal = f"{code} is not a code of this event. Check it against the one announced and try again."
+        refusal = gettext("%(code)s is not a code of this event. Check it against the one announced and try again.",
+                          code=code)
     elif now < found.valid_from:
-        refusal = (f"{code} is not valid yet: it counts from {_time(found.valid_from, event.timezone)} "
-                   f"({event.timezone}).")
+        refusal = gettext("%(code)s is not valid yet: it counts from %(moment)s (%(timezone)s).", code=code,
+                          moment=format_when(found.valid_from, event.timezone), timezone=event.timezone)
     elif now > found.valid_until:
-        refusal = (f"{code} expired at {_time(found.valid_until, event.timezone)} ({event.timezone}): a code "
-                   "counts only when entered while it is valid.")
+        refusal = gettext("%(code)s expired at %(moment)s (%(timezone)s): a code counts only when entered while it "
+                          "is valid.", code=code, moment=format_when(found.valid_until, event.timezone),
+                          timezone=event.timezone)
     if refusal is not None:
         _wrong(session, organisation_id, slug, registration_id, day)
         return Entry(refusal, refused=True)
@@ -181,8 +182,9 @@ def enter_code(session: Session, organisation_id: int, slug: str, registration_i
         "session_code": found.session_code, "check_key": f"{CODE_KEY}{found.id}", "source": f"code {code}",
         "confirmed_at": now}, key=("organisation_id", "event_slug", "registration_id", "check_key"))
     if not created:
-        return Entry(f"You entered {code} already; it counts once for {title}.")
-    return Entry(f"{code} counted for {found.session_code} {title}.")
+        return Entry(gettext("You entered %(code)s already; it counts once for %(session)s.", code=code, session=title))
+    return Entry(gettext("%(code)s counted for %(session_code)s %(session)s.", code=code,
+                         session_code=found.session_code, session=title))
 
 
 def participant_codes(session: Session, organisation_id: int, slug: str, registration_id: int) -> dict[str, int]:
