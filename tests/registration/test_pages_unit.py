@@ -101,7 +101,7 @@ def test_register_page_renders_a_labelled_form(client, auth):
     assert event["consent_text"] in text
 
     (form,) = page.find("form")
-    assert form["method"] == "post" and form["action"] == f"/events/{event['slug']}/register"
+    assert form["method"] == "post" and form["action"] == f"/events/{event['slug']}/register/review"
     assert page.find("input", type="hidden", name="csrf_token")
     # Every visible field has a label pointing at it.
     label_targets = {attrs["for"] for attrs in page.find("label")}

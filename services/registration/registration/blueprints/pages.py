@@ -19,12 +19,12 @@ from suite_common.i18n import current_language
 from suite_common.idempotency import request_key
 
 from ..models import RegistrationStatus
-from ..schemas.registrations import NameCorrection, SignUpInput
-from ..services import calendar, capacity, receipts, signup
+from ..schemas.registrations import NameCorrection
+from ..services import calendar, capacity, pricing, receipts, signup
 from ..services import events as event_service
 from ..services import faculty as faculty_service
 from ..services.urls import manage_url, participant_url, public_domain
-from . import checkout
+from . import checkout, signup_form
 from .lookups import attendee_registration, public_event
 
 blp = Blueprint("pages", __name__)
@@ -32,13 +32,12 @@ blp = Blueprint("pages", __name__)
 
 protect_forms(blp)
 
-FORM_FIELDS = ("email", "given_name", "family_name", "rate", "member_number", "discount_code", "profession",
-               "institution")
+# The error summary's order is the form's (the summary links to each field, top to bottom).
 FIELD_LABELS = {"given_name": lazy_gettext("Given name"), "family_name": lazy_gettext("Family name"),
                 "email": lazy_gettext("Email"), "rate": lazy_gettext("Rate"),
-                "member_number": lazy_gettext("Member number"), "answers": lazy_gettext("Answers"),
-                "consent": lazy_gettext("Consent"), "discount_code": lazy_gettext("Discount code"),
-                "workshops": lazy_gettext("Workshops")}
+                "member_number": lazy_gettext("Member number"), "workshops": lazy_gettext("Workshops"),
+                "discount_code": lazy_gettext("Discount code"), "answers": lazy_gettext("Institution"),
+                "consent": lazy_gettext("Consent")}
 # The answer stored is the English value, whatever language the form was shown in: the roster and the
 # reports group by it. The label is the attendee's language.
 PROFESSIONS = {
@@ -70,57 +69,63 @@ def event_page(slug: str) -> str:
                            faculty=faculty_service.list_faculty(get_session(), event))
 
 
-def _form_payload(form: Any) -> dict[str, Any]:
-    answers = {k: form.get(k, "").strip() for k in ("profession", "institution") if form.get(k, "").strip()}
-    return {
-        "email": form.get("email", ""),
-        "given_name": form.get("given_name", ""),
-        "family_name": form.get("family_name", ""),
-        "rate": form.get("rate", ""),
-        **({"member_number": form["member_number"]} if form.get("member_number", "").strip() else {}),
-        "answers": answers,
-        "consent": form.get("consent") == "yes",
-        "announcements": form.get("announcements") == "yes",
-        "discount_code": form.get("discount_code", "").strip() or None,
-        "workshops": form.getlist("workshops"),
-    }
+def _form(event: Any, rates: list[Any], values: dict[str, Any], errors: dict[str, list[str]], status: int,
+          now: Any) -> tuple[str, int]:
+    """The sign-up form: empty, shown again after "Change" with what was typed, or with every error at once."""
+    return render_template(
+        "register.html", event=event, rates=rates, values=values, errors=errors, professions=PROFESSIONS,
+        field_labels=FIELD_LABELS, refusal=event_service.registration_window_refusal(event, now),
+        language_page=url_for("pages.register", slug=event.slug),
+    ), status
 
 
 @blp.route("/events/<slug:slug>/register", methods=["GET", "POST"])
 def register(slug: str) -> Any:
+    """The form (GET), and the sign-up itself (POST: the review step's "Confirm", with the review's hidden
+    fields and the form's key, so that a second Confirm replays the first instead of signing up twice)."""
     session = get_session()
     event = public_event(slug)
     now = utcnow()
     rates = event_service.rates_on_offer(event, now)
-    values: dict[str, Any] = {"rate": rates[0].code if len(rates) == 1 else "", "form_key": uuid.uuid4().hex}
-    errors: dict[str, list[str]] = {}
-    status = 200
-    if request.method == "POST":
-        values = {k: request.form.get(k, "") for k in FORM_FIELDS}
-        values["consent"] = request.form.get("consent") == "yes"
-        values["announcements"] = request.form.get("announcements") == "yes"
-        values["workshops"] = request.form.getlist("workshops")
-        values["form_key"] = request.form.get("form_key") or uuid.uuid4().hex
-        try:
-            data = SignUpInput().load(_form_payload(request.form))
-            outcome = signup.sign_up(session, event, data, idempotency_key=request_key("form_key"),
-                                     language=current_language())
-            if outcome.registration.status == RegistrationStatus.PENDING_PAYMENT:
-                return redirect(url_for("pages.pay", token=outcome.registration.manage_token), code=303)
-            return redirect(url_for("pages.manage", token=outcome.registration.manage_token, new=1), code=303)
-        except ValidationError as exc:
-            errors = {k: v for k, v in exc.normalized_messages().items()}
-            status = 422
-        except ApiError as exc:
-            errors = exc.fields or {"_form": [exc.message]}
-            if exc.fields and exc.code != "validation_error":
-                errors["_form"] = [exc.message]
-            status = exc.status
-    return render_template(
-        "register.html", event=event, rates=rates, values=values, errors=errors, professions=PROFESSIONS,
-        field_labels=FIELD_LABELS,
-        refusal=event_service.registration_window_refusal(event, now),
-    ), status
+    if request.method == "GET":
+        values = {"rate": rates[0].code if len(rates) == 1 else "", "form_key": uuid.uuid4().hex}
+        return _form(event, rates, values, {}, 200, now)
+    values = signup_form.values(request.form)
+    data, errors = signup_form.parse(request.form)
+    if errors:
+        return _form(event, rates, values, signup_form.merge(errors, signup.review(session, event, data, now).errors),
+                     422, now)
+    try:
+        outcome = signup.sign_up(session, event, data, idempotency_key=request_key("form_key"),
+                                 language=current_language())
+    except ApiError as exc:
+        errors = dict(exc.fields or {"_form": [exc.message]})
+        if exc.fields and exc.code != "validation_error":
+            errors["_form"] = [exc.message]
+        return _form(event, rates, values, errors, exc.status, now)
+    if outcome.registration.status == RegistrationStatus.PENDING_PAYMENT:
+        return redirect(url_for("pages.pay", token=outcome.registration.manage_token), code=303)
+    return redirect(url_for("pages.manage", token=outcome.registration.manage_token, new=1), code=303)
+
+
+@blp.post("/events/<slug:slug>/register/review")
+def review_signup(slug: str) -> Any:
+    """The review step: the form checked in full (every refusal at once, nothing stored) and, when all is
+    well, the total (rate, discount, workshops, VAT) before the attendee commits or leaves for payment.
+    "Change" comes back here and shows the form again with everything kept. No JavaScript involved."""
+    event = public_event(slug)
+    now = utcnow()
+    rates = event_service.rates_on_offer(event, now)
+    values = signup_form.values(request.form)
+    if request.form.get("change"):
+        return _form(event, rates, values, {}, 200, now)
+    data, errors = signup_form.parse(request.form)
+    checked = signup.review(get_session(), event, data, now)
+    errors = signup_form.merge(errors, checked.errors)
+    if errors:
+        return _form(event, rates, values, errors, 422, now)
+    return render_template("review.html", event=event, values=values, checked=checked, professions=PROFESSIONS,
+                           language_page=url_for("pages.register", slug=event.slug))
 
 
 @blp.get("/r/<token>")
@@ -144,11 +149,21 @@ def calendar_file(token: str) -> Response:
 
 @blp.route("/r/<token>/cancel", methods=["GET", "POST"])
 def cancel(token: str) -> Any:
+    """A confirm step that shows the refund (or what the policy keeps) before anything is cancelled; the
+    POST carries the refund it showed, and a refund changed in between is shown again, not applied."""
     registration = attendee_registration(token)
+    changed = None
     if request.method == "POST":
-        signup.cancel(get_session(), registration)
-        return redirect(url_for("pages.manage", token=token, done="cancelled"), code=303)
-    return render_template("cancel.html", registration=registration, event=registration.event)
+        try:
+            signup.cancel(get_session(), registration, refund_shown=request.form.get("refund"))
+            return redirect(url_for("pages.manage", token=token, done="cancelled"), code=303)
+        except ApiError as exc:
+            if exc.code != "refund_changed":
+                raise
+            changed = exc.message
+    return render_template("cancel.html", registration=registration, event=registration.event, changed=changed,
+                           preview=pricing.refund_preview(registration, utcnow()),
+                           language_page=url_for("pages.cancel", token=token)), 409 if changed else 200
 
 
 @blp.post("/r/<token>/name")

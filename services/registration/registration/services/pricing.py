@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from suite_common.db import insert_once
 from suite_common.errors import ApiError, validation_error
 
-from ..models import DiscountCode, Event, Rate, Registration
+from ..models import DiscountCode, Event, EventSession, Rate, Registration
+from .money import Breakdown, vat_breakdown
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,31 @@ class Price:
     list_amount: int
     discount: int
     discount_code: DiscountCode | None
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A sign-up's total as the attendee reviews it before committing, line by line: the rate at its list
+    price, the discount, each workshop, and the VAT of the whole as the receipt will split it."""
+
+    currency: str
+    price: Price
+    workshops: tuple[tuple[EventSession, int], ...]  # each chosen workshop with its price
+    amount_due: int  # what the sign-up stores as due and the card payment charges
+    vat_rate: Decimal
+    prices_include_vat: bool
+    vat: Breakdown  # of amount_due, as receipts.lines' document splits it (money.vat_breakdown)
+
+
+def quote(event: Event, rate: Rate, price_of_rate: Price, workshops: list[EventSession]) -> Quote:
+    """The total of a sign-up: ``price_of_rate`` (the rate after its discount code, from ``price``) plus the
+    chosen workshops. ``signup.sign_up`` stores its ``amount_due``; the review step shows it first, so the
+    attendee sees the same figure here, on the payment page and on the receipt."""
+    chosen = tuple((workshop, workshop.amount) for workshop in workshops)
+    amount_due = price_of_rate.amount + sum(amount for _workshop, amount in chosen)
+    return Quote(currency=rate.currency, price=price_of_rate, workshops=chosen, amount_due=amount_due,
+                 vat_rate=event.vat_rate, prices_include_vat=event.prices_include_vat,
+                 vat=vat_breakdown(amount_due, event.vat_rate, event.prices_include_vat))
 
 
 def discounted(amount: int, code: DiscountCode | None) -> int:
@@ -34,7 +60,9 @@ def discounted(amount: int, code: DiscountCode | None) -> int:
     return max(0, amount - off)
 
 
-def find_code(session: Session, event: Event, rate: Rate, code: str, now: dt.datetime) -> DiscountCode:
+def find_code(session: Session, event: Event, rate: Rate | None, code: str, now: dt.datetime) -> DiscountCode:
+    """The event's code, or a 422 on ``discount_code`` saying why not; without a ``rate`` (none chosen yet)
+    every check but the code's rates, so that the form reports a wrong code with its other errors."""
     found = session.scalar(select(DiscountCode).where(DiscountCode.event_id == event.id,
                                                       DiscountCode.code == code.strip().upper()))
     refusal = None
@@ -42,7 +70,7 @@ def find_code(session: Session, event: Event, rate: Rate, code: str, now: dt.dat
         refusal = gettext("Unknown discount code.")
     elif found.valid_until is not None and now >= found.valid_until:
         refusal = gettext("This discount code has expired.")
-    elif found.rates and rate.code not in found.rates:
+    elif found.rates and rate is not None and rate.code not in found.rates:
         refusal = gettext("This discount code does not apply to this rate.")
     elif found.max_uses is not None and found.uses >= found.max_uses:
         refusal = gettext("This discount code has been used up.")
@@ -106,3 +134,19 @@ def refund_on_cancel(registration: Registration, now: dt.datetime) -> int:
     not yet refunded. ``lifecycle.cancel`` refunds exactly this, and the console shows it before
     the organiser confirms."""
     return refund_due(registration.event, registration.amount_paid - registration.amount_refunded, now)
+
+
+@dataclass(frozen=True)
+class RefundPreview:
+    """What cancelling now means in money, shown before the attendee confirms (no surprise in the mail)."""
+
+    paid: int  # paid and not refunded yet
+    refund: int  # what the policy gives back now: exactly what ``lifecycle.cancel`` refunds
+    kept: int  # what the policy keeps: the cancellation fee, the share not refunded
+    currency: str
+
+
+def refund_preview(registration: Registration, now: dt.datetime) -> RefundPreview:
+    paid = max(0, registration.amount_paid - registration.amount_refunded)
+    refund = refund_on_cancel(registration, now)
+    return RefundPreview(paid=paid, refund=refund, kept=paid - refund, currency=registration.currency)

@@ -6,7 +6,8 @@ import hashlib
 import json
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext
@@ -19,7 +20,7 @@ from suite_common.errors import ApiError, not_found, validation_error
 from suite_common.i18n import DEFAULT_LANGUAGE
 from suite_common.names import written_family_first
 
-from ..models import Event, EventSession, Registration, RegistrationStatus, RegistrationWorkshop
+from ..models import Event, EventSession, Rate, Registration, RegistrationStatus, RegistrationWorkshop
 from . import capacity, lifecycle, members, notify, payments, pricing
 from .events import consent_version, rates_on_offer, registration_window_refusal
 from .zoom import registrants as zoom_registrants
@@ -102,20 +103,13 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
     refusal = registration_window_refusal(event, now)
     if refusal:
         raise ApiError(403, "registration_closed", refusal)
-    rate = next((r for r in rates_on_offer(event, now) if r.code == data["rate"]), None)
-    if rate is None:
-        raise validation_error({"rate": [gettext("Unknown rate, or no longer on offer.")]})
-    price = pricing.price(session, event, rate, data.get("discount_code"), now)
-    workshops = _chosen_workshops(event, data.get("workshops") or [])
-    if workshops and rate.requires_approval:
-        raise validation_error({"workshops": [gettext("Workshops are chosen once the registration is approved.")]})
-    amount_due = price.amount + sum(w.amount for w in workshops)
-    email_normalised = normalise_email(data["email"])
-    if len(email_normalised) > EMAIL_MAX:  # lower-casing can lengthen some letters (e.g. "İ")
-        raise validation_error({"email": [gettext("Use at most %(num)d characters.", num=EMAIL_MAX)]})
+    checked = _check(session, event, data, now)
+    if checked.errors:
+        raise validation_error(checked.errors)
+    assert checked.rate is not None and checked.quote is not None and checked.email_normalised is not None
+    rate, quote, workshops = checked.rate, checked.quote, checked.workshops
+    price, amount_due, email_normalised = quote.price, quote.amount_due, checked.email_normalised
     member_number = (data.get("member_number") or "").strip() or None
-    if rate.requires_membership:
-        members.check_membership(session, event, email_normalised, member_number)
     # A second live registration with this email is refused by the INSERT below (a unique index),
     # which gives back what the sign-up took: no look-up beforehand for the rare duplicate.
     fields: dict[str, Any] = {
@@ -162,6 +156,97 @@ def sign_up(session: Session, event: Event, data: dict[str, Any], idempotency_ke
     return SignUpOutcome(registration, created=True, waitlist_position=position)
 
 
+@dataclass
+class Checked:
+    """What a sign-up would be, found by every check that needs no lock, and every refusal at once."""
+
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    rate: Rate | None = None
+    quote: pricing.Quote | None = None
+    workshops: list[EventSession] = field(default_factory=list)
+    email_normalised: str | None = None
+    # What confirming would most likely make of it (the seats as read now): the review says what comes next.
+    likely_status: RegistrationStatus | None = None
+
+
+def _refusals(checked: Checked, failing: Callable[[], Any]) -> Any:
+    """Runs one check; its refusal's field messages join the others instead of hiding them."""
+    try:
+        return failing()
+    except ApiError as exc:
+        for name, messages in (exc.fields or {"_form": [exc.message]}).items():
+            checked.errors.setdefault(name, []).extend(messages)
+        return None
+
+
+def _check(session: Session, event: Event, data: dict[str, Any], now: dt.datetime) -> Checked:
+    """Every check of a sign-up made before the event is locked, each on the fields it needs: ``data`` may
+    hold only the fields the schema accepted (the form's review shows the rest of its refusals beside these).
+
+    Workshop seats and the discount code's uses are read here as they are now; the sign-up takes them
+    under the lock and refuses then if another sign-up took the last one in between."""
+    checked = Checked()
+    if data.get("rate"):
+        checked.rate = next((r for r in rates_on_offer(event, now) if r.code == data["rate"]), None)
+        if checked.rate is None:
+            checked.errors["rate"] = [gettext("Unknown rate, or no longer on offer.")]
+    rate = checked.rate
+    workshops = _refusals(checked, lambda: _chosen_workshops(event, data.get("workshops") or [])) or []
+    checked.workshops = workshops
+    if workshops and rate is not None and rate.requires_approval:
+        checked.errors["workshops"] = [gettext("Workshops are chosen once the registration is approved.")]
+    elif workshops and rate is not None and event.capacity is not None and event.seats_taken >= event.capacity:
+        checked.errors["workshops"] = [gettext("The event is full: join the waiting list without workshops.")]
+    else:
+        full = [w.title for w in workshops if w.capacity is not None and w.seats_taken >= w.capacity]
+        if full:
+            checked.errors["workshops"] = [gettext("%(workshop)s is full.", workshop=title) for title in full]
+    if data.get("email"):
+        checked.email_normalised = normalise_email(data["email"])
+        if len(checked.email_normalised) > EMAIL_MAX:  # lower-casing can lengthen some letters (e.g. "İ")
+            checked.errors.setdefault("email", []).append(
+                gettext("Use at most %(num)d characters.", num=EMAIL_MAX))
+    if rate is None:
+        if data.get("discount_code"):
+            _refusals(checked, lambda: pricing.find_code(session, event, None, data["discount_code"], now))
+        return checked
+    price = _refusals(checked, lambda: pricing.price(session, event, rate, data.get("discount_code"), now))
+    if price is not None:
+        checked.quote = pricing.quote(event, rate, price, workshops)
+    member_number = (data.get("member_number") or "").strip() or None
+    if rate.requires_membership and (checked.email_normalised or member_number):
+        _refusals(checked, lambda: members.check_membership(session, event, checked.email_normalised or "",
+                                                            member_number))
+    return checked
+
+
+def review(session: Session, event: Event, data: dict[str, Any], now: dt.datetime | None = None) -> Checked:
+    """A sign-up checked without being stored, for the form's review step: its total (``quote``) and every
+    refusal the sign-up would give, the closed window and an email already registered included.
+
+    Nothing is taken or written, so a review may be repeated (the "Change" button) at no cost."""
+    now = now or utcnow()
+    checked = _check(session, event, data, now)
+    refusal = registration_window_refusal(event, now)
+    if refusal:
+        checked.errors.setdefault("_form", []).append(refusal)
+    if checked.email_normalised and not checked.errors.get("email") and _live_registration_exists(
+            session, event, checked.email_normalised):
+        checked.errors["email"] = _duplicate_email().fields["email"]
+    if checked.rate is not None and checked.quote is not None:
+        seat_free = event.capacity is None or event.seats_taken < event.capacity
+        checked.likely_status = lifecycle.initial_state(event, checked.rate, seat_free, checked.quote.amount_due,
+                                                        now)[0]
+    return checked
+
+
+def _live_registration_exists(session: Session, event: Event, email_normalised: str) -> bool:
+    ended = [RegistrationStatus.CANCELLED.value, RegistrationStatus.REFUNDED.value]
+    return session.scalar(select(Registration.id).where(
+        Registration.event_id == event.id, Registration.email_normalised == email_normalised,
+        Registration.status.not_in(ended)).limit(1)) is not None
+
+
 def _insert(session: Session, values: dict[str, Any]) -> Registration | None:
     """INSERT ... ON CONFLICT DO NOTHING: None when a live registration has the email, or one has
     the idempotency key (no savepoint needed: nothing failed, the transaction goes on)."""
@@ -201,12 +286,21 @@ def _take_workshops(session: Session, event_id: int, workshops: list[EventSessio
         taken.append(workshop.id)
 
 
-def cancel(session: Session, registration: Registration) -> list[Registration]:
+def cancel(session: Session, registration: Registration, refund_shown: str | None = None) -> list[Registration]:
     """Cancels, refunds what the event's policy gives back, and hands a freed seat to the
-    waiting list; returns who was promoted."""
+    waiting list; returns who was promoted.
+
+    ``refund_shown`` is the refund the attendee's confirm page showed (``pricing.refund_preview``): when a
+    deadline of the policy passed or a payment arrived since, the refund differs and nothing is cancelled
+    (409 ``refund_changed``), so that nobody confirms one amount and receives another."""
     capacity.lock_event(session, registration.event_id)
     session.refresh(registration)
-    cancelled = lifecycle.cancel(session, registration, utcnow())
+    now = utcnow()
+    if refund_shown is not None and not RegistrationStatus(registration.status).ended and (
+            refund_shown != str(pricing.refund_on_cancel(registration, now))):
+        raise ApiError(409, "refund_changed", gettext("What cancelling refunds has changed since this page was "
+                                                      "shown. Please check the amount below again."))
+    cancelled = lifecycle.cancel(session, registration, now)
     if cancelled is None:
         return []  # cancelled already
     payments.expire_checkout(session, registration)
