@@ -120,7 +120,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from . import console
 
     app.register_blueprint(console.blp)
-    init_rate_limits(app, database.engine, RateLimitCounter, signups=("pages.register", "public_api.register"),
+    init_rate_limits(app, database.engine, RateLimitCounter,
+                     signups=("pages.register", "pages.review_signup", "public_api.register"),
                      sign_ins=("console.sign_in",))
     app.add_template_filter(local_time, "local")
     app.add_template_filter(money, "money")
