@@ -55,7 +55,8 @@ class FacultyMember(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     # suite_common.emails.loose_email_key: how a privacy request finds the person.
     email_key: Mapped[str | None] = mapped_column(String(254), index=True)
-    status: Mapped[str] = mapped_column(String(10), default=DisclosureStatus.PENDING)
+    # Named apart from a registration's status, which only the lifecycle module writes.
+    disclosure_status: Mapped[str] = mapped_column("status", String(10), default=DisclosureStatus.PENDING)
     # The organiser's note on how relevant relationships were mitigated (e.g. content peer-reviewed).
     mitigation: Mapped[str | None] = mapped_column(Text)
     disclosed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -78,7 +79,7 @@ class FacultyMember(Base):
 
     @property
     def has_none(self) -> bool:
-        return self.status == DisclosureStatus.NONE
+        return self.disclosure_status == DisclosureStatus.NONE
 
 
 class FinancialRelationship(Base):

@@ -78,12 +78,12 @@ def _state_statement(member: FacultyMember, data: dict[str, Any], now: dt.dateti
     relationships = _relationships(data.get("disclosures") or [], now)
     member.relationships = relationships
     if data.get("none"):
-        member.status = DisclosureStatus.NONE
+        member.disclosure_status = DisclosureStatus.NONE
     elif relationships:
-        member.status = DisclosureStatus.DISCLOSED
+        member.disclosure_status = DisclosureStatus.DISCLOSED
     else:
-        member.status = DisclosureStatus.PENDING
-    pending = member.status == DisclosureStatus.PENDING
+        member.disclosure_status = DisclosureStatus.PENDING
+    pending = member.disclosure_status == DisclosureStatus.PENDING
     member.disclosed_at = None if pending else now
     member.disclosed_by = None if pending else by
     member.attested_at = now if by == "speaker" and not pending else None
@@ -188,7 +188,7 @@ def privacy_records(session: Session, organisation_id: int, email: str) -> list[
 
 def export_record(member: FacultyMember) -> dict[str, Any]:
     return {"event": member.event.slug, "name": member.name, "role": member.role, "email": member.email,
-            "sessions": member.session_codes, "status": member.status,
+            "sessions": member.session_codes, "status": member.disclosure_status,
             "disclosures": [{"company": r.company, "relationship": r.nature,
                              "ended_on": r.ended_on.isoformat() if r.ended_on else None} for r in member.relationships],
             "mitigation": member.mitigation,
