@@ -2,7 +2,8 @@
 certificates issued by the job, each credential downloaded from its credential_url and verified by PyJWT
 against the JWKS fetched over HTTP from the kid's URL; a tampered one fails; a revocation shows in the
 status list fetched over HTTP (its bitstring decoded here) and in POST /api/v1/verify; a key rotation
-by the CLI keeps the earlier credentials verifying while new downloads carry the new kid."""
+by the CLI keeps the earlier credentials verifying while new downloads carry the new kid. The
+certificate-ready mail offers the credential."""
 from __future__ import annotations
 
 import base64
@@ -21,6 +22,7 @@ import jwt
 import pytest
 import requests
 
+from devtools.smtp_sink import SmtpSink
 from tests.support.databases import fresh_database
 from tests.support.mail import eventually
 from tests.support.stack import running_stack, url
@@ -71,8 +73,8 @@ def is_set(bits: bytes, index: str) -> bool:
 
 def test_credentials_verify_elsewhere_revoke_in_the_status_list_and_survive_a_key_rotation(
         tmp_path: Path, backend: str) -> None:
-    with fresh_database(backend, tmp_path, "certificates") as database, \
-            running_stack(tmp_path, {"certificates": database}) as stack:
+    with fresh_database(backend, tmp_path, "certificates") as database, SmtpSink(tmp_path / "mail") as sink, \
+            running_stack(tmp_path, {"certificates": database}, SMTP_PORT=str(sink.port)) as stack:
         registration, certificates = url(stack, "registration"), url(stack, "certificates")
         auth = {"Authorization": f"Bearer {stack.create_token('society')}"}
         start = (dt.datetime.now(TZ) + dt.timedelta(days=2)).replace(hour=18, minute=0, second=0, microsecond=0)
@@ -103,6 +105,9 @@ def test_credentials_verify_elsewhere_revoke_in_the_status_list_and_survive_a_ke
         listed = {c["email"]: c for c in requests.get(f"{certificates}/api/v1/events/{SLUG}/certificates",
                                                       headers=auth).json()["items"]}
         zoe, wang = listed["zoe@szpital.example"], listed["wang@hospital.example"]
+        # Each person's sign-up confirmation and certificate-ready mail; the latter offers the credential.
+        texts = [mail.get_body(("plain",)).get_content() for mail in sink.wait_for(2 * len(PEOPLE), timeout=60)]
+        assert any(zoe["credential_url"] in text and zoe["download_url"] in text for text in texts)
 
         downloaded = requests.get(zoe["credential_url"], timeout=30)
         assert downloaded.headers["Content-Type"].startswith("application/vc+jwt")

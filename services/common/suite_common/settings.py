@@ -275,7 +275,7 @@ class Settings:
         for name, keys in self.service_keys.items():
             if not keys or any(k.startswith(DEV_SECRET_PREFIX) or len(k) < 32 for k in keys):
                 problems.append(f"SERVICE_KEYS_{name.upper()} must hold random keys of at least 32 characters")
-        if self.service == "registration" and DEV_INTEGRATIONS_KEY in self.integrations_keys:
+        if self.service in ("registration", "certificates") and DEV_INTEGRATIONS_KEY in self.integrations_keys:
             problems.append("INTEGRATIONS_KEY must be set (python -c 'from suite_common.secretbox import new_key; "
                             "print(new_key())')")
         if self.database_url.startswith("sqlite"):
