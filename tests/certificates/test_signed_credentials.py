@@ -274,3 +274,26 @@ def test_unknown_organisations_and_lists_are_404(certificates_app: Flask) -> Non
                  f"/organisations/{2**40}/jwks.json", f"/organisations/1/status-lists/{2**40}",
                  "/c/no-such-token/credential.jwt", "/verify/NOPE/credential.jwt"):
         assert client.get(path).status_code == 404, path
+
+
+def test_a_revocation_outlives_the_retention_purge_of_its_certificate(certificates_app: Flask) -> None:
+    from certificates.models import Certificate, StatusEntry
+    from certificates.services import certificates, privacy
+    from suite_common.settings import RetentionPeriods
+
+    client = certificates_app.test_client()
+    revoked, kept = issue(certificates_app, 1, 7), issue(certificates_app, 1, 8)
+    revoked_token, kept_token = download(client, revoked), download(client, kept)
+    database = certificates_app.extensions["suite_db"]
+    with certificates_app.app_context(), database.session_scope() as session:
+        certificates.revoke(session, 1, revoked.code, "issued in error")
+    with certificates_app.app_context(), database.session_scope() as session:
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=7 * 366)
+        privacy.purge(session, later, RetentionPeriods(accreditation_years=6))
+    with certificates_app.app_context(), database.session_scope() as session:
+        assert session.scalars(select(Certificate)).all() == []
+        entries = session.scalars(select(StatusEntry)).all()
+        assert len(entries) == 2 and all(entry.certificate_id is None for entry in entries)
+
+    answers = [client.post("/api/v1/verify", json={"credential": token}).json for token in (revoked_token, kept_token)]
+    assert [answer["checks"]["status"] for answer in answers] == ["revoked", "active"]
