@@ -145,17 +145,40 @@ MATRIX: dict[tuple[str, str, str], Any] = {
     ("certificates", "public.participant", "POST"): ATTENDEE,
     ("certificates", "identity.ping", "POST"): service("registration", "notifications", "certificates"),
     ("certificates", "public.verify", "GET"): PUBLIC,
+    ("certificates", "credentials.credential", "GET"): ATTENDEE,
+    ("certificates", "credentials.credential_by_code", "GET"): PUBLIC,
+    ("certificates", "credentials.issuer", "GET"): PUBLIC,
+    ("certificates", "credentials.jwks", "GET"): PUBLIC,
+    ("certificates", "credentials.status", "GET"): PUBLIC,
+    ("certificates", "credentials.verify_page", "GET"): PUBLIC,
+    ("certificates", "credentials.verify_page", "POST"): PUBLIC,
+    ("certificates", "verify_api.verify", "POST"): PUBLIC,
+    ("certificates", "accreditor_reports.pars", "GET"): ORG,
+    ("certificates", "accreditor_reports.summary", "GET"): ORG,
+    ("certificates", "accreditor_reports.learners", "GET"): ORG,
+    ("registration", "integrations.ZoomIntegration", "GET"): ORG,
+    ("registration", "integrations.ZoomIntegration", "PUT"): ORG,
+    ("registration", "integrations.ZoomIntegration", "DELETE"): ORG,
+    ("registration", "integrations.create_zoom_webinar", "POST"): ORG,
+    ("registration", "organiser_api.OrganisationBranding", "GET"): ORG,
+    ("registration", "organiser_api.OrganisationBranding", "PUT"): ORG,
+    ("registration", "organiser_api.put_logo", "PUT"): ORG,
+    ("registration", "internal_api.organisation_branding", "GET"): service("notifications", "certificates"),
+    ("registration", "pages.review_signup", "POST"): PUBLIC,
+    # The society's logo and colours, which its public pages and mails load: public by design.
+    **{(name, endpoint, "GET"): PUBLIC for name in ("registration", "notifications", "certificates")
+       for endpoint in ("branding.brand_logo", "branding.brand_stylesheet")},
 }
 # The same on every service: probes, the API description and static files.
 COMMON = {("health.healthz", "GET"), ("health.readyz", "GET"), ("api-docs.openapi_json", "GET"),
-          ("api-docs.openapi_swagger_ui", "GET"), ("swagger_assets", "GET"), ("static", "GET")}
+          ("api-docs.openapi_swagger_ui", "GET"), ("swagger_assets", "GET"), ("static", "GET"), ("favicon", "GET")}
 SERVICES = ("registration", "notifications", "certificates")
 # (service, first path segment) whose routes another matrix decides.
 DELEGATED = {("registration", "console")}
 VALUES = {"slug": "matrix-event", "token": "x" * 43, "code": "AAAAA-AAAAA", "idempotency_key": "k1",
           "template": "reminder", "job_id": "0" * 32, "filename": "style.css", "image": "logo",
           "kind": "invoice", "registration_id": "1", "faculty_id": "1", "secret": "fd_" + "x" * 43,
-          "organisation_id": "1"}
+          "organisation_id": "1", "number": "1"}
 
 
 def routes(app: Flask) -> set[tuple[str, str, str]]:
