@@ -145,7 +145,9 @@ def sign_up(new_page, base: str) -> None:  # type: ignore[no-untyped-def]
         attendee.get_by_label("Email").fill(email)
         attendee.locator("#consent").check()
         with attendee.expect_navigation():
-            attendee.get_by_role("button", name="Register", exact=True).click()
+            attendee.get_by_role("button", name="Continue", exact=True).click()
+        with attendee.expect_navigation():
+            attendee.get_by_role("button", name="Confirm", exact=True).click()
         expect(attendee.get_by_text("Confirmed").first).to_be_visible()
 
 

@@ -122,8 +122,11 @@ def test_member_rate_with_discount_code_paid_on_checkout_page_gives_a_receipt(
     page.locator("#consent").check()
     page.screenshot(path=str(shots / "paid-signup-form.png"), full_page=True)
 
-    # Registering leads straight to the stand-in's checkout page, for the discounted amount.
-    page.get_by_role("button", name="Register", exact=True).click()
+    # The review step shows the discounted total first; confirming leads to the stand-in's checkout page.
+    page.get_by_role("button", name="Continue", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your registration")
+    expect(page.locator("#line-total")).to_contain_text("405.00")
+    page.get_by_role("button", name="Confirm and pay", exact=True).click()
     page.wait_for_url(re.compile(rf"^{re.escape(standin.url)}/pay/cs_test_\w+$"))
     expect(page.locator("#total")).to_have_text("405.00 EUR")
     expect(page.locator("#email")).to_have_text(EMAIL)
