@@ -5,7 +5,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
+from flask_babel import gettext
 
 from suite_common.auth import check_participant_token
 from suite_common.branding import branding_source, show_branding_of
@@ -53,7 +54,7 @@ def _society_logo(organisation_id: int) -> bytes | None:
 def _certificate_or_404(token: str) -> Any:
     certificate = certificates.by_download_token(get_session(), token)
     if certificate is None:
-        abort(404, description="This link does not lead to a certificate.")
+        abort(404, description=gettext("This link does not lead to a certificate."))
     return certificate
 
 
@@ -61,7 +62,7 @@ def _certificate_or_404(token: str) -> Any:
 def download(token: str) -> Response:
     certificate = _certificate_or_404(token)
     if certificate.revoked_at is not None:
-        abort(410, description="This certificate has been revoked.")
+        abort(410, description=gettext("This certificate has been revoked."))
     accreditation = accreditation_service.get(get_session(), certificate.organisation_id, certificate.event_slug)
     body = render_certificate(pdf_data(certificate, accreditation))
     return Response(body, mimetype="application/pdf", headers={
@@ -102,11 +103,11 @@ def participant(slug: str, token: str) -> Any:
     settings = current_app.extensions["suite_settings"]
     registration_id = check_participant_token(settings.service_keys["registration"], slug[:64], token[:64])
     if registration_id is None:
-        abort(404, description="This link is not valid.")
+        abort(404, description=gettext("This link is not valid."))
     session = get_session()
     found = registry.person_by_id(registration_id)
     if found is None or found[1] != slug:
-        abort(404, description="This link is not valid.")
+        abort(404, description=gettext("This link is not valid."))
     person, _slug, organisation_id = found
     show_branding_of(organisation_id)
     confirmed = person.status == "confirmed"
@@ -142,4 +143,6 @@ def participant(slug: str, token: str) -> Any:
         certificate=certificate, links=certificates.links(certificate) if certificate else None,
         identifier_systems=identifiers.page_state(session, organisation_id, slug, registration_id) if confirmed else [],
         identifier_values=request.form if errors and action == "identifiers" else {}, boards=identifiers.BOARDS,
+        # Every certificate of this organiser, across events, with totals per system and year.
+        transcript_url=url_for("transcripts.request_form", organisation_id=organisation_id),
     ), status

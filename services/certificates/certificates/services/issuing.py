@@ -149,7 +149,9 @@ def _ready_mail(certificate: Certificate, person: registry.Person) -> OutboxRow:
                                     "body": lead_system(certificate.snapshot)["body"], "code": certificate.code,
                                     "download_url": _public(f"/c/{certificate.download_token}"),
                                     "credential_url": _public(f"/c/{certificate.download_token}/credential.jwt"),
-                                    "verify_url": _public(f"/verify/{certificate.code}")},
+                                    "verify_url": _public(f"/verify/{certificate.code}"),
+                                    # Every certificate of this organiser, across events: asked for by email.
+                                    "transcript_url": _public(f"/o/{certificate.organisation_id}/transcript")},
                 },
             }}
 
