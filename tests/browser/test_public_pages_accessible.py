@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Request, Route, expect
 
 from devtools.smtp_sink import SmtpSink
 from devtools.stack import Stack
@@ -52,8 +52,10 @@ def standin() -> Iterator[StripeStandin]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, standin: StripeStandin) -> Iterator[Stack]:
-    """The conftest's suite, with registration creating its Checkout Sessions on the stand-in."""
-    with running_stack(tmp_path_factory.mktemp("stack"), STRIPE_API_BASE=standin.url) as running:
+    """The conftest's suite, with registration creating its Checkout Sessions on the stand-in. Each page
+    is loaded once per language: the limits on links and verification codes are raised to match."""
+    with running_stack(tmp_path_factory.mktemp("stack"), STRIPE_API_BASE=standin.url,
+                       TOKEN_RATE_LIMIT="600/minute", VERIFY_RATE_LIMIT="600/minute") as running:
         yield running
 
 
@@ -92,21 +94,75 @@ def paid_congress(organiser: Organiser) -> str:
     return slug
 
 
+LANGUAGES = ("en", "nl", "de", "fr")  # the browser's own (en-GB) first, then each other one
+
+
+@pytest.fixture
+def new_page(new_page: Any) -> Any:
+    """The conftest's pages, each remembering the request that loaded what it shows (``Audit`` shows
+    that same page again in every language)."""
+
+    def _open() -> Page:
+        page = new_page()
+
+        def remember(request: Request) -> None:
+            if request.is_navigation_request() and request.frame == page.main_frame:
+                page.shown_by = request  # type: ignore[attr-defined]
+
+        page.on("request", remember)
+        return page
+
+    return _open
+
+
 class Audit:
-    """Checks each page and keeps going, so that one run names every page's violations; ``done``
-    fails with all of them."""
+    """Checks each page in English, Dutch, German and French, at both widths, and keeps going, so that
+    one run names every page's violations; ``done`` fails with all of them.
+
+    The page is checked as the test reached it (in the browser's English), then the request that
+    loaded it is made again with the ``lang`` cookie of each other language: a GET as it was, a
+    form's POST with the same body (its CSRF token included), so a form shown with its errors is
+    checked with its errors in every language. A POST is only ever one the page answered without
+    changing anything (a refusal, a preview, a verification) or one that answers the same when
+    repeated (a transcript request): the replayed answer must have the original's status. Then the
+    page is shown in English again, as the test left it, for its next steps.
+    """
 
     def __init__(self) -> None:
         self.problems: list[str] = []
 
     def __call__(self, page: Page, what: str) -> None:
-        try:
-            assert_accessible_at_all_widths(page, what)
-        except AssertionError as failure:
-            self.problems.append(str(failure))
+        request: Request = page.shown_by  # type: ignore[attr-defined]
+        response = request.response()
+        expected = response.status if response else None
+        for language in LANGUAGES:
+            if language != LANGUAGES[0]:
+                _show_again(page, request, language, expected)
+            try:
+                assert_accessible_at_all_widths(page, f"{what} [{language}]")
+            except AssertionError as failure:
+                self.problems.append(str(failure))
+        _show_again(page, request, LANGUAGES[0], expected)
 
     def done(self) -> None:
         assert not self.problems, "\n\n".join(self.problems)
+
+
+def _show_again(page: Page, request: Request, language: str, expected: int | None) -> None:
+    """Loads ``request`` again in ``language`` (the ``lang`` cookie every service reads: one host)."""
+    page.context.add_cookies([{"name": "lang", "value": language, "url": request.url}])
+    if request.method != "GET":
+        body, content_type = request.post_data_buffer, request.headers.get("content-type", "")
+
+        def resend(route: Route) -> None:
+            route.continue_(method=request.method, post_data=body,
+                            headers={**route.request.headers, "content-type": content_type})
+
+        page.route(lambda address: address == request.url, resend, times=1)
+    answer = page.goto(request.url)
+    status = answer.status if answer else None
+    assert status == expected, f"{request.method} {request.url} again in {language}: {status}, not {expected}"
+    assert page.locator("html").get_attribute("lang") == language, f"{request.url} is not in {language}"
 
 
 @pytest.fixture
@@ -385,7 +441,9 @@ def test_faculty_disclosure_and_transcript_pages(stack: Stack, organiser: Organi
         assert submit(page, "Send me the link") == 200
         expect(page.get_by_role("status")).to_contain_text("a link to your transcript is on its way")
         check(page, "the transcript request's answer")
-        mail = eventually(lambda: next((m for m in sink.wait_for(1, timeout=60) if m["To"] == email), None),
+        # The learner's sign-up confirmation, refused while no sink listened, may arrive here too.
+        mail = eventually(lambda: next((m for m in sink.wait_for(1, timeout=60) if m["To"] == email
+                                        and "/transcript/" in m.get_body(("plain",)).get_content()), None),
                           timeout=60)
     transcript_url = re.search(r"https?://\S+/transcript/\S+", mail.get_body(("plain",)).get_content()).group(0)
     page.goto(transcript_url)
@@ -393,3 +451,79 @@ def test_faculty_disclosure_and_transcript_pages(stack: Stack, organiser: Organi
     expect(page.get_by_role("table")).to_contain_text("3")
     check(page, "the learner's transcript")
     check.done()
+
+
+def test_waiting_list_payment_result_unsubscribe_and_revoked_pages(stack: Stack, organiser: Organiser,
+                                                                    new_page: Any, check: Audit,
+                                                                    tmp_path: Any) -> None:
+    """The pages no journey above passes through: a place on the waiting list, the return from payment,
+    the unsubscribe link of an announcement (asked, then done), a revoked certificate's verification
+    and the verification page without a code."""
+    base, certificates = url(stack, "registration"), url(stack, "certificates")
+    webinar = organiser.create_free_webinar(capacity=1)["slug"]
+    people = [requests.post(f"{base}/api/v1/events/{webinar}/registrations", timeout=30, json={
+        "email": f"{name.lower()}@hospital.example", "given_name": name, "family_name": "Nowak", "rate": "free",
+        "consent": True, "announcements": True}).json() for name in ("Ada", "Bea")]
+    assert [person["status"] for person in people] == ["confirmed", "waitlisted"], people
+    page = new_page()
+    page.goto(people[1]["manage_url"])
+    expect(page.locator("#status")).to_have_attribute("data-status", "waitlisted")
+    check(page, "the attendee's page on the waiting list")
+
+    slug = paid_congress(organiser)
+    unpaid = requests.post(f"{base}/api/v1/events/{slug}/registrations", timeout=30, json={
+        "email": "cy@klinikum.example", "given_name": "Cy", "family_name": "Lee", "rate": "non-member",
+        "consent": True}).json()
+    page.goto(unpaid["manage_url"] + "?paid=1")  # where Stripe's Checkout returns after paying
+    expect(page.locator("#status")).to_have_attribute("data-status", "pending_payment")
+    check(page, "the attendee's page on return from payment")
+
+    with SmtpSink(tmp_path / "mail", port=int(stack.env["SMTP_PORT"])) as sink:
+        api(organiser, "POST", f"/events/{webinar}/announcements", 202, json={
+            "subject": "Slides are online", "body": "The slides of the webinar are online."})
+        mail = eventually(lambda: next((m for m in sink.wait_for(1, timeout=60) if m["To"] == "ada@hospital.example"
+                                        and "/u/" in m.get_body(("plain",)).get_content()), None), timeout=60)
+    unsubscribe = re.search(r"https?://\S+/u/[\w-]+", mail.get_body(("plain",)).get_content()).group(0)
+    page.goto(unsubscribe)
+    check(page, "the unsubscribe page")
+    assert submit_first_form(page) == 200
+    check(page, "the unsubscribe page, done")
+
+    past = f"revoked-day-{uuid.uuid4().hex[:8]}"
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=5)
+    api(organiser, "POST", "/events", json={
+        "slug": past, "title": "Breast Imaging Day", "kind": "conference", "starts_at": start.isoformat(),
+        "ends_at": (start + dt.timedelta(hours=6)).isoformat(), "timezone": "Europe/Vienna", "capacity": 20,
+        "currency": "EUR", "registration_closes_at": iso(days=1)})
+    api(organiser, "POST", f"/events/{past}/sessions", json={
+        "code": "AM", "title": "Tomosynthesis", "credits": "3", "starts_at": start.isoformat(),
+        "ends_at": (start + dt.timedelta(hours=3)).isoformat()})
+    api(organiser, "POST", f"/events/{past}/rates", json={
+        "code": "free", "name": "Free", "amount": 0, "currency": "EUR", "category": "other"})
+    person = requests.post(f"{base}/api/v1/events/{past}/registrations", timeout=30, json={
+        "email": "dora@hospital.example", "given_name": "Dora", "family_name": "Kim", "rate": "free",
+        "consent": True}).json()
+    api(organiser, "POST", f"/events/{past}/check-ins", service=certificates,
+        json={"registration_id": person["id"], "session": "AM"})
+    api(organiser, "PUT", f"/events/{past}/accreditation", 200, service=certificates, json={
+        "body": "EACCME®", "statement": "Accredited with 3 European CME credits (ECMEC®s).",
+        "signatory": "Prof. Dr. Eva de Vries"})
+    job = api(organiser, "POST", f"/events/{past}/certificates", 202, service=certificates)["id"]
+    eventually(lambda: api(organiser, "GET", f"/jobs/{job}", 200, service=certificates)["status"] == "done",
+               timeout=60)
+    [issued] = api(organiser, "GET", f"/events/{past}/certificates", 200, service=certificates)["items"]
+    api(organiser, "POST", f"/certificates/{issued['code']}/revoke", 200, service=certificates,
+        json={"reason": "Attendance not confirmed"})
+    page.goto(issued["verify_url"])
+    expect(page.locator("main")).to_contain_text(issued["code"])
+    check(page, "the verification page of a revoked certificate")
+    page.goto(f"{certificates}/verify/")
+    check(page, "the verification page without a code")
+    check.done()
+
+
+def submit_first_form(page: Page) -> int:
+    """Sends the page's first form by its submit button, in whatever language the page is."""
+    with page.expect_navigation(), page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.locator("main form button[type=submit]").first.click()
+    return answer.value.status
