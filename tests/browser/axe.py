@@ -28,8 +28,11 @@ def axe_version(page: Any) -> str:
 
 
 def violations(page: Any) -> list[dict[str, Any]]:
-    """axe-core's violations on the page as it is now."""
-    return _axe.run(page, options=OPTIONS).response["violations"]
+    """axe-core's violations on the page as it is now. axe-core (570 KB of script) is injected once per
+    document: the check at the second width, or of a page changed in place, reuses it."""
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.evaluate(_axe.axe_script)
+    return page.evaluate("options => axe.run(document, options).then(results => results.violations)", OPTIONS)
 
 
 def _selector(target: Any) -> str:
