@@ -289,3 +289,13 @@ def test_cancelling_a_free_or_unpaid_registration_says_nothing_is_refunded(clien
         assert re.search(r'<span id="status" class="badge badge-[a-z_]+" data-status="[a-z_]+">', manage)
         for section in ('id="ticket"', 'id="documents"', 'id="changes"'):
             assert section in manage, section
+
+
+def test_a_name_correction_is_refused_in_words_too(client, auth) -> None:
+    slug = congress(client, auth)
+    response = client.post(f"/api/v1/events/{slug}/registrations", json={
+        "email": "ana@hospital.example", "given_name": "Ana", "family_name": "Satō", "rate": "free", "consent": True})
+    path = response.get_json()["manage_url"].removeprefix("http://registration.test")
+    refused = client.post(path + "/name", data={"given_name": "Ana", "family_name": "   "})
+    assert refused.status_code == 422
+    assert "Enter your family name." in text(refused) and "Must not be blank" not in text(refused)

@@ -176,7 +176,8 @@ def correct_name(token: str) -> Any:
         signup.correct_name(session, registration, data["given_name"], data["family_name"])
     except ValidationError as exc:
         return render_template(
-            "manage.html", registration=registration, event=registration.event, name_errors=exc.normalized_messages(),
+            "manage.html", registration=registration, event=registration.event,
+            name_errors={name: [signup_form.in_words(name, request.form.get(name))] for name in exc.normalized_messages()},
             position=capacity.waitlist_position(session, registration), name_values=request.form,
             language_page=url_for("pages.manage", token=token),
         ), 422
