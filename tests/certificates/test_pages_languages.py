@@ -95,3 +95,13 @@ def test_the_services_refusals_follow_the_pages_language(certificates_app: Flask
             "overall": ["Une réponse est requise."], "unbiased": ["Choisissez oui ou non."]}
     with certificates_app.test_request_context("/api/v1/events/e/learners", headers={"Accept-Language": "fr"}):
         assert identifiers.label({"kind": "big"}) == "BIG number"  # the organiser's reports stay English
+
+
+def test_a_link_that_leads_nowhere_is_refused_in_the_readers_language(certificates_app: Flask) -> None:
+    client = certificates_app.test_client()
+    missing = client.get("/c/no-such-token", headers={"Accept-Language": "nl"})
+    assert missing.status_code == 404 and '<html lang="nl">' in missing.text
+    assert "Deze link leidt niet naar een certificaat." in missing.text
+    forged = client.get("/events/some-event/participants/forged", query_string={"lang": "fr"})
+    assert forged.status_code == 404 and '<html lang="fr">' in forged.text
+    assert "Ce lien n’est pas valide." in forged.text
