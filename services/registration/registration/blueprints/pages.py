@@ -25,6 +25,7 @@ from ..services import events as event_service
 from ..services import faculty as faculty_service
 from ..services.urls import manage_url, participant_url, public_domain
 from . import checkout, signup_form
+from .countries import country_choices
 from .lookups import attendee_registration, public_event
 
 blp = Blueprint("pages", __name__)
@@ -36,7 +37,8 @@ protect_forms(blp)
 FIELD_LABELS = {"given_name": lazy_gettext("Given name"), "family_name": lazy_gettext("Family name"),
                 "email": lazy_gettext("Email"), "rate": lazy_gettext("Rate"),
                 "member_number": lazy_gettext("Member number"), "workshops": lazy_gettext("Workshops"),
-                "discount_code": lazy_gettext("Discount code"), "answers": lazy_gettext("Institution"),
+                "discount_code": lazy_gettext("Discount code"), "country": lazy_gettext("Country where you work"),
+                "answers": lazy_gettext("Institution"),
                 "consent": lazy_gettext("Consent")}
 # The answer stored is the English value, whatever language the form was shown in: the roster and the
 # reports group by it. The label is the attendee's language.
@@ -74,7 +76,7 @@ def _form(event: Any, rates: list[Any], values: dict[str, Any], errors: dict[str
     """The sign-up form: empty, shown again after "Change" with what was typed, or with every error at once."""
     return render_template(
         "register.html", event=event, rates=rates, values=values, errors=errors, professions=PROFESSIONS,
-        field_labels=FIELD_LABELS, refusal=event_service.registration_window_refusal(event, now),
+        countries=country_choices(), field_labels=FIELD_LABELS, refusal=event_service.registration_window_refusal(event, now),
         language_page=url_for("pages.register", slug=event.slug),
     ), status
 
@@ -125,6 +127,7 @@ def review_signup(slug: str) -> Any:
     if errors:
         return _form(event, rates, values, errors, 422, now)
     return render_template("review.html", event=event, values=values, checked=checked, professions=PROFESSIONS,
+                           countries=dict(country_choices()),
                            language_page=url_for("pages.register", slug=event.slug))
 
 

@@ -16,9 +16,10 @@ from werkzeug.datastructures import MultiDict
 from suite_common.emails import MAX_LENGTH as EMAIL_MAX
 
 from ..schemas.registrations import SignUpInput
+from .countries import is_country
 
 TEXT_FIELDS = ("email", "given_name", "family_name", "rate", "member_number", "discount_code", "profession",
-               "institution")
+               "country", "institution")
 CHECKBOXES = ("consent", "announcements")
 # The longest each typed field may be, as the schema says (SignUpInput), for the words "Use at most N characters".
 MAX_LENGTHS = {"given_name": 100, "family_name": 100, "email": EMAIL_MAX, "member_number": 64, "discount_code": 40}
@@ -36,7 +37,7 @@ def values(form: MultiDict[str, str]) -> dict[str, Any]:
 
 def payload(form: MultiDict[str, str]) -> dict[str, Any]:
     """The form as the JSON sign-up's shape, for ``SignUpInput``."""
-    answers = {k: form.get(k, "").strip() for k in ("profession", "institution") if form.get(k, "").strip()}
+    answers = {k: form.get(k, "").strip() for k in ("profession", "country", "institution") if form.get(k, "").strip()}
     return {
         "email": form.get("email", ""),
         "given_name": form.get("given_name", ""),
@@ -55,11 +56,14 @@ def parse(form: MultiDict[str, str]) -> tuple[dict[str, Any], dict[str, list[str
     """The fields the schema accepts, and the others' refusals in words: the service checks what was
     accepted (discount code, member number, workshops) in the same pass, so one submit shows every error."""
     raw = payload(form)
+    country = raw["answers"].get("country")
+    # The select offers ISO 3166 codes only; anything else was not chosen from it.
+    errors = {} if country is None or is_country(country) else {"country": [gettext("Choose a country from the list.")]}
     try:
-        return SignUpInput().load(raw), {}
+        return SignUpInput().load(raw), errors
     except ValidationError as exc:
         valid = exc.valid_data if isinstance(exc.valid_data, dict) else {}
-        return valid, {name: [in_words(name, raw.get(name))] for name in exc.normalized_messages()}
+        return valid, {**{name: [in_words(name, raw.get(name))] for name in exc.normalized_messages()}, **errors}
 
 
 def in_words(name: str, value: Any) -> str:
