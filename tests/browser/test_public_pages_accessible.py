@@ -200,7 +200,7 @@ def test_event_list_event_page_and_sign_up_form(stack: Stack, organiser: Organis
     check(page, "the sign-up form")
 
     # Sent empty: shown again with the summary of errors and each error next to its field.
-    assert submit(page, "Register") == 422
+    assert submit(page, "Continue") == 422
     expect(page.get_by_role("alert")).to_contain_text("Please check the form")
     expect(page.locator("#email")).to_have_attribute("aria-invalid", "true")
     check(page, "the sign-up form with its errors")
@@ -247,7 +247,10 @@ def test_self_service_invoice_and_cancel_pages(stack: Stack, organiser: Organise
     page.get_by_label("Email").fill("zoe@hospital.example")
     page.get_by_label("Free: free").check()
     page.locator("#consent").check()
-    assert submit(page, "Register") == 303
+    assert submit(page, "Continue") == 200
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your registration")
+    check(page, "the review step of the sign-up")
+    assert submit(page, "Confirm") == 303
     expect(page.get_by_role("status")).to_contain_text("You are registered")
     check(page, "the attendee's page, just registered")
     page.get_by_role("link", name="Cancel my registration").click()
