@@ -299,3 +299,18 @@ def test_a_name_correction_is_refused_in_words_too(client, auth) -> None:
     refused = client.post(path + "/name", data={"given_name": "Ana", "family_name": "   "})
     assert refused.status_code == 422
     assert "Enter your family name." in text(refused) and "Must not be blank" not in text(refused)
+
+
+def test_the_json_sign_up_names_every_field_at_fault_in_one_answer(client, auth) -> None:
+    upload = client.put("/api/v1/members", headers=auth, content_type="multipart/form-data",
+                        data={"file": (io.BytesIO((HEADER + ",M-9,\n").encode()), "members.csv")})
+    assert upload.status_code == 200, upload.get_json()
+    slug = congress(client, auth)
+    response = client.post(f"/api/v1/events/{slug}/registrations", json={
+        "email": "stranger@hospital.example", "given_name": "Ana", "family_name": "Satō", "rate": "member",
+        "member_number": "M-8", "discount_code": "NOPE", "workshops": ["W9"], "consent": True})
+    assert response.status_code == 422
+    fields = response.get_json()["error"]["fields"]
+    assert fields == {"discount_code": ["Unknown discount code."], "workshops": ["No such workshop: W9."],
+                      "rate": ["This rate is for members of Society-A; your email or member number is not on the "
+                               "member list."]}
