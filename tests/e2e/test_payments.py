@@ -5,8 +5,10 @@ from __future__ import annotations
 import collections
 import hashlib
 import hmac
+import html
 import itertools
 import json
+import re
 import time
 from email.message import EmailMessage
 from typing import Any
@@ -261,3 +263,58 @@ def test_payment_by_invoice_keeps_the_seat_until_marked_paid_and_a_refund_issues
     assert cancelled["status"] == "refunded"
     credit = " ".join(pdf_text(requests.get(f"{person['manage_url']}/credit-note.pdf").content).split())
     assert body["invoice_number"] in credit and "425.00" in credit  # 450.00 paid, 25.00 fee kept
+
+
+def review_total(registration: str, slug: str, **fields: str) -> str:
+    """The Total row of the sign-up's review step, as a browser without JavaScript gets it (CSRF and all)."""
+    browser = requests.Session()
+    page = browser.get(f"{registration}/events/{slug}/register").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "the sign-up form has no CSRF token"
+    review = browser.post(f"{registration}/events/{slug}/register/review", data={
+        "csrf_token": token.group(1), "form_key": "vat-review", "given_name": "Zoë", "family_name": "Łukasiewicz",
+        "email": "review@h.example", "rate": "member", "consent": "yes", **fields})
+    assert review.status_code == 200, review.text
+    total = re.search(r'<tr[^>]*id="line-total"[^>]*>(.*?)</tr>', review.text, re.S)
+    assert total, "no total on the review step"
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", total.group(1))).split())
+
+
+def test_prices_excluding_vat_are_charged_received_refunded_and_counted_with_their_vat(world) -> None:  # type: ignore[no-untyped-def]
+    stack, stripe_standin, sink, registration, auth, slug = world
+    patched = requests.patch(f"{registration}/api/v1/events/{slug}", headers=auth,
+                             json={"vat_rate": "10", "prices_include_vat": False})
+    assert patched.status_code == 200, patched.text
+    # Member 450.00, RAD10 takes 45.00: 405.00 net, 40.50 VAT, 445.50 to pay everywhere.
+    assert review_total(registration, slug, discount_code="RAD10") == "Total €445.50"
+    zoe = sign_up(registration, slug, "net@h.example", discount_code="RAD10")
+    assert (zoe["status"], zoe["amount_due"]) == ("pending_payment", 44550)
+    checkout = checkout_session(stripe_standin, zoe["payment_url"])
+    assert checkout["amount_total"] == 44550
+
+    # Stripe saying it took the net amount is not a payment of this registration.
+    short = {**checkout, "status": "complete", "payment_status": "paid", "amount_total": 40500,
+             "payment_intent": "pi_test_net_only"}
+    outcome = signed_post(f"{registration}/webhooks/stripe", event_of("checkout.session.completed", short, 31))
+    assert outcome.json()["outcome"] == "amount mismatch: not applied"
+    assert status_of(registration, auth, zoe["id"])["status"] == "pending_payment"
+
+    assert "445.50" in requests.get(zoe["payment_url"]).text
+    requests.post(zoe["payment_url"], allow_redirects=False).raise_for_status()
+    eventually(lambda: status_of(registration, auth, zoe["id"])["status"] == "confirmed")
+    person = status_of(registration, auth, zoe["id"])
+    assert (person["amount_due"], person["amount_paid"]) == (44550, 44550)
+    receipt = " ".join(pdf_text(requests.get(f"{zoe['manage_url']}/receipt.pdf").content).split())
+    for expected in ("450.00", "-45.00", "405.00", "40.50", "445.50"):
+        assert expected in receipt, expected
+    roster_csv = requests.get(f"{registration}/api/v1/events/{slug}/registrations", headers=auth,
+                              params={"format": "csv"}).text
+    assert ",44550,44550,0,EUR," in roster_csv, roster_csv
+
+    # Before the full-refund date: all that was paid, VAT included, less the 25.00 fee; the credit note says so.
+    cancelled = requests.post(f"{registration}/api/v1/registrations/{zoe['id']}/cancel", headers=auth).json()
+    assert cancelled["status"] == "refunded"
+    # amount_refunded is Stripe's figure (its charge.refunded webhook): Stripe gave back 420.50.
+    eventually(lambda: status_of(registration, auth, zoe["id"])["amount_refunded"] == 44550 - 2500, timeout=30)
+    credit = " ".join(pdf_text(requests.get(f"{zoe['manage_url']}/credit-note.pdf").content).split())
+    assert "420.50" in credit and "462.55" not in credit  # not 420.50 plus VAT again

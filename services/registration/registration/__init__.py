@@ -26,6 +26,7 @@ from suite_common.retention import PeriodicPurge, register_purge_cli
 from suite_common.settings import Settings
 
 from .models import RateLimitCounter, SeenSignature
+from .services import pricing
 from .services.branding import DatabaseBranding
 from .services.hold_sweeper import HoldSweeper
 from .services.lifecycle import TransitionRefused
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_template_filter(lambda rate: f"{rate.normalize():f}%", "vat_percent")
     app.add_template_filter(lambda s: STATUS_LABELS.get(s, s), "status_label")
     app.add_template_filter(price, "price")
+    app.add_template_filter(pricing.amount_to_pay, "to_pay")
     app.add_template_filter(event_span, "l10n_when")
 
     from .cli import register_cli

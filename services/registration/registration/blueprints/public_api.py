@@ -10,7 +10,7 @@ from suite_common.idempotency import PARAMETER, request_key
 
 from ..schemas.registrations import SignUpInput, SignUpResult
 from ..services import events as event_service
-from ..services import signup
+from ..services import pricing, signup
 from ..services.urls import manage_url
 from . import checkout
 
@@ -37,7 +37,7 @@ def register(data: dict[str, Any], slug: str) -> Any:
         "manage_url": manage_url(registration),
         "waitlist_position": outcome.waitlist_position,
         "payment_url": checkout.payment_url(registration),
-        "amount_due": registration.amount_due,
+        "amount_due": pricing.amount_to_pay(registration),
         "currency": registration.currency,
     }
     return body, 201, ({} if outcome.created else {"Idempotent-Replayed": "true"})

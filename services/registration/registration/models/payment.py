@@ -43,6 +43,7 @@ class Document(Base):
     registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     number: Mapped[str] = mapped_column(String(40))
+    # The lines' sum as priced (net when they exclude VAT); ``receipts.total_of`` is the total printed.
     amount: Mapped[int] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3))
     content: Mapped[dict[str, Any]] = mapped_column(JSON)

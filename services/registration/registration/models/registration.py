@@ -91,7 +91,10 @@ class Registration(Base):
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     rejected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     rejection_reason: Mapped[str | None] = mapped_column(Text)
-    # Money, in minor units of ``currency``: what the rate and discount made due, what was paid and refunded.
+    # Money, in minor units of ``currency``. ``amount_due``: the rate after its discount plus the workshops, as
+    # the event prices them, so NET when the event's prices exclude VAT; what is charged is
+    # ``pricing.amount_to_pay`` (VAT included). ``amount_paid`` and ``amount_refunded``: money that moved,
+    # VAT included.
     amount_due: Mapped[int] = mapped_column(default=0)
     discount_code_id: Mapped[int | None] = mapped_column(ForeignKey("discount_codes.id"))
     payment_method: Mapped[str | None] = mapped_column(String(20))

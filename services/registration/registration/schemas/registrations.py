@@ -9,8 +9,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from suite_common.fields import Email, text_problem
 from suite_common.i18n import SUPPORTED_LANGUAGES
 
+from ..services.pricing import amount_to_pay
 from ..services.zoom.registrants import personal_join_url, registrant_of
 from .common import CODE, Moment, StrictBoolean, Text
+
+AMOUNT_DUE = "what the attendee pays, VAT included (minor units)"
 
 STATUSES = ("pending_payment", "confirmed", "waitlisted", "cancelled", "refunded", "pending_approval")
 MAX_ANSWERS = 30
@@ -58,7 +61,7 @@ class SignUpInput(Schema):
 class SignUpResult(Schema):
     id = fields.Integer()
     payment_url = fields.String(allow_none=True, metadata={"description": "where to pay, when status is pending_payment"})
-    amount_due = fields.Integer()
+    amount_due = fields.Integer(metadata={"description": AMOUNT_DUE})  # the view's pricing.amount_to_pay
     currency = fields.String()
     reference = fields.String()
     status = fields.String()
@@ -95,7 +98,7 @@ class RegistrationOutput(Schema):
     rejected_at = fields.AwareDateTime(allow_none=True)
     rejection_reason = fields.String(allow_none=True)
     workshops = fields.Function(lambda r: [w.session.code for w in r.workshops])
-    amount_due = fields.Integer()
+    amount_due = fields.Function(amount_to_pay, metadata={"description": AMOUNT_DUE})
     amount_paid = fields.Integer()
     amount_refunded = fields.Integer()
     payment_method = fields.String(allow_none=True)
@@ -186,7 +189,7 @@ class InvoiceOutput(Schema):
     reference = fields.String()
     email = fields.String()
     invoice_number = fields.String()
-    amount_due = fields.Integer()
+    amount_due = fields.Function(amount_to_pay, metadata={"description": AMOUNT_DUE})
     currency = fields.String()
     invoice_due_at = fields.AwareDateTime()
     billing = fields.Dict()

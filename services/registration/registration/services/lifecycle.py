@@ -315,7 +315,7 @@ def confirm_by_invoice(registration: Registration, now: dt.datetime) -> Transiti
         raise TransitionRefused("not_invoiced", "Only a registration with an open invoice can be marked paid.")
     registration.status = RegistrationStatus.CONFIRMED
     registration.paid_at = registration.updated_at = now
-    registration.amount_paid = registration.amount_due
+    registration.amount_paid = pricing.amount_to_pay(registration)  # the invoice's total, VAT included
     return Transition(mails=notify.paid(registration, registration.invoice_number or "", now))
 
 

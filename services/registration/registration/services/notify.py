@@ -25,7 +25,7 @@ from suite_common.outbox import OutboxRow, enqueue, enqueue_many
 from ..models import Event, Registration, RegistrationStatus
 from ..models.outbox import Outbox
 from ..models.registration import ENDED
-from . import calendar
+from . import calendar, receipts
 from .urls import manage_url, public_base, public_domain
 from .zoom import registrants as zoom_registrants
 
@@ -279,7 +279,7 @@ def invoice_issued(session: Session, registration: Registration, document: Any) 
     due = (format_date(registration.invoice_due_at.date(), "long", locale=language_of(registration))
            if registration.invoice_due_at else "")
     context = {**base_context(registration),
-               "invoice": {"number": document.number, "amount": money(document.amount, registration),
+               "invoice": {"number": document.number, "amount": money(receipts.total_of(document), registration),
                            "due": due, "url": f"{manage_url(registration)}/invoice.pdf"}}
     _send(session, registration, "invoice_issued", f"reg:{registration.reference}:invoice", context)
 

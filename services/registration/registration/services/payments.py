@@ -26,7 +26,7 @@ from suite_common.settings import StripeKeys
 from suite_common.webhooks import SignedInTheFuture, refuse_future
 
 from ..models import Outbox, Registration, RegistrationStatus, StripeEvent
-from . import capacity, lifecycle, notify, receipts
+from . import capacity, lifecycle, notify, pricing, receipts
 from .urls import manage_url
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def ensure_checkout(session: Session, registration: Registration) -> str:
     created = stripe_client().v1.checkout.sessions.create(params={
         "mode": "payment",
         "line_items": [{"quantity": 1, "price_data": {
-            "currency": registration.currency.lower(), "unit_amount": registration.amount_due,
+            "currency": registration.currency.lower(), "unit_amount": pricing.amount_to_pay(registration),
             "product_data": {"name": f"{registration.event.title}: {registration.rate.name}"}}}],
         "client_reference_id": registration.reference,
         "metadata": {"registration": registration.reference, "event": registration.event.slug},
@@ -152,7 +152,7 @@ def _paid(session: Session, obj: Any) -> str:
     registration = _registration_for(session, obj)
     if registration is None:
         return "unknown registration"
-    if obj.get("amount_total") != registration.amount_due or (obj.get("currency") or "").upper() != registration.currency:
+    if obj.get("amount_total") != pricing.amount_to_pay(registration) or (obj.get("currency") or "").upper() != registration.currency:
         log.error("payment amount does not match", extra={"registration": registration.id})
         return "amount mismatch: not applied"
     capacity.lock_event(session, registration.event_id)

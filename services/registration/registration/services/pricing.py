@@ -4,9 +4,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from flask_babel import gettext
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from suite_common.db import insert_once
@@ -32,21 +33,47 @@ class Quote:
     currency: str
     price: Price
     workshops: tuple[tuple[EventSession, int], ...]  # each chosen workshop with its price
-    amount_due: int  # what the sign-up stores as due and the card payment charges
+    amount_due: int  # the lines' sum as the event prices them (net when prices exclude VAT): stored as is
     vat_rate: Decimal
     prices_include_vat: bool
-    vat: Breakdown  # of amount_due, as receipts.lines' document splits it (money.vat_breakdown)
+    vat: Breakdown  # of amount_due, as receipts.lines' document splits it; ``vat.gross`` is what is paid
+
+    @property
+    def to_pay(self) -> int:
+        """What the attendee pays: the same figure as ``amount_to_pay`` of the registration it becomes."""
+        return self.vat.gross
 
 
 def quote(event: Event, rate: Rate, price_of_rate: Price, workshops: list[EventSession]) -> Quote:
     """The total of a sign-up: ``price_of_rate`` (the rate after its discount code, from ``price``) plus the
-    chosen workshops. ``signup.sign_up`` stores its ``amount_due``; the review step shows it first, so the
-    attendee sees the same figure here, on the payment page and on the receipt."""
+    chosen workshops. ``signup.sign_up`` stores its ``amount_due``; the review step shows ``to_pay`` as the
+    total, the same figure the payment page charges and the receipt totals."""
     chosen = tuple((workshop, workshop.amount) for workshop in workshops)
     amount_due = price_of_rate.amount + sum(amount for _workshop, amount in chosen)
     return Quote(currency=rate.currency, price=price_of_rate, workshops=chosen, amount_due=amount_due,
                  vat_rate=event.vat_rate, prices_include_vat=event.prices_include_vat,
                  vat=vat_breakdown(amount_due, event.vat_rate, event.prices_include_vat))
+
+
+def amount_to_pay(registration: Registration) -> int:
+    """What the attendee owes, VAT included: what Stripe charges, the webhook checks, an invoice's transfer
+    pays and the receipt totals.
+
+    ``Registration.amount_due`` stores the lines' sum as the event prices them, so it is net when the
+    event's prices exclude VAT; charging it as it stands once took the VAT out of every payment.
+    """
+    event = registration.event
+    return vat_breakdown(registration.amount_due, event.vat_rate, event.prices_include_vat).gross
+
+
+def amount_to_pay_sql(event: Event) -> ColumnElement[int]:
+    """``amount_to_pay`` of each of ``event``'s registrations as SQL, for the roster's CSV (built in the
+    database): the VAT rounded half up as ``money.vat_breakdown`` rounds it, in integers only."""
+    if event.prices_include_vat:
+        return Registration.amount_due
+    share = Fraction(event.vat_rate) / 100  # amount_due is never negative: (2an + d) // 2d rounds half up
+    vat = (Registration.amount_due * (2 * share.numerator) + share.denominator) // (2 * share.denominator)
+    return Registration.amount_due + vat
 
 
 def discounted(amount: int, code: DiscountCode | None) -> int:
@@ -114,7 +141,8 @@ def add_code(session: Session, event: Event, data: dict[str, object]) -> Discoun
 
 
 def refund_due(event: Event, paid: int, now: dt.datetime) -> int:
-    """The event's cancellation policy applied to what was paid: full, a percentage, or nothing; minus the fee."""
+    """The event's cancellation policy applied to what was paid (VAT included: the money that came in):
+    full, a percentage, or nothing; minus the fee, kept as the organiser wrote it."""
     if paid <= 0:
         return 0
     if event.refund_full_until is not None and now < event.refund_full_until:

@@ -37,7 +37,7 @@ from ..models import (
     SeenSignature,
     StripeEvent,
 )
-from . import accounts, faculty, signup
+from . import accounts, faculty, pricing, signup
 from .zoom import registrants as zoom_registrants
 
 PEERS = ("notifications", "certificates")
@@ -78,7 +78,7 @@ def _registration_record(registration: Registration, session: Session) -> dict[s
         "consent": {"given_at": registration.consent_at.isoformat(), "text_version": registration.consent_version},
         "announcements_consent_at": (registration.announcements_consent_at.isoformat()
                                      if registration.announcements_consent_at else None),
-        "amount_due": registration.amount_due, "amount_paid": registration.amount_paid,
+        "amount_due": pricing.amount_to_pay(registration), "amount_paid": registration.amount_paid,
         "amount_refunded": registration.amount_refunded, "currency": registration.currency,
         "billing": registration.billing, "created_at": registration.created_at.isoformat(),
         "documents": [{"kind": d.kind, "number": d.number, "amount": d.amount, "currency": d.currency,

@@ -23,6 +23,7 @@ from suite_common.pdf import letterhead
 from ..models import Document, DocumentCounter, Organisation, Registration
 from .branding import branding_of, logo_of
 from .documents import Buyer, DocumentData, Line, Seller, render_document
+from .money import vat_breakdown
 
 PREFIXES = {"receipt": "R", "invoice": "I", "credit_note": "C"}
 
@@ -108,9 +109,18 @@ def issue_credit_note(session: Session, registration: Registration, amount: int,
     with in_language(registration.language):
         method = gettext("Refund to the original payment method")
         line = gettext("Refund: %(event)s: %(rate)s", event=registration.event.title, rate=registration.rate.name)
+    # ``amount`` is money given back, VAT included, whatever the event's prices exclude: the credit note
+    # says so, or it would add the VAT a second time on top of the refund.
     return issue(session, registration, "credit_note", now, refers_to=refers_to, refers_to_kind=refers_to_kind,
-                 paid_on=now.date().isoformat(),
+                 paid_on=now.date().isoformat(), prices_include_vat=True,
                  payment_method=method, lines=[[line, 1, amount]])
+
+
+def total_of(document: Document) -> int:
+    """The document's total as printed, VAT included: ``Document.amount`` is its lines' sum as priced (net
+    when they exclude VAT), which is not what the invoice asks to be transferred."""
+    content = document.content
+    return vat_breakdown(document.amount, Decimal(content["vat_rate"]), content["prices_include_vat"]).gross
 
 
 def render(document: Document) -> bytes:

@@ -21,12 +21,14 @@ from suite_common.db import is_postgresql
 from suite_common.errors import validation_error
 
 from ..models import MAX_ID, AuditEntry, Document, Event, Rate, Registration
+from . import pricing
 
 CSV_COLUMNS = ("id", "reference", "status", "email", "given_name", "family_name", "rate", "amount_due",
                "amount_paid", "amount_refunded", "currency", "payment_method", "invoice_number", "receipt_number",
                "created_at", "updated_at")
 NUMBERS = {"id", "amount_due", "amount_paid", "amount_refunded"}
 MOMENTS = {"created_at", "updated_at"}
+# The CSV's amount_due is what the attendee pays, VAT included (``pricing.amount_to_pay``), like its amount_paid.
 CSV_BATCH = 5000  # rows per keyset query: about 1 MB of CSV
 
 SessionFactory = Callable[[], Session]
@@ -127,29 +129,30 @@ def roster_csv(sessions: SessionFactory, event: Event, filters: dict[str, Any], 
     rate_cells = {rate.id: csvexport.text_cell(rate.code) for rate in event.rates}
     with sessions() as session:
         on_postgresql = is_postgresql(session)
+    to_pay = pricing.amount_to_pay_sql(event).label("amount_due")
     if on_postgresql:
-        cells = _sql_cells(rate_cells)
+        cells = _sql_cells(rate_cells, to_pay)
         return csvexport.copy_chunks(sessions, query.with_only_columns(*cells), Registration.id, CSV_COLUMNS, bom, CSV_BATCH)
-    return (chunk.encode() for chunk in _csv_chunks(sessions, query, rate_cells, bom))
+    return (chunk.encode() for chunk in _csv_chunks(sessions, query, rate_cells, to_pay, bom))
 
 
-def _sql_cells(rate_cells: dict[int, str]) -> list[ColumnElement[Any]]:
+def _sql_cells(rate_cells: dict[int, str], to_pay: ColumnElement[int]) -> list[ColumnElement[Any]]:
     cells: list[ColumnElement[Any]] = []
     for name in CSV_COLUMNS:
         if name == "rate":
             cells.append(case(rate_cells, value=Registration.rate_id) if rate_cells else null())
             continue
-        column = getattr(Registration, name)
+        column = to_pay if name == "amount_due" else getattr(Registration, name)
         cells.append(column if name in NUMBERS else csvexport.moment_cell_sql(column) if name in MOMENTS
                      else csvexport.text_cell_sql(column))
     return cells
 
 
 def _csv_chunks(sessions: SessionFactory, query: Select[tuple[Registration]], rate_cells: dict[int, str],
-                bom: bool) -> Iterator[str]:
+                to_pay: ColumnElement[int], bom: bool) -> Iterator[str]:
     """Rows come back in CSV order (the rate as its id, times as stored: naive UTC); each column
     has one converter. Read with Core, not the ORM: plain tuples."""
-    columns = [Registration.rate_id if name == "rate" else type_coerce(getattr(Registration, name), DateTime)
+    columns = [Registration.rate_id if name == "rate" else to_pay if name == "amount_due" else type_coerce(getattr(Registration, name), DateTime)
                if name in MOMENTS else getattr(Registration, name) for name in CSV_COLUMNS]
     converters: list[csvexport.Converter] = [
         rate_cells.get if name == "rate" else None if name in NUMBERS else csvexport.utc_moment_cell
