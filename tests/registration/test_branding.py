@@ -92,6 +92,22 @@ def test_a_logo_upload_without_a_file_is_refused(client, auth):
     assert_error(response, 422, "validation_error", "file")
 
 
+@pytest.mark.parametrize("extra", [
+    pytest.param("brand colour", id="text-part"),
+    pytest.param((io.BytesIO(b"second"), "second.png"), id="file-part"),
+])
+def test_a_logo_upload_with_another_part_is_refused_as_the_openapi_says(client, auth, extra):
+    """Found by the fuzz: the OpenAPI publishes the upload with ``additionalProperties: false``, yet a
+    stray multipart field was ignored and the logo taken (200). The stray part is now named in a 422."""
+    spec = client.get("/openapi.json").get_json()
+    assert spec["components"]["schemas"]["LogoUpload"]["additionalProperties"] is False
+    response = client.put("/api/v1/organisation/branding/logo", headers=auth, content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(image_bytes()), "logo.png"), "colour": extra})
+    error = assert_error(response, 422, "validation_error", "colour")
+    assert set(error["fields"]) == {"colour"}
+    assert client.get("/api/v1/organisation/branding", headers=auth).get_json()["logo"] is None
+
+
 def test_branding_reaches_the_event_page_and_the_attendee_page(client, auth):
     client.put("/api/v1/organisation/branding", json=BRANDING, headers=auth)
     upload(client, auth, image_bytes())

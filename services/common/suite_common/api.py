@@ -17,7 +17,7 @@ from swagger_ui_bundle import swagger_ui_path
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from .errors import ApiError, handle_http_exception
+from .errors import ApiError, handle_http_exception, validation_error
 from .fields import one_of_requirements, openapi_attributes
 
 
@@ -91,6 +91,16 @@ class StrictJsonParser(FlaskParser):
             raise _invalid(doc, str(exc)) from exc
         _check_json_value(value, doc)
         return value
+
+
+def refuse_unknown_parts(*expected: str) -> None:
+    """Refuses a multipart body's parts other than ``expected`` (422 naming each), as an unknown JSON
+    field is. webargs reads a ``location="files"`` schema from the file parts only and would quietly
+    ignore a stray text field; the OpenAPI publishes such a schema with ``additionalProperties: false``,
+    so a body with another part is one the contract says is refused."""
+    unknown = sorted((set(request.form) | set(request.files)) - set(expected))
+    if unknown:
+        raise validation_error({name: ["Unknown field."] for name in unknown})
 
 
 class SuiteBlueprint(Blueprint):

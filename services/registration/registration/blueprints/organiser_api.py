@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, request
 from flask.views import MethodView
 
-from suite_common.api import CSV, ORGANISER, SuiteBlueprint
+from suite_common.api import CSV, ORGANISER, SuiteBlueprint, refuse_unknown_parts
 from suite_common.auth import current_organisation, organiser_required
 from suite_common.db import get_db, get_session
 from suite_common.errors import ApiError, validation_error
@@ -248,8 +248,9 @@ class OrganisationBranding(MethodView):
 @blp.alt_response(413, description="larger than 512 KB")
 @blp.alt_response(422, description="not a PNG or JPEG image (SVG is refused), or more than 2000 pixels a side")
 def put_logo(_files: dict[str, Any]) -> Any:
-    """The society's logo: PNG or JPEG, multipart field ``file``."""
+    """The society's logo: PNG or JPEG, multipart field ``file``; any other part is refused (422)."""
     _owner_only()
+    refuse_unknown_parts("file")
     upload = request.files.get("file")
     if upload is None:
         raise validation_error({"file": ["Attach the image as multipart field 'file'."]})
@@ -264,6 +265,7 @@ MAX_MEMBER_FILE_BYTES = 10 * 1024 * 1024
 
 
 def _member_file() -> list[members.MemberRow]:
+    refuse_unknown_parts("file")
     upload = request.files.get("file")
     if upload is None:
         raise validation_error({"file": ["Attach the CSV file as multipart field 'file'."]})
