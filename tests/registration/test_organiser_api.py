@@ -321,7 +321,7 @@ def test_add_rate(client, auth):
     assert response.status_code == 201, response.get_json()
     rate = response.get_json()
     assert rate == {"code": "member", "name": "Members", "amount": 0, "currency": "EUR", "category": "member",
-                    "valid_until": rate["valid_until"], "requires_membership": True, "requires_approval": False}
+                    "valid_until": rate["valid_until"], "requires_membership": True, "requires_approval": False, "translations": {}}
     assert utc(rate["valid_until"]) == utc(until)
     rates = client.get(f"/api/v1/events/{event['slug']}", headers=auth).get_json()["rates"]
     assert [r["code"] for r in rates] == ["member"]
