@@ -9,12 +9,10 @@ from flask.views import MethodView
 from suite_common.api import ORGANISER, SuiteBlueprint
 from suite_common.auth import current_organisation, organiser_required
 from suite_common.db import commit_before_calling_out, get_db, get_session
-from suite_common.errors import ApiError, validation_error
+from suite_common.errors import ApiError
 
 from ..schemas.zoom import ZoomConnectionInput, ZoomConnectionOutput, ZoomWebinarOutput
-from ..services import events as event_service
 from ..services.zoom import connection, webinars
-from ..services.zoom.client import ZoomError
 from .lookups import organiser_event
 
 blp = SuiteBlueprint("integrations", __name__, url_prefix="/api/v1", description="Integrations (Zoom)")
@@ -44,13 +42,7 @@ class ZoomIntegration(MethodView):
     def put(self, data: dict[str, Any]) -> Any:
         """Connects Zoom, or replaces the connection; a secret left out keeps the stored one."""
         _owner_only()
-        try:
-            saved = connection.set_connection(get_session(), current_organisation().id, connection.secret_box(),
-                                              data["account_id"], data["client_id"], data.get("client_secret"),
-                                              data.get("webhook_secret_token"))
-        except connection.ZoomNotConnected:
-            missing = [name for name in ("client_secret", "webhook_secret_token") if not data.get(name)]
-            raise validation_error({name: ["Required to connect Zoom the first time."] for name in missing}) from None
+        saved = connection.connect(get_session(), current_organisation().id, connection.secret_box(), data)
         return connection.describe(saved)
 
     @blp.doc(security=ORGANISER)
@@ -72,16 +64,6 @@ def create_zoom_webinar(slug: str) -> Any:
     """Creates the event's webinar at Zoom (registration required, approved automatically) and links it:
     confirmed registrations become its registrants."""
     event = organiser_event(slug)
-    if event.zoom_webinar_id:
-        raise ApiError(409, "conflict", "This event has a Zoom webinar already.",
-                       {"zoom_webinar_id": [event.zoom_webinar_id]})
     commit_before_calling_out()
-    try:
-        webinar_id = webinars.create_webinar(get_db(), current_app.extensions["suite_settings"], event)
-    except connection.ZoomNotConnected:
-        raise ApiError(409, "zoom_not_connected",
-                       "Connect Zoom first (PUT /api/v1/organisation/integrations/zoom).") from None
-    except ZoomError as exc:
-        raise ApiError(502, "zoom_failed", f"Zoom did not create the webinar: {exc}") from None
-    event_service.update_event(get_session(), event, {"zoom_webinar_id": webinar_id})
+    webinar_id = webinars.create_and_link(get_session(), get_db(), current_app.extensions["suite_settings"], event)
     return {"slug": event.slug, "zoom_webinar_id": webinar_id}

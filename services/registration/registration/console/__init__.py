@@ -14,7 +14,7 @@ Every route declares the least role it needs (``route``); the role matrix test r
 from __future__ import annotations
 
 # The page modules add their routes to ``blp`` on import.
-from . import account, accreditation, branding, credit_systems, events, faculty, messages, people, roster  # noqa: E402,F401
+from . import account, accreditation, branding, credit_systems, events, faculty, messages, people, roster, zoom  # noqa: E402,F401
 from .core import REQUIRED_ROLES, blp
 
 __all__ = ["REQUIRED_ROLES", "blp"]

@@ -16,11 +16,11 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from flask import flash, request
+from flask import current_app, flash, request
 from marshmallow import Schema, ValidationError
 
 from suite_common.auth import current_organisation
-from suite_common.db import get_session, utcnow
+from suite_common.db import commit_before_calling_out, get_db, get_session, utcnow
 from suite_common.errors import ApiError
 
 from ..blueprints.lookups import organiser_event
@@ -39,6 +39,7 @@ from ..services import event_summary, pricing
 from ..services import events as event_service
 from ..services.money import format_money, minor_units
 from ..services.urls import public_base
+from ..services.zoom import webinars
 from . import credit_systems
 from .core import messages_of, render, route, see_other
 
@@ -56,6 +57,7 @@ BY_KEY_FIELDS = ("credits",)
 EVENT_LABELS = {
     "title": "Title", "slug": "Address (slug)", "kind": "Kind", "description": "Description",
     "timezone": "Time zone", "starts_at": "Starts", "ends_at": "Ends", "venue": "Venue", "join_url": "Join link",
+    "zoom_webinar_id": "Zoom webinar ID",
     "capacity": "Capacity", "registration_opens_at": "Registration opens",
     "registration_closes_at": "Registration closes", "seat_hold_minutes": "Seat hold (minutes)",
     "consent_text": "Consent text", "currency": "Currency", "vat_rate": "VAT rate (%)",
@@ -279,6 +281,7 @@ def _event_payload(reader: FormReader, creating: bool) -> dict[str, Any]:
         "title": reader.raw("title"), "kind": reader.raw("kind"), "timezone": reader.raw("timezone"),
         "currency": currency, "capacity": reader.integer("capacity"),
         "venue": reader.raw("venue") or None, "join_url": reader.raw("join_url") or None,
+        "zoom_webinar_id": reader.raw("zoom_webinar_id").replace(" ", "") or None,
         "description": reader.raw("description") or None,
         **{name: reader.moment(name) for name in EVENT_MOMENTS},
         "consent_text": reader.raw("consent_text"), "vat_rate": reader.raw("vat_rate"),
@@ -289,7 +292,7 @@ def _event_payload(reader: FormReader, creating: bool) -> dict[str, Any]:
         "allows_invoice": reader.checkbox("allows_invoice"),
         "invoice_due_days": reader.integer("invoice_due_days"),
     }
-    nullable = ("capacity", "venue", "join_url", "description", "registration_opens_at", "registration_closes_at",
+    nullable = ("capacity", "venue", "join_url", "zoom_webinar_id", "description", "registration_opens_at", "registration_closes_at",
                 "refund_full_until", "refund_partial_until")
     if creating:
         payload["slug"] = reader.raw("slug")
@@ -327,7 +330,8 @@ def event_new() -> Any:
 def _event_values(event: Event) -> dict[str, Any]:
     """The event as the edit form shows it: times in its zone, money in major units."""
     values: dict[str, Any] = {name: getattr(event, name) or "" for name in (
-        "title", "kind", "timezone", "currency", "venue", "join_url", "description", "consent_text")}
+        "title", "kind", "timezone", "currency", "venue", "join_url", "zoom_webinar_id", "description",
+        "consent_text")}
     values.update({name: local_input(getattr(event, name), event.timezone) for name in EVENT_MOMENTS})
     values.update({
         "capacity": "" if event.capacity is None else str(event.capacity),
@@ -359,6 +363,27 @@ def event_edit(slug: str) -> Any:
             flash("Event settings saved." if changes else "Nothing was changed.")
             return see_other("console.event_overview", slug=event.slug)
     return _event_form("console/event_edit.html", 422, request.form, errors, event=event)
+
+
+ZOOM_NOT_CONNECTED = ("Zoom is not connected: an owner connects the organisation’s Zoom app on the Zoom page "
+                      "first, then the webinar can be created here.")
+
+
+@route("/events/<slug:slug>/zoom-webinar", Role.STAFF, methods=("POST",))
+def event_zoom_webinar(slug: str) -> Any:
+    """Creates the event's webinar at Zoom and links it (the API's ``POST /events/{slug}/zoom-webinar``);
+    a refusal (no connection, linked already, Zoom failed) is said in words on the settings page."""
+    event = organiser_event(slug)
+    commit_before_calling_out()
+    try:
+        webinar_id = webinars.create_and_link(get_session(), get_db(), current_app.extensions["suite_settings"], event)
+    except ApiError as refusal:
+        not_connected = refusal.code == "zoom_not_connected"
+        return _event_form("console/event_edit.html", refusal.status, _event_values(event), {}, event=event,
+                           zoom_error=ZOOM_NOT_CONNECTED if not_connected else refusal.message,
+                           zoom_not_connected=not_connected)
+    flash(f"Zoom webinar {webinar_id} created and linked: confirmed attendees become its registrants.")
+    return see_other("console.event_edit", slug=event.slug, _anchor="zoom")
 
 
 # --- sessions, workshops, rates, discount codes ------------------------------------------

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suite_common.db import Database, utcnow
+from suite_common.errors import validation_error
 from suite_common.secretbox import SecretBox
 from suite_common.settings import Settings
 
@@ -70,6 +71,17 @@ def set_connection(session: Session, organisation_id: int, box: SecretBox, accou
     connection.updated_at = utcnow()
     session.flush()
     return connection
+
+
+def connect(session: Session, organisation_id: int, box: SecretBox, data: dict[str, Any]) -> ZoomConnection:
+    """``set_connection`` from ``ZoomConnectionInput``'s data, as the API's PUT and the console's form
+    both save it: the first connection without a secret is refused on the missing secret's field (422)."""
+    try:
+        return set_connection(session, organisation_id, box, data["account_id"], data["client_id"],
+                              data.get("client_secret"), data.get("webhook_secret_token"))
+    except ZoomNotConnected:
+        missing = [name for name in ("client_secret", "webhook_secret_token") if not data.get(name)]
+        raise validation_error({name: ["Required to connect Zoom the first time."] for name in missing}) from None
 
 
 def remove_connection(session: Session, organisation_id: int) -> bool:
