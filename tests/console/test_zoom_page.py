@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
-from flask.testing import FlaskClient
 
 from devtools.zoom_standin import DEFAULT_ACCOUNT_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ZoomStandin
 from suite_common.settings import ZoomSettings
