@@ -150,6 +150,16 @@ def test_every_console_page_passes_axe(stack: Stack, objects: dict[str, Any], ne
         page.get_by_role("button", name="Email the disclosure link to Dr Ada Quinn").click()
     expect(page.get_by_text("on its way to Dr Ada Quinn")).to_be_visible()
     check(page, "the faculty page after sending a link", problems)
+    page.goto(f"{base}/console/integrations/zoom")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Connect Zoom").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    check(page, "the Zoom connection form with errors", problems)
+    page.goto(f"{base}/console/events/{SLUG}/edit")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create the Zoom webinar").click()
+    expect(page.get_by_text("Zoom is not connected")).to_be_visible()
+    check(page, "the event's settings after Create the Zoom webinar was refused", problems)
     page.goto(f"{base}/console/events/no-such-event")
     check(page, "the console's 404 page", problems)
 
