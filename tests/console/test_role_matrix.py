@@ -26,7 +26,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from werkzeug.routing import IntegerConverter, Rule
+from werkzeug.routing import AnyConverter, IntegerConverter, Rule
 
 from suite_common.errors import ApiError
 from tests.support.apps import make_settings
@@ -125,8 +125,11 @@ def _value(app: Flask, rule: Rule, name: str, objects: Objects) -> str:
         return str(objects.token_id)
     if name == "token":  # a sign-in link: a fresh one of a person of ours each time
         return add_person(app, OURS, "staff").rsplit("/", 1)[-1]
+    converter = rule._converters[name]
+    if isinstance(converter, AnyConverter):  # a closed list of names (a report's file): the first will do
+        return min(converter.items)
     # Anything else (a template name, a job id): the role is decided before the view reads it.
-    return "1" if isinstance(rule._converters[name], IntegerConverter) else "x"
+    return "1" if isinstance(converter, IntegerConverter) else "x"
 
 
 def _path(app: Flask, rule: Rule, objects: Objects, foreign: Objects | None = None) -> str:
