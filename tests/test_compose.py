@@ -6,6 +6,7 @@ the rendered configuration is then checked for what the deployment relies on.
 """
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import subprocess
@@ -30,6 +31,7 @@ REQUIRED = {
     "SERVICE_KEYS_REGISTRATION": "rk-" + "r" * 40,
     "SERVICE_KEYS_NOTIFICATIONS": "nk-" + "n" * 40,
     "SERVICE_KEYS_CERTIFICATES": "ck-" + "c" * 40,
+    "INTEGRATIONS_KEY": base64.urlsafe_b64encode(b"i" * 32).decode(),  # a Fernet key: 32 bytes, URL-safe base64
 }
 
 
