@@ -112,7 +112,8 @@ def test_notifications_template_path_refuses_a_slug_that_cannot_be_one(tmp_path:
 def _with_values(rule: str, text: str) -> str:
     """A path of ``rule`` with valid ids, slugs and choices, and ``text`` for every other value."""
     path = re.sub(r"<int[^>]*>", "5", rule.replace("<slug:slug>", "fuzz-congress"))
-    path = re.sub(r"<any\(([a-z-]+)[^>]*>", r"\1", path)
+    # A closed list's first name, quoted or not: any(events, sessions) or any('pars.xlsx', 'summary.pdf').
+    path = re.sub(r"<any\(['\"]?([\w.-]+)[^>]*>", r"\1", path)
     return re.sub(r"<[^>]+>", text, path)
 
 
