@@ -75,7 +75,9 @@ def test_every_secret_link_of_a_service_answers_no_store_even_when_unknown(servi
     links = [rule for rule in app.url_map.iter_rules() if "token" in rule.arguments and "GET" in rule.methods]
     assert links
     for rule in links:
-        path = rule.build({"token": "x" * 43, "slug": "some-event", "kind": "invoice"}, append_unknown=False)[1]
+        # organisation_id: a transcript link lives under its organisation (/o/7/transcript/<token>).
+        path = rule.build({"token": "x" * 43, "slug": "some-event", "kind": "invoice", "organisation_id": 7},
+                          append_unknown=False)[1]
         response = client.get(path)
         assert response.status_code == 404, path
         assert response.headers["Cache-Control"] == "no-store", path
