@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from suite_common.db import utcnow
 from suite_common.retention import PeriodicPurge, run_purge
@@ -59,8 +59,12 @@ def test_registration_anonymises_ended_events_and_drops_what_only_recognised_rep
     from registration.services import privacy
 
     monkeypatch.setenv("TAX_RETENTION_YEARS", "10")
+    # The CLI purges at the moment every time below is computed from, not whenever this test happens to run
+    # (under xdist that was minutes after NOW, and a link live for 14 minutes had expired).
+    monkeypatch.setattr("suite_common.retention.utcnow", lambda: NOW)
     client = registration_app.test_client()
     old_event, recent_event = create_event(client, auth), create_event(client, auth)
+    ancient_event = create_event(client, auth)  # past the accreditation period too
     signed_up = {}
     for name, event in (("old", old_event), ("recent", recent_event)):
         answer = client.post(f"/api/v1/events/{event['slug']}/registrations", json=signup_payload(),
@@ -79,8 +83,25 @@ def test_registration_anonymises_ended_events_and_drops_what_only_recognised_rep
             session.add(models.Document(organisation_id=organisation_id, registration_id=signed_up["old"]["id"],
                                         kind="receipt", number=number, amount=1000, currency="EUR",
                                         content={"billing": {"name": "Zoë"}}, issued_at=issued))
+        session.execute(update(models.Event).where(models.Event.slug == ancient_event["slug"]).values(
+            starts_at=ago(7 * 366) - dt.timedelta(hours=2), ends_at=ago(7 * 366)))
         session.add_all([models.StripeEvent(id="evt_old", type="x", received_at=ago(40)),
-                         models.StripeEvent(id="evt_new", type="x", received_at=ago(1))])
+                         models.StripeEvent(id="evt_new", type="x", received_at=ago(1)),
+                         models.ZoomWebhookEvent(key="webinar.ended:old", event="webinar.ended",
+                                                 organisation_id=organisation_id, received_at=ago(40)),
+                         models.ZoomWebhookEvent(key="webinar.ended:new", event="webinar.ended",
+                                                 organisation_id=organisation_id, received_at=ago(1))])
+        # Faculty: past the personal-data period the address and link go, the name and statement stay as
+        # the accreditation record; past the accreditation period the record goes with its relationships.
+        event_ids = {slug: session.scalar(select(models.Event.id).where(models.Event.slug == slug))
+                     for slug in (old_event["slug"], recent_event["slug"], ancient_event["slug"])}
+        for slug, name in ((old_event["slug"], "Old"), (recent_event["slug"], "Recent"),
+                           (ancient_event["slug"], "Ancient")):
+            member = models.FacultyMember(event_id=event_ids[slug], role="speaker", name=name,
+                                          email=f"{name}@h.example", email_key=f"{name.lower()}@h.example",
+                                          link_token_hash=name[0] * 64)
+            member.relationships.append(models.FinancialRelationship(company="Acme", nature="Consultant"))
+            session.add(member)
         outbox = session.scalars(select(models.Outbox).order_by(models.Outbox.id)).all()
         assert len(outbox) >= 3
         outbox[0].delivered_at, outbox[1].delivered_at = ago(40), ago(1)
@@ -104,7 +125,8 @@ def test_registration_anonymises_ended_events_and_drops_what_only_recognised_rep
     assert json.loads(result.output) == {
         "registrations_anonymised": 1, "documents_deleted": 1, "idempotency_keys_cleared": 1,
         "stripe_event_ids_deleted": 1, "outbox_rows_deleted": 1, "seen_signatures_deleted": 1,
-        "rate_limit_counters_deleted": 1, "console_links_and_sessions_deleted": 2}
+        "rate_limit_counters_deleted": 1, "console_links_and_sessions_deleted": 2,
+        "zoom_webhook_events_deleted": 1, "faculty_contacts_erased": 2, "faculty_records_deleted": 1}
 
     with database.session_scope() as session:
         old = session.get(models.Registration, signed_up["old"]["id"])
@@ -115,6 +137,12 @@ def test_registration_anonymises_ended_events_and_drops_what_only_recognised_rep
         assert session.scalars(select(models.Document.number)).all() == ["R-2025-1"]  # inside the tax period
         assert session.scalars(select(models.StripeEvent.id)).all() == ["evt_new"]
         assert session.scalar(select(models.Outbox).where(models.Outbox.id == outbox[2].id)) is not None
+        assert session.scalars(select(models.ZoomWebhookEvent.key)).all() == ["webinar.ended:new"]
+        faculty = {m.name: (m.email, m.email_key, m.link_token_hash, [r.company for r in m.relationships])
+                   for m in session.scalars(select(models.FacultyMember))}
+        assert faculty == {"Old": (None, None, None, ["Acme"]),
+                           "Recent": ("Recent@h.example", "recent@h.example", "R" * 64, ["Acme"])}
+        assert session.scalar(select(func.count()).select_from(models.FinancialRelationship)) == 2  # Ancient's gone
     assert client.get(signed_up["old"]["manage_url"].removeprefix("http://registration.test")).status_code == 404
     assert client.get(signed_up["recent"]["manage_url"].removeprefix("http://registration.test")).status_code == 200
     assert set(run_purge(database, privacy.purge, periods=PERIODS).values()) == {0}
@@ -182,17 +210,30 @@ def test_certificates_deletes_an_event_once_its_latest_record_is_past_the_accred
                                         session_code="AM", check_key="code:1", source="code",
                                         confirmed_at=ago(7 * 366)),
             models.PresenceAttempt(organisation_id=1, event_slug="old-congress", registration_id=1,
-                                   day=ago(7 * 366).date(), wrong=2)])
+                                   day=ago(7 * 366).date(), wrong=2),
+            *[models.LearnerIdentifier(organisation_id=1, event_slug=slug, registration_id=number, email="p@h.example",
+                                       system_code="CME", kind="gmc", value="1234567", consent_text="I agree",
+                                       consent_version="v1", consented_at=ago(7 * 366))
+              for slug, number in (("old-congress", 1), ("long-course", 2))],
+            # A transcript link goes when it expires, whatever the events: it only opens the list it was mailed for.
+            models.TranscriptLink(organisation_id=1, email_key="p1@h.example", token_hash="e" * 64,
+                                  expires_at=ago(1)),
+            models.TranscriptLink(organisation_id=1, email_key="p2@h.example", token_hash="f" * 64,
+                                  expires_at=ago(-1))])
         add_guards(session, models)
+    # Signing keys and status entries are not personal data and stay: a revoked credential must stay revoked
+    # after its certificate is purged (tests/certificates/test_signed_credentials.py).
     assert run_purge(database, privacy.purge, NOW, PERIODS) == {
-        "events_past_retention": 1, "event_records_deleted": 7, "outbox_rows_deleted": 0,
-        "seen_signatures_deleted": 1, "rate_limit_counters_deleted": 1}
+        "events_past_retention": 1, "event_records_deleted": 8, "outbox_rows_deleted": 0,
+        "seen_signatures_deleted": 1, "rate_limit_counters_deleted": 1, "transcript_links_deleted": 1}
     with database.session_scope() as session:
         assert session.scalars(select(models.Certificate.event_slug)).all() == ["long-course"]
         for model in (models.AttendanceInterval, models.Evaluation, models.CertificateRevision, models.Claim,
                       models.PresenceConfirmation, models.PresenceAttempt):
             assert session.scalars(select(model)).all() == []
         assert session.scalars(select(models.CheckIn.event_slug)).all() == ["long-course"]
+        assert session.scalars(select(models.LearnerIdentifier.event_slug)).all() == ["long-course"]
+        assert session.scalars(select(models.TranscriptLink.email_key)).all() == ["p2@h.example"]
     assert set(run_purge(database, privacy.purge, NOW, PERIODS).values()) == {0}
 
 

@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from suite_common.auth import hash_token
+from suite_common.dates import add_years
 from suite_common.emails import loose_email_key
 from suite_common.errors import ApiError, not_found, validation_error
 from suite_common.outbox import enqueue
+from suite_common.settings import RetentionPeriods
 
 from ..models import MAX_ID, DisclosureStatus, Event, FacultyMember, FacultyRole, FinancialRelationship, Outbox
 from . import notify
@@ -209,3 +211,22 @@ def erase(session: Session, organisation_id: int, email: str) -> list[dict[str, 
                      "until": "the accreditation retention period of the event's records"})
     session.flush()
     return kept
+
+
+def purge(session: Session, now: dt.datetime, periods: RetentionPeriods) -> dict[str, int]:
+    """Retention of faculty records. Once the event ended more than the personal-data period ago, the
+    address and personal link go as erasure takes them (the link's form closed when the event started);
+    the name, statement and relationships stay as the accreditation record, and go with it once the
+    event ended more than the accreditation period ago, as erasure's answer promises."""
+    ended = select(Event.id).where(Event.ends_at < now - periods.personal_data)
+    contacts = list(session.scalars(select(FacultyMember).where(
+        FacultyMember.event_id.in_(ended),
+        FacultyMember.email.is_not(None) | FacultyMember.link_token_hash.is_not(None))))
+    for member in contacts:
+        member.email = member.email_key = member.link_token_hash = None
+    past = list(session.scalars(select(FacultyMember).where(FacultyMember.event_id.in_(
+        select(Event.id).where(Event.ends_at < add_years(now, -periods.accreditation_years))))))
+    for member in past:
+        session.delete(member)  # its relationships and session links with it (the ORM's cascade)
+    session.flush()
+    return {"faculty_contacts_erased": len(contacts), "faculty_records_deleted": len(past)}

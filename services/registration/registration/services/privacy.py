@@ -36,6 +36,7 @@ from ..models import (
     RegistrationStatus,
     SeenSignature,
     StripeEvent,
+    ZoomWebhookEvent,
 )
 from . import accounts, faculty, pricing, signup
 from .zoom import registrants as zoom_registrants
@@ -201,4 +202,9 @@ def purge(session: Session, now: dt.datetime, periods: RetentionPeriods) -> dict
         "seen_signatures_deleted": purge_expired(session, SeenSignature, now),
         "rate_limit_counters_deleted": purge_expired(session, RateLimitCounter, now),
         "console_links_and_sessions_deleted": accounts.purge_expired(session, now),
+        # Zoom's deliveries, like Stripe's ids, only recognise a repeat: a signature older than five
+        # minutes is refused anyway. Zoom registrants are anonymised with their registration above.
+        "zoom_webhook_events_deleted": session.execute(
+            delete(ZoomWebhookEvent).where(ZoomWebhookEvent.received_at < repeats)).rowcount,
+        **faculty.purge(session, now, periods),
     }
