@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suite_common.db import insert_once, utcnow
+from suite_common.errors import ApiError
 
 from .models import AttendanceInterval, PresenceCode
 from .schemas.accreditation import AccreditationInput
@@ -64,9 +65,17 @@ def _rules(event: registry.EventInfo) -> dict[str, Any]:
 
 def _seed_zoom_webinar(session: Session, organisation_id: int, organisation_name: str) -> None:
     """Credit rules for registration's demo Zoom webinar, whose attendance arrives from the Zoom stand-in
-    (README, "Zoom attendance"): proportional credits in half hours, at least half of the webinar attended."""
+    (README, "Zoom attendance"): proportional credits in half hours, at least half of the webinar attended.
+    Registration seeds that webinar only when ZOOM_API_BASE points at a stand-in, so without it there is
+    no webinar to give rules to, and nothing is seeded here either."""
     if accreditation_service.get(session, organisation_id, ZOOM_WEBINAR) is not None:
         return
+    try:
+        registry.event(organisation_id, ZOOM_WEBINAR)
+    except ApiError as refused:
+        if refused.status == 404:
+            return
+        raise
     accreditation_service.put(session, organisation_id, organisation_name, ZOOM_WEBINAR, AccreditationInput().load({
         "body": "EACCME®", "credit_step": "0.5", "min_session_share": "0.5", "max_credits": "1",
         "statement": "This webinar is accredited with 1 European CME credit (ECMEC®).",
