@@ -41,6 +41,8 @@ from flask import Flask, Response, abort, jsonify, render_template, send_file
 from jinja2 import DictLoader
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from devtools.command_line import env, host_port
+
 TRACE_RECEIVED = "X-Sink-Received-At"
 TRACE_MAIL_FROM = "X-Sink-Mail-From"
 TRACE_RCPT_TO = "X-Sink-Rcpt-To"
@@ -674,25 +676,14 @@ class WebView:
 
 # --- command line -------------------------------------------------------------------------
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default  # .env files leave unused settings empty
-
-
-def _host_port(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Catch the suite's mail locally and show it in a browser.")
-    parser.add_argument("--smtp", type=_host_port, metavar="HOST:PORT",
-                        default=f"{_env('SMTP_HOST', '127.0.0.1')}:{_env('SMTP_PORT', '1025')}",
+    parser.add_argument("--smtp", type=host_port, metavar="HOST:PORT",
+                        default=f"{env('SMTP_HOST', '127.0.0.1')}:{env('SMTP_PORT', '1025')}",
                         help="SMTP listen address (default: $SMTP_HOST:$SMTP_PORT or 127.0.0.1:1025; port 0 = any)")
-    parser.add_argument("--web", type=_host_port, metavar="HOST:PORT", default=_env("SMTP_SINK_WEB", "127.0.0.1:8025"),
+    parser.add_argument("--web", type=host_port, metavar="HOST:PORT", default=env("SMTP_SINK_WEB", "127.0.0.1:8025"),
                         help="web view address (default: $SMTP_SINK_WEB or 127.0.0.1:8025; port 0 = any)")
-    parser.add_argument("--maildir", type=Path, default=Path(_env("VAR_DIR", "var")) / "mail",
+    parser.add_argument("--maildir", type=Path, default=Path(env("VAR_DIR", "var")) / "mail",
                         help="where messages are stored (default: $VAR_DIR/mail, VAR_DIR defaulting to ./var)")
     args = parser.parse_args(argv)
 

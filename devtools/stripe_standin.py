@@ -93,6 +93,8 @@ from stripe.params.checkout import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from devtools.command_line import env, host_port
+
 log = logging.getLogger(__name__)
 
 DEFAULT_LISTEN = "127.0.0.1:12111"
@@ -1357,28 +1359,17 @@ class StripeStandin:
 
 # --- command line ---------------------------------------------------------------------------
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default  # .env files leave unused settings empty
-
-
-def _host_port(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
 def main(argv: list[str] | None = None) -> None:
-    registration = _env("REGISTRATION_URL", "http://127.0.0.1:8001").rstrip("/")
+    registration = env("REGISTRATION_URL", "http://127.0.0.1:8001").rstrip("/")
     parser = argparse.ArgumentParser(description="A local stand-in for the Stripe API, for development and tests "
                                                  "only.")
-    parser.add_argument("--listen", type=_host_port, metavar="HOST:PORT",
-                        default=_env("STRIPE_STANDIN_LISTEN", DEFAULT_LISTEN),
+    parser.add_argument("--listen", type=host_port, metavar="HOST:PORT",
+                        default=env("STRIPE_STANDIN_LISTEN", DEFAULT_LISTEN),
                         help=f"listen address (default: $STRIPE_STANDIN_LISTEN or {DEFAULT_LISTEN}; port 0 = any)")
-    parser.add_argument("--webhook-url", default=_env("STRIPE_WEBHOOK_URL", f"{registration}/webhooks/stripe"),
+    parser.add_argument("--webhook-url", default=env("STRIPE_WEBHOOK_URL", f"{registration}/webhooks/stripe"),
                         help="where events are delivered (default: $STRIPE_WEBHOOK_URL, else "
                              "$REGISTRATION_URL/webhooks/stripe)")
-    parser.add_argument("--webhook-secret", default=_env("STRIPE_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET),
+    parser.add_argument("--webhook-secret", default=env("STRIPE_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET),
                         help=f"signing secret (default: $STRIPE_WEBHOOK_SECRET or {DEFAULT_WEBHOOK_SECRET})")
     parser.add_argument("--public-url", default=os.environ.get("STRIPE_STANDIN_PUBLIC_URL") or None,
                         help="base URL of the checkout pages as browsers reach them (default: "

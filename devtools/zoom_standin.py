@@ -59,7 +59,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import secrets
 import signal
@@ -73,6 +72,8 @@ import requests
 from flask import Flask, Request, Response, request
 from markupsafe import escape
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from devtools.command_line import env, host_port
 
 log = logging.getLogger(__name__)
 
@@ -754,24 +755,13 @@ class ZoomStandin:
 
 # --- command line -------------------------------------------------------------------------------
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
-
-
-def _host_port(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
 def main(argv: list[str] | None = None) -> None:
-    registration = _env("REGISTRATION_URL", "http://127.0.0.1:8001").rstrip("/")
+    registration = env("REGISTRATION_URL", "http://127.0.0.1:8001").rstrip("/")
     parser = argparse.ArgumentParser(description="A local stand-in for Zoom's API, for development and tests only.")
-    parser.add_argument("--listen", type=_host_port, metavar="HOST:PORT",
-                        default=_env("ZOOM_STANDIN_LISTEN", DEFAULT_LISTEN),
+    parser.add_argument("--listen", type=host_port, metavar="HOST:PORT",
+                        default=env("ZOOM_STANDIN_LISTEN", DEFAULT_LISTEN),
                         help=f"listen address (default: $ZOOM_STANDIN_LISTEN or {DEFAULT_LISTEN}; port 0 = any)")
-    parser.add_argument("--webhook-url", default=_env("ZOOM_WEBHOOK_URL", f"{registration}/webhooks/zoom"),
+    parser.add_argument("--webhook-url", default=env("ZOOM_WEBHOOK_URL", f"{registration}/webhooks/zoom"),
                         help="where events go (default: $ZOOM_WEBHOOK_URL, else $REGISTRATION_URL/webhooks/zoom)")
     parser.add_argument("--account-id", default=DEFAULT_ACCOUNT_ID)
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
