@@ -3,26 +3,10 @@ they stand behind (for the accreditation retention period, and says so) and dele
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
-
-from tests.support.apps import make_settings
-
-
-@pytest.fixture
-def certificates_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    from certificates import create_app
-    from certificates.models import Base
-
-    app = create_app(make_settings("certificates", database_url, tmp_path))
-    Base.metadata.create_all(app.extensions["suite_db"].engine)
-    yield app
-    app.extensions["suite_db"].engine.dispose()
 
 
 def test_export_shows_claims_and_presence_and_erasure_keeps_them_with_the_certificate(

@@ -9,7 +9,6 @@ import base64
 import datetime as dt
 import gzip
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,21 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.support.apps import make_settings
-
 BASE = "http://certificates.test"
-
-
-@pytest.fixture
-def certificates_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    from certificates import create_app
-    from certificates.models import Base
-
-    app = create_app(make_settings("certificates", database_url, tmp_path))
-    app.config["WTF_CSRF_ENABLED"] = False
-    Base.metadata.create_all(app.extensions["suite_db"].engine)
-    yield app
-    app.extensions["suite_db"].engine.dispose()
 
 
 def issue(app: Flask, organisation_id: int, number: int) -> Any:

@@ -4,9 +4,7 @@ credit system and calendar year in which revoked certificates count for nothing,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,22 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.support.apps import make_settings
 from tests.support.pdf import pdf_text
 
 ONE_MOMENT = dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-@pytest.fixture
-def certificates_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    from certificates import create_app
-    from certificates.models import Base
-
-    app = create_app(make_settings("certificates", database_url, tmp_path))
-    app.config["WTF_CSRF_ENABLED"] = False
-    Base.metadata.create_all(app.extensions["suite_db"].engine)
-    yield app
-    app.extensions["suite_db"].engine.dispose()
 
 
 def _system(code: str, name: str, body: str, credits: str) -> dict[str, Any]:
