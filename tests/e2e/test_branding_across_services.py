@@ -1,5 +1,5 @@
 """The society's branding, set once at registration, reaches the other services over the internal API:
-certificates' pages, notifications' mails (HTML and plain text, From name and Reply-To), and every
+certificates' pages, notifications' mails (HTML with the logo inline, plain text, From name and Reply-To), and every
 service's favicon and error page, between real processes and a real SMTP server."""
 from __future__ import annotations
 
@@ -66,6 +66,10 @@ def test_mails_carry_the_societys_name_footer_privacy_link_and_reply_to(suite: t
     assert "Privacy policy: https://sfr.example/confidentialite" in text
     assert "background: #7a1f3d; color: #ffffff" in html and "Société Française de Radiologie" in html
     assert 'href="https://sfr.example/confidentialite"' in html and "SIRET 123 456 789 00012" in html
+    [logo] = [part for part in mail.walk() if part.get_content_maintype() == "image"]  # inline, from registration
+    assert logo.get_content_type() == "image/png" and logo.get_payload(decode=True) == _logo()
+    content_id = logo["Content-ID"].strip("<>")
+    assert f'<img src="cid:{content_id}" alt="Société Française de Radiologie" width="90" height="30"' in html
 
 
 def test_certificates_serves_the_societys_colour_and_logo_read_from_registration(suite: tuple[Stack, SmtpSink]) -> None:

@@ -2,15 +2,21 @@
 from __future__ import annotations
 
 import base64
+import io
+import re
+from dataclasses import replace
 from email import policy
+from email.message import EmailMessage
 from email.parser import BytesParser
 
 from flask import Flask
+from PIL import Image
 
 from notifications.models import Message, TemplateOverride
 from notifications.services.messages import wording_key, wordings_for
 from notifications.services.rendering import file_wording
 from notifications.services.sender import build_email, wire_bytes
+from suite_common.branding import Branding, Logo
 from suite_common.settings import SmtpSettings
 from tests.notifications.test_messages_api import CONTEXT
 
@@ -58,3 +64,64 @@ def test_one_lookup_gives_each_message_of_a_batch_its_events_wording(notificatio
         wordings = wordings_for(session, batch)
     assert wordings[wording_key(batch[0])].subject == "Welcome to {{ event.title }}"
     assert [wordings[wording_key(m)] for m in batch[1:]] == [file_wording("registration_confirmed")] * 3
+
+
+BRANDING = Branding(organisation_id=1, display_name="Nederlandse Vereniging voor Radiologie",
+                    primary_colour="#7a1f3d", footer_text="Utrecht")
+
+
+def _png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (122, 31, 61)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _parsed(branding: Branding, logo: Logo | None) -> EmailMessage:
+    """The mail as a client reads it; with a logo, under branding that says it has that logo."""
+    if logo is not None:
+        branding = replace(branding, logo_version=logo.version)
+    wire = wire_bytes(build_email(_message(), file_wording("registration_confirmed"), SmtpSettings(), branding, logo))
+    mail = BytesParser(policy=policy.default).parsebytes(wire)
+    assert isinstance(mail, EmailMessage)
+    return mail
+
+
+def _inline_images(mail: EmailMessage) -> list[EmailMessage]:
+    return [part for part in mail.walk() if part.get_content_maintype() == "image"]  # type: ignore[misc]
+
+
+def test_the_societys_logo_is_an_inline_part_the_html_header_shows_by_content_id() -> None:
+    data = _png(400, 100)
+    logo = Logo("image/png", data)
+    mail = _parsed(BRANDING, logo)
+
+    html = mail.get_body(("html",)).get_content()
+    found = re.search(r'<img src="cid:([^"]+)" alt="Nederlandse Vereniging voor Radiologie" '
+                      r'width="(\d+)" height="(\d+)"', html)
+    assert found is not None, html
+    content_id, width, height = found.groups()
+    assert (width, height) == ("200", "50")  # 400 × 100 drawn within 200 × 60, its aspect kept
+    [image] = _inline_images(mail)
+    assert image.get_content_type() == "image/png" and image["Content-ID"] == f"<{content_id}>"
+    assert image.get_payload(decode=True) == data and image.get_content_disposition() == "inline"
+    related = next(part for part in mail.walk() if part.get_content_type() == "multipart/related")
+    assert [part.get_content_type() for part in related.iter_parts()] == ["text/html", "image/png"]
+    assert list(mail.iter_attachments()) == []  # shown in the header, not offered as a file
+    text = mail.get_body(("plain",)).get_content()
+    assert "cid:" not in text and "-- \nNederlandse Vereniging voor Radiologie\nUtrecht" in text
+
+    # A retry builds the same mail: the logo's part keeps its Content-ID (it comes from the logo's bytes).
+    again = _parsed(BRANDING, logo)
+    assert _inline_images(again)[0]["Content-ID"] == image["Content-ID"]
+    other = Logo("image/png", _png(30, 90))
+    other_mail = _parsed(BRANDING, other)
+    assert _inline_images(other_mail)[0]["Content-ID"] != image["Content-ID"]  # a new logo, a new id
+    assert 'width="20" height="60"' in other_mail.get_body(("html",)).get_content()  # 30 × 90 within 60 high
+
+
+def test_a_mail_for_a_society_without_a_logo_has_no_image_part() -> None:
+    mail = _parsed(BRANDING, None)
+    assert _inline_images(mail) == []
+    assert [part.get_content_type() for part in mail.walk()] == ["multipart/alternative", "text/plain", "text/html"]
+    html = mail.get_body(("html",)).get_content()
+    assert "<img" not in html and "Nederlandse Vereniging voor Radiologie" in html

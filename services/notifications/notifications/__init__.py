@@ -39,7 +39,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(organiser_api.blp)
     api.register_blueprint(privacy_blueprint(privacy.export, privacy.erase))
 
-    register_worker_cli(app, lambda: RoundRobin(Sender(database, settings.smtp, branding=branding.branding),
+    register_worker_cli(app, lambda: RoundRobin(Sender(database, settings.smtp, branding=branding.branding,
+                                                       logo=branding.logo),
                                                 PeriodicPurge(app, database, privacy.purge)),
                         "the SMTP sender and the retention purge")
     register_purge_cli(app, database, privacy.purge)

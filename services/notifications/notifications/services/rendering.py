@@ -94,6 +94,16 @@ class Wording:
 
 
 @dataclass(frozen=True)
+class HeaderLogo:
+    """The society's logo as the HTML layout shows it: the inline part it points to (``cid:``) and
+    the size to draw it at, so the header keeps its height before the image loads."""
+
+    content_id: str  # without the angle brackets
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class Rendered:
     subject: str
     text: str
@@ -124,9 +134,10 @@ _TEXT_FOOTER = ("\n-- \n{{ branding.display_name }}\n{% if branding.footer_text 
 
 
 def render(wording: Wording, context: dict[str, Any], sender_name: str, language: str | None = None,
-           branding: Branding | None = None) -> Rendered:
+           branding: Branding | None = None, logo: HeaderLogo | None = None) -> Rendered:
     """The mail in ``language`` (one the suite speaks; anything else, or none, is English), under the
-    society's ``branding`` when the message belongs to an organisation (its name, colour and footer)."""
+    society's ``branding`` when the message belongs to an organisation (its name, colour and footer,
+    and ``logo`` in the HTML header when it has one)."""
     language = supported(language) or DEFAULT_LANGUAGE
     context = _with_full_name(context)
     try:
@@ -136,7 +147,8 @@ def render(wording: Wording, context: dict[str, Any], sender_name: str, language
         if branding is not None and branding.display_name:
             text = text.rstrip("\n") + "\n" + _compiled("text", _TEXT_FOOTER, language).render(branding=branding)
         html = _compiled("html", _LAYOUT, language).render(subject=subject, content=Markup(content),
-                                                           sender_name=sender_name, branding=branding)
+                                                           sender_name=sender_name, branding=branding,
+                                                           logo=logo)
     except TemplateError as exc:
         location = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
         raise RenderError(f"{type(exc).__name__}: {exc.message}{location}") from exc

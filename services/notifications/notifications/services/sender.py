@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
+import io
 import logging
 import smtplib
 import ssl
@@ -34,16 +35,17 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 
+from PIL import Image, UnidentifiedImageError
 from sqlalchemy import bindparam, or_, select, update
 
-from suite_common.branding import Branding
+from suite_common.branding import Branding, Logo
 from suite_common.db import Database, is_postgresql, utcnow
 from suite_common.outbox import backoff
 from suite_common.settings import SmtpSettings
 
 from ..models import Message, MessageStatus
 from .messages import WordingKey, wording_key, wordings_for
-from .rendering import RenderError, Wording, render
+from .rendering import HeaderLogo, RenderError, Wording, render
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,45 @@ class PermanentFailure(Exception):
     """Retrying cannot help: the message is marked failed with this reason."""
 
 
-def build_email(message: Message, wording: Wording, settings: SmtpSettings, branding: Branding | None = None) -> Mail:
+# The largest box the society's logo is drawn in at the top of a mail (CSS pixels, aspect kept); the
+# file itself travels as registration took it (PNG or JPEG, at most 512 KB and 2000 pixels a side).
+LOGO_MAX_WIDTH, LOGO_MAX_HEIGHT = 200, 60
+
+
+@functools.lru_cache(maxsize=64)
+def header_logo(logo: Logo, mail_domain: str) -> HeaderLogo | None:
+    """Where and how large the HTML shows ``logo``: its Content-ID comes from the logo's own hash, so a
+    retried mail (same Message-ID) points at the same part, and a changed logo never reuses an old id.
+    Only the image's header is read (Pillow does not decode here); the sender's branding cache hands
+    the same ``Logo`` to a whole batch, so this runs once per logo. A logo Pillow cannot read (registration
+    checked it when it was uploaded) is left out rather than failing the mail."""
+    try:
+        with Image.open(io.BytesIO(logo.data), formats=["PNG", "JPEG"]) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        log.warning("logo unreadable, mail sent without it", extra={"logo_version": logo.version})
+        return None
+    if width < 1 or height < 1:
+        return None
+    scale = min(1.0, LOGO_MAX_WIDTH / width, LOGO_MAX_HEIGHT / height)
+    return HeaderLogo(f"logo.{logo.version}@{mail_domain}", max(1, round(width * scale)),
+                      max(1, round(height * scale)))
+
+
+def _logo_part(logo: Logo, shown: HeaderLogo) -> MIMEBase:
+    """The logo as an inline part of the HTML's multipart/related: clients that block remote images
+    still show it, and no image server learns who opened the mail."""
+    maintype, _, subtype = logo.content_type.partition("/")
+    part = MIMEBase(maintype, subtype)
+    part.set_payload(logo.data)
+    encoders.encode_base64(part)
+    part.add_header("Content-ID", f"<{shown.content_id}>")
+    part.add_header("Content-Disposition", "inline", filename="logo.jpg" if subtype == "jpeg" else "logo.png")
+    return part
+
+
+def build_email(message: Message, wording: Wording, settings: SmtpSettings, branding: Branding | None = None,
+                logo: Logo | None = None) -> Mail:
     """The mail as MIME, built with ``email.mime`` (compat32 headers).
 
     The ``EmailMessage`` API parses every header it is given and re-encodes each part, which made
@@ -60,10 +100,14 @@ def build_email(message: Message, wording: Wording, settings: SmtpSettings, bran
     for non-ASCII text) and the recipient, already validated when the message was accepted, is
     still parsed once so a bad address fails permanently. With the society's ``branding`` the mail
     carries its name (also as the From display name; the address stays the suite's, which SPF and
-    DKIM vouch for) and its reply-to address.
+    DKIM vouch for) and its reply-to address; with its ``logo`` the HTML becomes a multipart/related
+    whose header shows the logo from an inline part (``cid:``). The plain text stays text.
     """
+    shown = (header_logo(logo, settings.mail_domain)
+             if logo is not None and branding is not None and branding.display_name else None)
     try:
-        rendered = render(wording, message.context, _sender_name(settings.mail_from), message.language, branding)
+        rendered = render(wording, message.context, _sender_name(settings.mail_from), message.language, branding,
+                          shown)
     except RenderError as exc:
         raise PermanentFailure(f"template does not render: {exc}") from exc
     try:
@@ -72,7 +116,10 @@ def build_email(message: Message, wording: Wording, settings: SmtpSettings, bran
         raise PermanentFailure(f"invalid address: {exc}") from exc
     email: Mail = MIMEMultipart("alternative")
     email.attach(MIMEText(rendered.text, "plain", "utf-8"))
-    email.attach(MIMEText(rendered.html, "html", "utf-8"))
+    html: Mail = MIMEText(rendered.html, "html", "utf-8")
+    if logo is not None and shown is not None:
+        html = MIMEMultipart("related", _subparts=[html, _logo_part(logo, shown)], type="text/html")
+    email.attach(html)
     if message.attachments:
         email = MIMEMultipart("mixed", _subparts=[email])
         for attachment in message.attachments:
@@ -149,11 +196,13 @@ class Batch:
 
 class Sender:
     def __init__(self, database: Database, settings: SmtpSettings, batch_size: int = 50,
-                 branding: Callable[[int], Branding | None] | None = None) -> None:
+                 branding: Callable[[int], Branding | None] | None = None,
+                 logo: Callable[[int], Logo | None] | None = None) -> None:
         self.database = database
         self.settings = settings
-        # The society's look per organisation (registration's, cached): None sends mails unbranded.
+        # The society's look and logo per organisation (registration's, cached): None sends mails unbranded.
         self.branding = branding
+        self.logo = logo
         self.batch_size = batch_size
         self.stopping = threading.Event()
 
@@ -237,10 +286,14 @@ class Sender:
         built = []
         for message in batch.messages:
             try:
-                branding = (self.branding(message.organisation_id)
-                            if self.branding is not None and message.organisation_id is not None else None)
+                organisation_id = message.organisation_id
+                branding = (self.branding(organisation_id)
+                            if self.branding is not None and organisation_id is not None else None)
+                logo = (self.logo(organisation_id)
+                        if self.logo is not None and branding is not None and branding.has_logo
+                        and organisation_id is not None else None)
                 built.append((message, build_email(message, batch.wordings[wording_key(message)], self.settings,
-                                                   branding)))
+                                                   branding, logo)))
             except PermanentFailure as exc:
                 self._record(message.id, MessageStatus.FAILED, str(exc))
         return built
