@@ -188,6 +188,23 @@ def test_an_unexpected_exception_is_a_json_500_on_apis_and_an_html_page_elsewher
     assert missing.status_code == 404 and missing.mimetype == "text/html"
 
 
+def test_the_html_error_page_says_the_status_in_the_pages_language_and_json_stays_english(service_app: Flask) -> None:
+    client = service_app.test_client()
+    dutch = client.get("/no-such-page?lang=nl", headers={"Accept": "text/html"})
+    assert dutch.status_code == 404 and dutch.mimetype == "text/html"
+    page = dutch.get_data(as_text=True)
+    assert '<html lang="nl">' in page and "Deze pagina bestaat niet. Controleer het adres." in page
+    assert "requested URL" not in page  # Werkzeug's English description is not shown
+    english = service_app.test_client().get("/no-such-page", headers={"Accept": "text/html"})
+    assert "This page does not exist. Please check the address." in english.get_data(as_text=True)
+    german = service_app.test_client().get("/test-crash?lang=de")
+    assert german.status_code == 500
+    assert "Bei uns ist ein Fehler aufgetreten; es wurde nichts geändert." in german.get_data(as_text=True)
+    api = service_app.test_client().get("/api/v1/no-such-route?lang=nl")
+    assert_json_error(api, 404, "not_found")
+    assert "requested URL was not found" in api.get_json()["error"]["message"]  # the contract's English
+
+
 def _integers(schema: dict[str, Any], components: dict[str, Any], seen: frozenset[str] = frozenset()) -> Iterator[
         dict[str, Any]]:
     """Every integer schema inside ``schema``, following references once."""

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, render_template, request
+from flask_babel import LazyString, lazy_gettext
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -27,6 +28,20 @@ _CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
+}
+
+# What an HTML error page says in the page's language when nothing more particular was said: Werkzeug's
+# own descriptions ("The requested URL was not found on the server...") are English only and written for
+# developers. JSON errors keep their English messages (the contract's).
+_PAGE_MESSAGES: dict[int, LazyString] = {
+    400: lazy_gettext("The request could not be understood. Please go back and try again."),
+    403: lazy_gettext("You do not have permission to see this page."),
+    404: lazy_gettext("This page does not exist. Please check the address."),
+    405: lazy_gettext("This page cannot be used in this way."),
+    410: lazy_gettext("This page is no longer available."),
+    413: lazy_gettext("What you sent is too large."),
+    429: lazy_gettext("Too many requests. Please wait a minute and try again."),
+    500: lazy_gettext("Something went wrong on our side; nothing was changed."),
 }
 
 
@@ -84,13 +99,14 @@ def _flatten_webargs(messages: Any) -> dict[str, Any]:
     return fields
 
 
-def _respond(status: int, code: str, message: str, fields: Any = None, headers: dict[str, str] | None = None) -> Response:
+def _respond(status: int, code: str, message: str, fields: Any = None, headers: dict[str, str] | None = None,
+             page_message: LazyString | None = None) -> Response:
+    """The JSON error body, or the HTML error page (saying ``page_message``, translated, when given)."""
     if wants_json():
         response = jsonify(error_body(code, message, fields))
     else:
-        response = Response(
-            render_template("suite_common/error.html", status=status, message=message), mimetype="text/html"
-        )
+        response = Response(render_template("suite_common/error.html", status=status,
+                                            message=str(page_message or message)), mimetype="text/html")
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -101,8 +117,12 @@ def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     if status >= 500:
         log.error("server error", exc_info=error)
-        return _respond(status, "internal_error", "Something went wrong on our side; nothing was changed.")
+        return _respond(status, "internal_error", "Something went wrong on our side; nothing was changed.",
+                        page_message=_PAGE_MESSAGES[500])
     data = getattr(error, "data", None) or {}
+    # A view's own description (abort(404, description=gettext(...))) stays; Werkzeug's default, and the
+    # rate limiter's note on Retry-After (written for API clients), become the page's words.
+    generic = not data.get("message") and (error.description == type(error).description or status == 429)
     fields = None
     message = data.get("message") or error.description or "Request refused."
     if "messages" in data:
@@ -116,7 +136,8 @@ def handle_http_exception(error: HTTPException) -> Response:
     valid_methods = getattr(error, "valid_methods", None)
     if status == 405 and valid_methods:
         headers["Allow"] = ", ".join(valid_methods)
-    return _respond(status, _CODES.get(status, "error"), str(message), fields, headers)
+    return _respond(status, _CODES.get(status, "error"), str(message), fields, headers,
+                    _PAGE_MESSAGES.get(status) if generic else None)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -131,7 +152,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:  # pragma: no cover - exercised only by bugs
         log.exception("unhandled error")
-        return _respond(500, "internal_error", "Something went wrong on our side; nothing was changed.")
+        return _respond(500, "internal_error", "Something went wrong on our side; nothing was changed.",
+                        page_message=_PAGE_MESSAGES[500])
 
 
 def _as_fields(error: ValidationError) -> dict[str, Any]:
