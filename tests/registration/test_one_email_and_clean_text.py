@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 
 import registration
 from registration.models import Event
-from registration.services import privacy, roster
+from registration.services import pricing, privacy, roster
 from suite_common.csvexport import neutralise
 from suite_common.fields import JOINER_PROBLEM, SINGLE_LINE_PROBLEM
 from suite_common.migrations import alembic_config, upgrade
@@ -147,7 +147,8 @@ def test_copy_guards_fullwidth_formula_characters_byte_for_byte_as_python(regist
         rate_cells = {rate.id: neutralise(rate.code) for rate in model.rates}
         copied = b"".join(roster.roster_csv(sessions, model, {}, False))
         written = b"".join(chunk.encode() for chunk in roster._csv_chunks(
-            sessions, roster.roster_query(model, {}), rate_cells, False))
+            sessions, roster.roster_query(model, {}), rate_cells,
+            pricing.amount_to_pay_sql(model).label("amount_due"), False))
     assert copied == written
     assert all(f"'{character}1+1,x{character}".encode() in copied for character in "＝＋－＠")
 

@@ -583,7 +583,8 @@ def test_copy_writes_the_same_bytes_as_the_python_path(registration_app, db_sess
     def python_path(filters: dict[str, Any], bom: bool) -> bytes:
         rate_cells = {rate.id: neutralise(rate.code) for rate in event.rates}
         return b"".join(chunk.encode() for chunk in roster._csv_chunks(
-            sessions, roster.roster_query(event, filters), rate_cells, bom))
+            sessions, roster.roster_query(event, filters), rate_cells,
+            pricing.amount_to_pay_sql(event).label("amount_due"), bom))
 
     for batch in (roster.CSV_BATCH, 4):
         monkeypatch.setattr(roster, "CSV_BATCH", batch)
