@@ -9,7 +9,7 @@ from flask import Flask
 from pypdf import PdfReader
 
 from suite_common.branding import Branding, Logo
-from tests.certificates.test_transcripts import _link, certificates_app, issued  # noqa: F401 (fixtures)
+from tests.certificates.test_transcripts import _link, issued  # noqa: F401 (a fixture; certificates_app is the conftest's)
 from tests.registration.test_branding import image_bytes
 from tests.support.pdf import pdf_text
 
